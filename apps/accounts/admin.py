@@ -1,0 +1,51 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from apps.accounts.models import CareTeamAssignment, Organisation, Patient, User
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin[Organisation]):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "role", "organisation", "is_active"]
+    list_filter = ["role", "organisation", "is_active"]
+    search_fields = ["email", "full_name"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Person", {"fields": ("full_name", "role", "organisation")}),
+        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "full_name", "role", "organisation",
+                                                 "password1", "password2")}),
+    )
+
+
+class CareTeamInline(admin.TabularInline[CareTeamAssignment, Patient]):
+    model = CareTeamAssignment
+    fk_name = "patient"
+    extra = 0
+    raw_id_fields = ["staff", "assigned_by"]
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin[Patient]):
+    list_display = ["__str__", "organisation", "created_at"]
+    list_filter = ["organisation"]
+    search_fields = ["user__email", "user__full_name"]
+    raw_id_fields = ["user"]
+    inlines = [CareTeamInline]
+
+
+@admin.register(CareTeamAssignment)
+class CareTeamAssignmentAdmin(admin.ModelAdmin[CareTeamAssignment]):
+    list_display = ["patient", "staff", "assigned_by", "created_at"]
+    list_filter = ["patient__organisation"]
+    raw_id_fields = ["patient", "staff", "assigned_by"]

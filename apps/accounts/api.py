@@ -1,0 +1,216 @@
+"""Auth, /me, organisations, staff and care-team endpoints. Views stay thin: validate, call a service, shape."""
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from apps.accounts import selectors, services
+from apps.accounts.models import CareTeamAssignment, Organisation, User
+from backend.audit import audit_record
+from backend.permissions import require_role
+from backend.roles import Role
+from backend.serializers import StrictSerializer
+
+
+# --- auth -------------------------------------------------------------------------------------------------
+class EmailTokenObtainSerializer(TokenObtainPairSerializer):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        attrs[self.username_field] = str(attrs.get(self.username_field, "")).strip().lower()
+        return super().validate(attrs)
+
+
+class TokenPairSerializer(serializers.Serializer[Any]):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class TokenObtainView(TokenObtainPairView):
+    """Sign in with email and password; answers an access and a refresh token. Throttled per client."""
+
+    serializer_class = EmailTokenObtainSerializer
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+class TokenRotateView(TokenRefreshView):
+    """Exchange a refresh token for a new pair; the old refresh token is revoked (rotation)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+class LogoutView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    class Input(StrictSerializer):
+        refresh = serializers.CharField()
+
+    @extend_schema(request=Input, responses={204: None}, summary="Revoke a refresh token")
+    def post(self, request: Request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            RefreshToken(data.validated_data["refresh"]).blacklist()  # type: ignore[arg-type]
+        except TokenError as exc:
+            raise serializers.ValidationError({"refresh": [str(exc)]}) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- me ---------------------------------------------------------------------------------------------------
+class MeView(APIView):
+    class Output(serializers.Serializer[Any]):
+        id = serializers.UUIDField()
+        email = serializers.EmailField()
+        full_name = serializers.CharField()
+        role = serializers.ChoiceField(choices=Role.choices)
+        organisation = serializers.UUIDField(source="organisation_id", allow_null=True)
+        patient_id = serializers.SerializerMethodField()
+
+        def get_patient_id(self, user: User) -> str | None:
+            patient = getattr(user, "patient", None) if user.role == Role.PATIENT else None
+            return str(patient.id) if patient else None
+
+    @extend_schema(responses=Output, summary="The signed-in user")
+    def get(self, request: Request) -> Response:
+        return Response(self.Output(request.user).data)
+
+
+# --- organisations ----------------------------------------------------------------------------------------
+class OrganisationOutput(serializers.ModelSerializer[Organisation]):
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "created_at"]
+
+
+class OrganisationListCreateView(APIView):
+    class Input(StrictSerializer):
+        name = serializers.CharField(max_length=200)
+
+    @extend_schema(responses=OrganisationOutput(many=True), summary="Organisations in scope")
+    def get(self, request: Request) -> Response:
+        return Response(OrganisationOutput(selectors.organisation_list(user=request.user), many=True).data)
+
+    @extend_schema(request=Input, responses={201: OrganisationOutput}, summary="Create an organisation (admin)")
+    def post(self, request: Request) -> Response:
+        require_role(request.user, Role.ADMIN)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        organisation = services.organisation_create(name=data.validated_data["name"])
+        return Response(OrganisationOutput(organisation).data, status=status.HTTP_201_CREATED)
+
+
+# --- staff ------------------------------------------------------------------------------------------------
+class StaffOutput(serializers.ModelSerializer[User]):
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "role", "organisation", "is_active"]
+
+
+class StaffListCreateView(APIView):
+    class Input(StrictSerializer):
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+        full_name = serializers.CharField(max_length=200, required=False, default="")
+        role = serializers.ChoiceField(choices=[Role.COORDINATOR, Role.PHARMACIST])
+        organisation = serializers.UUIDField()
+
+    @extend_schema(responses=StaffOutput(many=True), summary="Staff in scope (admin: all; staff: own organisation)")
+    def get(self, request: Request) -> Response:
+        require_role(request.user, Role.ADMIN, Role.COORDINATOR, Role.PHARMACIST)
+        return Response(StaffOutput(selectors.staff_list(user=request.user), many=True).data)
+
+    @extend_schema(request=Input, responses={201: StaffOutput}, summary="Create a coordinator or pharmacist (admin)")
+    def post(self, request: Request) -> Response:
+        require_role(request.user, Role.ADMIN)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            organisation = selectors.access_organisation_by_user(request.user, values["organisation"])
+        except Http404 as exc:
+            raise serializers.ValidationError({"organisation": ["No such organisation."]}) from exc
+        user = services.staff_create(
+            email=values["email"],
+            password=values["password"],
+            role=Role(values["role"]),
+            organisation=organisation,
+            full_name=values["full_name"],
+        )
+        return Response(StaffOutput(user).data, status=status.HTTP_201_CREATED)
+
+
+# --- care team --------------------------------------------------------------------------------------------
+class CareTeamOutput(serializers.ModelSerializer[CareTeamAssignment]):
+    class Meta:
+        model = CareTeamAssignment
+        fields = ["id", "patient", "staff", "assigned_by", "created_at"]
+
+
+class CareTeamView(APIView):
+    """Admins, or coordinators of the patient's organisation, assign coordinators and pharmacists to patients."""
+
+    class Input(StrictSerializer):
+        patient = serializers.UUIDField()
+        staff = serializers.UUIDField()
+
+    def _resolve(self, request: Request) -> tuple[Any, Any]:
+        require_role(request.user, Role.ADMIN, Role.COORDINATOR)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        errors: dict[str, list[str]] = {}
+        patient = staff = None
+        try:
+            patient = selectors.access_patient_in_organisation(request.user, data.validated_data["patient"])
+        except Http404:
+            errors["patient"] = ["No such patient."]
+        try:
+            staff = selectors.access_staff_by_user(request.user, data.validated_data["staff"])
+        except Http404:
+            errors["staff"] = ["No such coordinator or pharmacist."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return patient, staff
+
+    @extend_schema(responses=CareTeamOutput(many=True), summary="Care-team assignments of patients in scope")
+    def get(self, request: Request) -> Response:
+        require_role(request.user, Role.ADMIN, Role.COORDINATOR, Role.PHARMACIST)
+        rows = CareTeamAssignment.objects.filter(
+            patient__in=selectors.patient_list(user=request.user)
+        ).order_by("created_at", "id")
+        return Response(CareTeamOutput(rows, many=True).data)
+
+    @extend_schema(request=Input, responses={201: CareTeamOutput, 200: CareTeamOutput}, summary="Assign")
+    def post(self, request: Request) -> Response:
+        patient, staff = self._resolve(request)
+        assignment, created = services.care_team_assign(actor=request.user, patient=patient, staff=staff)
+        audit_record(
+            actor=request.user, action="create", resource="care_team", patient_ids=[patient.id],
+            object_id=assignment.id, request=request,
+        )
+        return Response(
+            CareTeamOutput(assignment).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(request=Input, responses={204: None}, summary="Unassign")
+    def delete(self, request: Request) -> Response:
+        patient, staff = self._resolve(request)
+        if not services.care_team_unassign(actor=request.user, patient=patient, staff=staff):
+            raise Http404
+        audit_record(
+            actor=request.user, action="delete", resource="care_team", patient_ids=[patient.id], request=request
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)

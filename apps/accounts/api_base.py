@@ -1,0 +1,53 @@
+"""The base of every view under /patients/{patient_id}/: scoped lookup plus audit log, in one place.
+
+Every URL that carries a `patient_id` must be served by a subclass (a test walks the URL conf to check), which is
+how new endpoints join the access matrix: by inheriting, not by copying checks.
+"""
+
+from typing import Any, ClassVar
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.models import Patient
+from apps.accounts.selectors import access_patient_by_user
+from backend.audit import audit_record
+from backend.permissions import require_role
+from backend.roles import Role
+
+AUDIT_ACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "update",
+                 "DELETE": "delete"}
+ALL_ROLES = (Role.PATIENT, Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
+
+
+class PatientDataView(APIView):
+    audit_resource: ClassVar[str] = ""
+    # Which roles may use each method once the patient is in scope (scope itself is the access functions').
+    roles_by_method: ClassVar[dict[str, tuple[Role, ...]]] = {}
+
+    _patient: Patient | None = None
+    _audit_object_id: object = ""
+
+    def get_patient(self, request: Request, patient_id: object) -> Patient:
+        """The patient in the URL if the user may see her (404 otherwise) and may use this method (403)."""
+        patient = access_patient_by_user(request.user, patient_id)
+        require_role(request.user, *self.roles_by_method.get(request.method or "GET", ALL_ROLES))
+        self._patient = patient
+        return patient
+
+    def audit_object(self, object_id: object) -> None:
+        self._audit_object_id = object_id
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self._patient is not None and response.status_code < 400:
+            audit_record(
+                actor=request.user,
+                action=AUDIT_ACTIONS.get(request.method or "GET", "read"),
+                resource=self.audit_resource,
+                patient_ids=[self._patient.id],
+                object_id=self._audit_object_id,
+                request=request,
+            )
+        return response

@@ -1,0 +1,110 @@
+"""Users, roles, organisations, patients as people in an organisation, and care-team assignments.
+
+The clinical profile of a patient lives in `apps.profiles`; here is only what access control needs.
+"""
+
+import uuid
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from backend.models import BaseModel
+from backend.roles import Role
+
+
+class Organisation(BaseModel):
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="organisation_name_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=normalise_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
+        extra.update(role=Role.ADMIN, is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May sign in to the Django admin.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role=Role.ADMIN) | models.Q(organisation__isnull=False),
+                name="user_non_admin_has_organisation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Patient(BaseModel):
+    """A patient as a member of an organisation; the id every patient-data URL carries."""
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="patient")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="patients")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.user.full_name or self.user.email
+
+
+class CareTeamAssignment(BaseModel):
+    """A coordinator or pharmacist looking after a patient."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_team")
+    staff = models.ForeignKey(User, on_delete=models.PROTECT, related_name="care_assignments")
+    assigned_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "staff"], name="care_team_patient_staff_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} -> {self.patient}"

@@ -1,0 +1,52 @@
+"""Reads for accounts, scoped through backend.access."""
+
+from django.db.models import Q, QuerySet
+
+from apps.accounts.models import Organisation, Patient, User
+from backend.access import access_patient_data_by_user, get_or_404, organisation_scope, patient_scope
+from backend.roles import STAFF_ROLES, Role
+
+
+def patient_list(*, user: User) -> QuerySet[Patient]:
+    return Patient.objects.filter(patient_scope(user, via="")).select_related("user", "organisation")
+
+
+def access_patient_by_user(user: User, patient_id: object) -> Patient:
+    """The patient if `user` may see her; Http404 otherwise."""
+    return access_patient_data_by_user(
+        Patient.objects.select_related("user", "organisation"), user, patient_id, via=""
+    )
+
+
+def access_patient_in_organisation(user: User, patient_id: object) -> Patient:
+    """A patient of the user's organisation (care-team management), whether or not assigned to the user."""
+    return get_or_404(Patient.objects.filter(organisation_scope(user)), patient_id)
+
+
+def organisation_list(*, user: User) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(organisation_scope(user, via=""))
+
+
+def access_organisation_by_user(user: User, organisation_id: object) -> Organisation:
+    return get_or_404(organisation_list(user=user), organisation_id)
+
+
+def staff_list(*, user: User) -> QuerySet[User]:
+    return User.objects.filter(role__in=STAFF_ROLES).filter(organisation_scope(user)).select_related(
+        "organisation"
+    )
+
+
+def access_staff_by_user(user: User, staff_id: object) -> User:
+    return get_or_404(staff_list(user=user), staff_id)
+
+
+def patient_search(queryset: QuerySet[Patient], q: str) -> QuerySet[Patient]:
+    q = q.strip()
+    if not q:
+        return queryset
+    return queryset.filter(Q(user__full_name__icontains=q) | Q(user__email__icontains=q))
+
+
+def is_staff_role(user: User) -> bool:
+    return user.role in STAFF_ROLES or user.role == Role.ADMIN

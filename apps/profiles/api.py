@@ -1,0 +1,240 @@
+"""Patients, profiles, DXA results, labs and the bone-health assessment."""
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.api_base import PatientDataView
+from apps.accounts.models import Patient, User
+from apps.accounts.selectors import access_organisation_by_user, patient_list, patient_search
+from apps.profiles import selectors, services
+from apps.profiles.models import BoneDensityResult, LabKind, LabResult, PatientProfile
+from apps.profiles.rules import H1_ADVICE
+from backend.audit import audit_record
+from backend.pagination import PagePagination
+from backend.permissions import require_role
+from backend.roles import Role
+from backend.serializers import StrictModelSerializer
+
+STAFF_WRITERS = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
+# What a patient may change about herself from the app; clinical fields are the care team's.
+PATIENT_EDITABLE = frozenset({"timezone", "quiet_hours_start", "quiet_hours_end", "push_detail_opt_in",
+                              "height_cm", "weight_kg", "full_name"})
+
+
+class ProfileFields(StrictModelSerializer):
+    """Profile fields with their model validators (ranges, choices, decimal precision)."""
+
+    timezone = serializers.CharField(max_length=64, help_text="IANA time zone, e.g. Europe/Paris.")
+
+    class Meta:
+        model = PatientProfile
+        fields = list(services.PROFILE_FIELDS)
+
+
+class PatientOutput(serializers.Serializer[Patient]):
+    id = serializers.UUIDField()
+    email = serializers.EmailField(source="user.email")
+    full_name = serializers.CharField(source="user.full_name")
+    organisation = serializers.UUIDField(source="organisation_id")
+    birth_date = serializers.DateField(source="profile.birth_date")
+    timezone = serializers.CharField(source="profile.timezone")
+    aromatase_inhibitor = serializers.CharField(source="profile.aromatase_inhibitor")
+    ai_started_on = serializers.DateField(source="profile.ai_started_on", allow_null=True)
+    height_cm = serializers.DecimalField(source="profile.height_cm", max_digits=4, decimal_places=1,
+                                         allow_null=True)
+    weight_kg = serializers.DecimalField(source="profile.weight_kg", max_digits=4, decimal_places=1,
+                                         allow_null=True)
+    smoker = serializers.CharField(source="profile.smoker")
+    family_hip_fracture = serializers.BooleanField(source="profile.family_hip_fracture")
+    prior_fragility_fracture = serializers.BooleanField(source="profile.prior_fragility_fracture")
+    oral_corticosteroids_months = serializers.IntegerField(source="profile.oral_corticosteroids_months")
+    quiet_hours_start = serializers.TimeField(source="profile.quiet_hours_start", allow_null=True)
+    quiet_hours_end = serializers.TimeField(source="profile.quiet_hours_end", allow_null=True)
+    push_detail_opt_in = serializers.BooleanField(source="profile.push_detail_opt_in")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(source="profile.updated_at")
+
+
+class PatientListCreateView(APIView):
+    class Input(ProfileFields):
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+        full_name = serializers.CharField(max_length=200, required=False, default="")
+        organisation = serializers.UUIDField(required=False, help_text="Admins only; staff enrol into their own.")
+
+        class Meta(ProfileFields.Meta):
+            fields = [*ProfileFields.Meta.fields, "email", "password", "full_name", "organisation"]
+            extra_kwargs = {"birth_date": {"required": True}, "timezone": {"required": True}}
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Search name or email")],
+        responses=PatientOutput(many=True),
+        summary="Patients in scope (a patient sees only herself)",
+    )
+    def get(self, request: Request) -> Response:
+        rows = patient_search(patient_list(user=request.user), request.query_params.get("q", ""))
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(rows.select_related("profile"), request, view=self)
+        assert page is not None
+        audit_record(actor=request.user, action="list", resource="patient", patient_ids=[p.id for p in page],
+                     request=request)
+        return paginator.get_paginated_response(PatientOutput(page, many=True).data)
+
+    @extend_schema(request=Input, responses={201: PatientOutput}, summary="Enrol a patient (coordinator, admin)")
+    def post(self, request: Request) -> Response:
+        require_role(request.user, Role.COORDINATOR, Role.ADMIN)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        organisation_id = values.pop("organisation", None)
+        actor: User = request.user
+        if actor.role == Role.ADMIN:
+            if organisation_id is None:
+                raise serializers.ValidationError({"organisation": ["Admins must name the organisation."]})
+            try:
+                organisation = access_organisation_by_user(actor, organisation_id)
+            except Http404 as exc:
+                raise serializers.ValidationError({"organisation": ["No such organisation."]}) from exc
+        else:
+            if organisation_id is not None and organisation_id != actor.organisation_id:
+                raise serializers.ValidationError({"organisation": ["You enrol into your own organisation."]})
+            organisation = actor.organisation  # type: ignore[assignment]
+        patient = services.patient_enrol(actor=actor, organisation=organisation, **values)
+        audit_record(actor=actor, action="create", resource="patient", patient_ids=[patient.id], request=request)
+        return Response(PatientOutput(patient).data, status=status.HTTP_201_CREATED)
+
+
+class PatientDetailView(PatientDataView):
+    audit_resource = "patient"
+    roles_by_method = {"PATCH": (Role.PATIENT, Role.COORDINATOR, Role.ADMIN)}
+
+    class Input(ProfileFields):
+        full_name = serializers.CharField(max_length=200, required=False)
+
+        class Meta(ProfileFields.Meta):
+            fields = [*ProfileFields.Meta.fields, "full_name"]
+
+    @extend_schema(responses=PatientOutput, summary="A patient's profile")
+    def get(self, request: Request, patient_id: str) -> Response:
+        return Response(PatientOutput(self.get_patient(request, patient_id)).data)
+
+    @extend_schema(request=Input, responses=PatientOutput, summary="Change profile fields")
+    def patch(self, request: Request, patient_id: str) -> Response:
+        patient = self.get_patient(request, patient_id)
+        data = self.Input(patient.profile, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes: dict[str, Any] = dict(data.validated_data)
+        if request.user.role == Role.PATIENT:
+            refused = sorted(set(changes) - PATIENT_EDITABLE)
+            if refused:
+                raise serializers.ValidationError(
+                    {name: ["Only your care team can change this."] for name in refused}
+                )
+        services.patient_profile_update(patient=patient, **changes)
+        return Response(PatientOutput(patient).data)
+
+
+class BoneDensityOutput(serializers.ModelSerializer[BoneDensityResult]):
+    class Meta:
+        model = BoneDensityResult
+        fields = ["id", "measured_on", "site", "t_score", "recorded_by", "created_at"]
+
+
+class BoneDensityView(PatientDataView):
+    audit_resource = "bone_density"
+    roles_by_method = {"POST": STAFF_WRITERS}
+
+    class Input(StrictModelSerializer):
+        class Meta:
+            model = BoneDensityResult
+            fields = ["measured_on", "site", "t_score"]
+
+    @extend_schema(responses=BoneDensityOutput(many=True), summary="DXA results, newest first")
+    def get(self, request: Request, patient_id: str) -> Response:
+        patient = self.get_patient(request, patient_id)
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(selectors.bone_density_list(patient=patient), request, view=self)
+        return paginator.get_paginated_response(BoneDensityOutput(page, many=True).data)
+
+    @extend_schema(request=Input, responses={201: BoneDensityOutput}, summary="Record a DXA result (staff)")
+    def post(self, request: Request, patient_id: str) -> Response:
+        patient = self.get_patient(request, patient_id)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.bone_density_record(actor=request.user, patient=patient, **data.validated_data)
+        self.audit_object(result.id)
+        return Response(BoneDensityOutput(result).data, status=status.HTTP_201_CREATED)
+
+
+class LabOutput(serializers.ModelSerializer[LabResult]):
+    class Meta:
+        model = LabResult
+        fields = ["id", "kind", "value", "unit", "measured_on", "recorded_by", "created_at"]
+
+
+class LabView(PatientDataView):
+    audit_resource = "lab"
+    roles_by_method = {"POST": STAFF_WRITERS}
+
+    class Input(StrictModelSerializer):
+        class Meta:
+            model = LabResult
+            fields = ["kind", "value", "unit", "measured_on"]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("kind", OpenApiTypes.STR, enum=LabKind.values)],
+        responses=LabOutput(many=True),
+        summary="Lab results, newest first",
+    )
+    def get(self, request: Request, patient_id: str) -> Response:
+        patient = self.get_patient(request, patient_id)
+        kind = request.query_params.get("kind") or None
+        if kind is not None and kind not in LabKind.values:
+            raise serializers.ValidationError({"kind": [f"Must be one of: {', '.join(LabKind.values)}."]})
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(selectors.lab_list(patient=patient, kind=kind), request, view=self)
+        return paginator.get_paginated_response(LabOutput(page, many=True).data)
+
+    @extend_schema(request=Input, responses={201: LabOutput}, summary="Record a lab result (staff)")
+    def post(self, request: Request, patient_id: str) -> Response:
+        patient = self.get_patient(request, patient_id)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.lab_record(actor=request.user, patient=patient, **data.validated_data)
+        self.audit_object(result.id)
+        return Response(LabOutput(result).data, status=status.HTTP_201_CREATED)
+
+
+class FindingOutput(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    rule = serializers.CharField(help_text="DOMAIN rule id, e.g. H2.")
+
+
+class BoneHealthOutput(serializers.Serializer[Any]):
+    therapy_recommended = serializers.BooleanField()
+    reasons = FindingOutput(many=True)
+    risk_factors = FindingOutput(many=True)
+    advice = FindingOutput(many=True)
+    lowest_t_score = serializers.DecimalField(max_digits=3, decimal_places=1, allow_null=True)
+    lowest_t_score_site = serializers.CharField(allow_null=True)
+    lowest_t_score_measured_on = serializers.DateField(allow_null=True)
+    next_dxa_due = serializers.DateField(allow_null=True)
+
+
+class BoneHealthView(PatientDataView):
+    audit_resource = "bone_health"
+
+    @extend_schema(responses=BoneHealthOutput, summary="Bone-health assessment (DOMAIN H1-H4)")
+    def get(self, request: Request, patient_id: str) -> Response:
+        patient = self.get_patient(request, patient_id)
+        assessment = selectors.bone_health_assessment(patient=patient)
+        payload = {**assessment.__dict__, "advice": list(H1_ADVICE)}
+        return Response(BoneHealthOutput(payload).data)

@@ -1,0 +1,104 @@
+"""A patient's clinical profile, DXA results and labs (DOMAIN H1-H4)."""
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from apps.accounts.models import Patient
+from backend.models import BaseModel
+
+
+class AromataseInhibitor(models.TextChoices):
+    ANASTROZOLE = "anastrozole", "Anastrozole 1 mg"
+    LETROZOLE = "letrozole", "Letrozole 2.5 mg"
+    EXEMESTANE = "exemestane", "Exemestane 25 mg"
+
+
+class Smoking(models.TextChoices):
+    UNKNOWN = "", "Unknown"
+    NEVER = "never", "Never smoked"
+    FORMER = "former", "Former smoker"
+    CURRENT = "current", "Current smoker"
+
+
+class PatientProfile(models.Model):
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, primary_key=True, related_name="profile")
+    birth_date = models.DateField()
+    timezone = models.CharField(max_length=64, help_text="IANA time zone, e.g. Europe/Paris.")
+    aromatase_inhibitor = models.CharField(max_length=20, choices=AromataseInhibitor.choices, blank=True)
+    ai_started_on = models.DateField(null=True, blank=True)
+    height_cm = models.DecimalField(
+        max_digits=4, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("100")), MaxValueValidator(Decimal("230"))],
+    )
+    weight_kg = models.DecimalField(
+        max_digits=4, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("25")), MaxValueValidator(Decimal("300"))],
+    )
+    smoker = models.CharField(max_length=10, choices=Smoking.choices, blank=True)
+    family_hip_fracture = models.BooleanField(default=False)
+    prior_fragility_fracture = models.BooleanField(default=False)
+    oral_corticosteroids_months = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(1200)]
+    )
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
+    push_detail_opt_in = models.BooleanField(
+        default=False, help_text="Push texts may name the medicine (privacy: off by default)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.patient_id}"
+
+
+class DxaSite(models.TextChoices):
+    LUMBAR_SPINE = "lumbar_spine", "Lumbar spine"
+    FEMORAL_NECK = "femoral_neck", "Femoral neck"
+    TOTAL_HIP = "total_hip", "Total hip"
+
+
+class BoneDensityResult(BaseModel):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="bone_density_results")
+    measured_on = models.DateField()
+    site = models.CharField(max_length=20, choices=DxaSite.choices)
+    t_score = models.DecimalField(
+        max_digits=3, decimal_places=1,
+        validators=[MinValueValidator(Decimal("-6.0")), MaxValueValidator(Decimal("4.0"))],
+    )
+    recorded_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-measured_on", "site"]
+        indexes = [models.Index(fields=["patient", "-measured_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.site} {self.t_score} on {self.measured_on}"
+
+
+class LabKind(models.TextChoices):
+    EGFR = "egfr", "eGFR"
+    CRCL = "crcl", "Creatinine clearance"
+    SERUM_CALCIUM = "serum_calcium", "Serum calcium"
+    VITAMIN_D_25OH = "vitamin_d_25oh", "25-hydroxyvitamin D"
+
+
+class LabResult(BaseModel):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lab_results")
+    kind = models.CharField(max_length=20, choices=LabKind.choices)
+    value = models.DecimalField(max_digits=7, decimal_places=2)
+    unit = models.CharField(max_length=20)
+    measured_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-measured_on", "kind"]
+        indexes = [models.Index(fields=["patient", "kind", "-measured_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value} {self.unit} on {self.measured_on}"

@@ -1,0 +1,47 @@
+"""Reads for patient profiles and the bone-health assessment."""
+
+from datetime import date
+
+from django.db.models import QuerySet
+
+from apps.accounts.models import Patient
+from apps.profiles.models import BoneDensityResult, LabResult
+from apps.profiles.rules import BoneHealthAssessment, BoneHealthInput, DxaReading, assess_bone_health
+from backend import clock
+
+
+def bone_density_list(*, patient: Patient) -> QuerySet[BoneDensityResult]:
+    return BoneDensityResult.objects.filter(patient=patient).order_by("-measured_on", "site", "id")
+
+
+def lab_list(*, patient: Patient, kind: str | None = None) -> QuerySet[LabResult]:
+    rows = LabResult.objects.filter(patient=patient)
+    if kind:
+        rows = rows.filter(kind=kind)
+    return rows.order_by("-measured_on", "kind", "id")
+
+
+def bone_health_assessment(*, patient: Patient, today: date | None = None) -> BoneHealthAssessment:
+    """DOMAIN H1-H4 for this patient, on her local date."""
+    profile = patient.profile
+    readings = [
+        DxaReading(site=site, t_score=t_score, measured_on=measured_on)
+        for site, t_score, measured_on in BoneDensityResult.objects.filter(patient=patient).values_list(
+            "site", "t_score", "measured_on"
+        )
+    ]
+    today = today or clock.local_today(profile.timezone)
+    return assess_bone_health(
+        BoneHealthInput(
+            today=today,
+            # A birth date "after today" can only come from a zone change across midnight: treat age as unknown.
+            birth_date=profile.birth_date if profile.birth_date <= today else None,
+            height_cm=profile.height_cm,
+            weight_kg=profile.weight_kg,
+            smoker=profile.smoker,
+            family_hip_fracture=profile.family_hip_fracture,
+            prior_fragility_fracture=profile.prior_fragility_fracture,
+            oral_corticosteroids_months=profile.oral_corticosteroids_months,
+            dxa=readings,
+        )
+    )

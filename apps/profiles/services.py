@@ -1,0 +1,132 @@
+"""Writes for patient profiles, DXA results and labs. Keyword-only, validated, atomic."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.accounts.models import Organisation, Patient, User
+from apps.accounts.services import care_team_assign, user_create
+from apps.profiles.lab_ranges import lab_value_errors
+from apps.profiles.models import BoneDensityResult, LabResult, PatientProfile
+from apps.profiles.rules import add_months
+from backend import clock
+from backend.roles import Role
+
+PROFILE_FIELDS = (
+    "birth_date", "timezone", "aromatase_inhibitor", "ai_started_on", "height_cm", "weight_kg", "smoker",
+    "family_hip_fracture", "prior_fragility_fracture", "oral_corticosteroids_months", "quiet_hours_start",
+    "quiet_hours_end", "push_detail_opt_in",
+)
+MAX_AGE_YEARS = 120
+
+
+def _profile_errors(profile: PatientProfile) -> dict[str, list[str]]:
+    """Cross-field and calendar checks the field validators cannot see."""
+    errors: dict[str, list[str]] = {}
+    zone_ok = clock.is_valid_timezone(profile.timezone)
+    today = clock.local_today(profile.timezone) if zone_ok else clock.now().date()
+    if not zone_ok:
+        errors["timezone"] = [f"Unknown time zone {profile.timezone!r}; use an IANA name like Europe/Paris."]
+    birth: date = profile.birth_date
+    if birth > today:
+        errors["birth_date"] = ["Birth date cannot be in the future."]
+    elif today.year - birth.year > MAX_AGE_YEARS:
+        errors["birth_date"] = [f"Birth date is more than {MAX_AGE_YEARS} years ago."]
+    started = profile.ai_started_on
+    if started is not None:
+        if started < birth:
+            errors["ai_started_on"] = ["Therapy cannot start before birth."]
+        elif started > add_months(today, 12):
+            errors["ai_started_on"] = ["Therapy start is more than a year ahead."]
+    if (profile.quiet_hours_start is None) != (profile.quiet_hours_end is None):
+        errors["quiet_hours_end" if profile.quiet_hours_end is None else "quiet_hours_start"] = [
+            "Quiet hours need both a start and an end."
+        ]
+    return errors
+
+
+def _save_profile(profile: PatientProfile) -> PatientProfile:
+    errors = _profile_errors(profile)
+    if errors:
+        raise ValidationError(errors)
+    profile.save()
+    return profile
+
+
+@transaction.atomic
+def patient_enrol(
+    *,
+    actor: User,
+    email: str,
+    password: str,
+    organisation: Organisation,
+    birth_date: date,
+    timezone: str,
+    full_name: str = "",
+    **profile_fields: Any,
+) -> Patient:
+    """Create a patient's login, her membership and profile; the enrolling coordinator joins her care team."""
+    unknown = set(profile_fields) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    user = user_create(
+        email=email, password=password, role=Role.PATIENT, organisation=organisation, full_name=full_name
+    )
+    patient = Patient.objects.create(user=user, organisation=organisation)
+    _save_profile(PatientProfile(patient=patient, birth_date=birth_date, timezone=timezone, **profile_fields))
+    if actor.role == Role.COORDINATOR:
+        care_team_assign(actor=actor, patient=patient, staff=actor)
+    return patient
+
+
+@transaction.atomic
+def patient_profile_update(*, patient: Patient, full_name: str | None = None, **changes: Any) -> Patient:
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    profile = PatientProfile.objects.select_for_update().get(pk=patient.pk)
+    for name, value in changes.items():
+        setattr(profile, name, value)
+    _save_profile(profile)
+    if full_name is not None:
+        patient.user.full_name = full_name.strip()
+        patient.user.save(update_fields=["full_name"])
+    patient.profile = profile
+    return patient
+
+
+def _not_in_future(patient: Patient, measured_on: date) -> None:
+    if measured_on > clock.local_today(patient.profile.timezone):
+        raise ValidationError({"measured_on": ["Cannot be in the future."]})
+
+
+@transaction.atomic
+def bone_density_record(
+    *, actor: User, patient: Patient, measured_on: date, site: str, t_score: Decimal
+) -> BoneDensityResult:
+    _not_in_future(patient, measured_on)
+    result = BoneDensityResult(
+        patient=patient, measured_on=measured_on, site=site, t_score=t_score, recorded_by=actor
+    )
+    result.full_clean()
+    result.save()
+    return result
+
+
+@transaction.atomic
+def lab_record(
+    *, actor: User, patient: Patient, kind: str, value: Decimal, unit: str, measured_on: date
+) -> LabResult:
+    _not_in_future(patient, measured_on)
+    errors = lab_value_errors(kind, unit, value)
+    if errors:
+        raise ValidationError(errors)
+    result = LabResult(
+        patient=patient, kind=kind, value=value, unit=unit, measured_on=measured_on, recorded_by=actor
+    )
+    result.full_clean()
+    result.save()
+    return result

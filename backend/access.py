@@ -1,0 +1,91 @@
+"""Who may see which patient's data (after Zulip's `access_*_by_*` functions).
+
+Every patient-owned object is fetched through these: they take the requesting user and return the object or raise
+Http404 (never 403, so ids of other patients don't leak). Lists use the same scope.
+
+- patients see their own data;
+- coordinators see the patients assigned to them (care team) within their organisation;
+- pharmacists see the patients of their organisation;
+- admins (platform operators) see everything; nobody else ever crosses an organisation.
+
+The functions are generic: `via` is the lookup path from the queried model to the patient ("" when the queryset
+holds patients). Patient models follow a convention: `user`, `organisation`, and the reverse relation `care_team`
+whose rows carry `staff`.
+"""
+
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from backend.roles import Role
+
+M = TypeVar("M", bound=Model)
+
+NOTHING = Q(pk__in=[])
+
+
+class ScopedUser(Protocol):
+    pk: Any
+    role: str
+    organisation_id: UUID | None
+    is_active: bool
+
+    @property
+    def is_authenticated(self) -> bool: ...
+
+
+def _prefix(via: str) -> str:
+    return f"{via}__" if via else ""
+
+
+def patient_scope(user: ScopedUser | None, *, via: str = "patient") -> Q:
+    """The filter selecting rows whose patient `user` may see."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NOTHING
+    p = _prefix(via)
+    if user.role == Role.ADMIN:
+        return Q()
+    if user.role == Role.PATIENT:
+        return Q(**{f"{p}user": user})
+    if user.organisation_id is None:
+        return NOTHING
+    same_org = Q(**{f"{p}organisation_id": user.organisation_id})
+    if user.role == Role.PHARMACIST:
+        return same_org
+    if user.role == Role.COORDINATOR:
+        # (patient, staff) is unique in the care team, so this join never duplicates rows.
+        return same_org & Q(**{f"{p}care_team__staff": user})
+    return NOTHING
+
+
+def organisation_scope(user: ScopedUser | None, *, via: str = "organisation") -> Q:
+    """Rows of the user's organisation (staff) or of every organisation (admins); patients get none."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NOTHING
+    if user.role == Role.ADMIN:
+        return Q()
+    if user.role in (Role.COORDINATOR, Role.PHARMACIST) and user.organisation_id is not None:
+        return Q(**{f"{via}_id" if via else "pk": user.organisation_id})
+    return NOTHING
+
+
+def scope_patient_data(queryset: QuerySet[M], user: ScopedUser | None, *, via: str = "patient") -> QuerySet[M]:
+    return queryset.filter(patient_scope(user, via=via))
+
+
+def get_or_404(queryset: QuerySet[M], pk: object) -> M:
+    """One row by primary key or Http404, also for malformed ids."""
+    try:
+        return queryset.get(pk=pk)
+    except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404("Not found.") from exc
+
+
+def access_patient_data_by_user(
+    queryset: QuerySet[M], user: ScopedUser | None, pk: object, *, via: str = "patient"
+) -> M:
+    """The row `pk` of `queryset` if `user` may see its patient; otherwise Http404."""
+    return get_or_404(scope_patient_data(queryset, user, via=via), pk)

@@ -1,0 +1,111 @@
+"""One JSON error shape for every 4xx:
+
+    {"error": {"code": "invalid", "message": "Human-readable summary.", "fields": {"t_score": ["..."]}}}
+
+`code` is stable and machine-readable; `fields` maps a field path (dots for nesting) to its messages and is empty
+when the error is not about particular fields.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+NON_FIELD_KEYS = ("non_field_errors", "__all__")
+
+
+def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn DRF's nested error detail into {"a.b.0.c": [messages]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out.update(_flatten(value, path))
+    elif isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        for index, value in enumerate(detail):
+            if value:
+                out.update(_flatten(value, f"{prefix}.{index}" if prefix else str(index)))
+    elif isinstance(detail, list):
+        out[prefix or "non_field_errors"] = [str(item) for item in detail]
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def _validation_body(detail: Any) -> dict[str, Any]:
+    fields = _flatten(detail)
+    general: list[str] = []
+    for key in NON_FIELD_KEYS:
+        general.extend(fields.pop(key, []))
+    if general:
+        message = " ".join(general)
+    elif fields:
+        names = ", ".join(sorted(fields))
+        message = f"Invalid input: {names}."
+    else:
+        message = "Invalid input."
+    return error_body("invalid", message, fields)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=as_serializer_error(exc))
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = _validation_body(exc.detail)
+        return response
+    detail = getattr(exc, "detail", None)
+    code = getattr(exc, "default_code", "error")
+    message = str(detail) if detail is not None else str(exc)
+    if isinstance(detail, dict):  # simplejwt's InvalidToken carries {"detail", "code", "messages"}
+        message = str(detail.get("detail", message))
+        code = str(detail.get("code", code))
+    elif isinstance(detail, exceptions.ErrorDetail) and detail.code:
+        code = str(detail.code)
+    response.data = error_body(code, message)
+    return response
+
+
+# Plain Django views (outside DRF) answer in the same shape.
+def not_found_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+def bad_request_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return JsonResponse(error_body("bad_request", "Bad request."), status=400)
+
+
+def permission_denied_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return JsonResponse(error_body("permission_denied", "You do not have permission to do this."), status=403)
+
+
+def server_error_view(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
+
+
+class ErrorDetailSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. invalid, not_found, throttled.")
+    message = serializers.CharField(help_text="Human-readable summary.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Field path (dots for nesting) to its messages; empty when not about fields.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    error = ErrorDetailSerializer()

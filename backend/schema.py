@@ -1,0 +1,55 @@
+"""OpenAPI post-processing: every operation documents the one error shape for its 4xx answers."""
+
+from typing import Any
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The one error shape of every 4xx answer.",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string", "description": "Stable code: invalid, not_found, throttled, ..."},
+                "message": {"type": "string", "description": "Human-readable summary."},
+                "fields": {
+                    "type": "object",
+                    "description": "Field path (dots for nesting) to its messages; empty when not about fields.",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "required": ["code", "message", "fields"],
+        }
+    },
+    "required": ["error"],
+}
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid input (`code` = invalid or parse_error); `fields` names the offending fields.",
+    "401": "Missing, expired or revoked credentials.",
+    "403": "Signed in, but this role may not do this.",
+    "404": "No such object, or not in your scope (ids of other patients do not leak).",
+    "405": "Method not allowed.",
+    "415": "Request body is not JSON.",
+    "429": "Too many requests; retry after the Retry-After header.",
+}
+PUBLIC_CODES = ("400", "404", "405", "429")
+WITH_BODY_CODES = ("415",)
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in HTTP_METHODS:
+                continue
+            codes = list(PUBLIC_CODES)
+            if operation.get("security") != [{}] and {} not in operation.get("security", []):
+                codes += ["401", "403"]
+            if "requestBody" in operation:
+                codes += list(WITH_BODY_CODES)
+            responses = operation.setdefault("responses", {})
+            for code in sorted(codes):
+                responses.setdefault(code, {"description": ERROR_DESCRIPTIONS[code], "content": ref})
+    return result

@@ -1,0 +1,35 @@
+"""Serializer helpers shared by every app."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from rest_framework import serializers
+
+
+class StrictInputMixin:
+    """Rejects fields the endpoint does not know or does not let you write, instead of silently ignoring them."""
+
+    fields: Any
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            errors = {}
+            for key in data:
+                if key in writable:
+                    continue
+                if key in self.fields:
+                    errors[key] = ["This field is read-only."]
+                else:
+                    errors[key] = ["Unknown field."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictSerializer(StrictInputMixin, serializers.Serializer[Any]):
+    pass
+
+
+class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer[Any]):
+    pass

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from backend.health import HealthView
+
+api_v1 = [
+    path("health/", HealthView.as_view(), name="health"),
+    path("", include("apps.accounts.urls")),
+    path("", include("apps.profiles.urls")),
+    path("", include("backend.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "backend.errors.bad_request_view"
+handler403 = "backend.errors.permission_denied_view"
+handler404 = "backend.errors.not_found_view"
+handler500 = "backend.errors.server_error_view"
