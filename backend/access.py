@@ -16,7 +16,7 @@ whose rows carry `staff`.
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
@@ -80,7 +80,7 @@ def get_or_404(queryset: QuerySet[M], pk: object) -> M:
     """One row by primary key or Http404, also for malformed ids."""
     try:
         return queryset.get(pk=pk)
-    except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise Http404("Not found.") from exc
 
 

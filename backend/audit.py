@@ -1,6 +1,7 @@
 """Writing the audit log: who read or changed which patient's data, and when."""
 
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest
@@ -10,7 +11,7 @@ from backend.models import AuditEvent
 
 def audit_record(
     *,
-    actor: object,
+    actor: Any,
     action: str,
     resource: str,
     patient_ids: Iterable[UUID | None],

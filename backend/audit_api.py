@@ -18,8 +18,7 @@ from backend.roles import Role
 class AuditEventOutput(serializers.ModelSerializer[AuditEvent]):
     class Meta:
         model = AuditEvent
-        fields = ["id", "at", "actor", "actor_role", "patient_id", "action", "resource", "object_id", "method",
-                  "path"]
+        fields = ["id", "at", "actor", "actor_role", "patient_id", "action", "resource", "object_id", "method", "path"]
 
 
 class AuditFilter(serializers.Serializer[Any]):

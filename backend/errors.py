@@ -101,7 +101,7 @@ def server_error_view(request: HttpRequest) -> HttpResponse:
 class ErrorDetailSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. invalid, not_found, throttled.")
     message = serializers.CharField(help_text="Human-readable summary.")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Field path (dots for nesting) to its messages; empty when not about fields.",
     )

@@ -27,5 +27,6 @@ class HealthView(APIView):
             database = True
         except Exception:  # any database failure means "unhealthy", not a crash
             database = False
-        return Response({"status": "ok" if database else "degraded", "database": database},
-                        status=200 if database else 503)
+        return Response(
+            {"status": "ok" if database else "degraded", "database": database}, status=200 if database else 503
+        )

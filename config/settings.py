@@ -156,7 +156,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "BoneSync API",
     "DESCRIPTION": (
         "Backend of BoneSync, the companion app for women on aromatase inhibitors who take bone-protecting "
-        "medicines. Every 4xx answer has one shape: `{\"error\": {\"code\", \"message\", \"fields\"}}`."
+        'medicines. Every 4xx answer has one shape: `{"error": {"code", "message", "fields"}}`.'
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

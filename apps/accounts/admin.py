@@ -23,8 +23,10 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("email", "full_name", "role", "organisation",
-                                                 "password1", "password2")}),
+        (
+            None,
+            {"classes": ("wide",), "fields": ("email", "full_name", "role", "organisation", "password1", "password2")},
+        ),
     )
 
 

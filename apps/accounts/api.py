@@ -16,6 +16,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from apps.accounts import selectors, services
+from apps.accounts.api_base import request_user
 from apps.accounts.models import CareTeamAssignment, Organisation, User
 from backend.audit import audit_record
 from backend.permissions import require_role
@@ -64,7 +65,7 @@ class LogoutView(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            RefreshToken(data.validated_data["refresh"]).blacklist()  # type: ignore[arg-type]
+            RefreshToken(data.validated_data["refresh"]).blacklist()
         except TokenError as exc:
             raise serializers.ValidationError({"refresh": [str(exc)]}) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -86,7 +87,7 @@ class MeView(APIView):
 
     @extend_schema(responses=Output, summary="The signed-in user")
     def get(self, request: Request) -> Response:
-        return Response(self.Output(request.user).data)
+        return Response(self.Output(request_user(request)).data)
 
 
 # --- organisations ----------------------------------------------------------------------------------------
@@ -102,11 +103,11 @@ class OrganisationListCreateView(APIView):
 
     @extend_schema(responses=OrganisationOutput(many=True), summary="Organisations in scope")
     def get(self, request: Request) -> Response:
-        return Response(OrganisationOutput(selectors.organisation_list(user=request.user), many=True).data)
+        return Response(OrganisationOutput(selectors.organisation_list(user=request_user(request)), many=True).data)
 
     @extend_schema(request=Input, responses={201: OrganisationOutput}, summary="Create an organisation (admin)")
     def post(self, request: Request) -> Response:
-        require_role(request.user, Role.ADMIN)
+        require_role(request_user(request), Role.ADMIN)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         organisation = services.organisation_create(name=data.validated_data["name"])
@@ -130,17 +131,17 @@ class StaffListCreateView(APIView):
 
     @extend_schema(responses=StaffOutput(many=True), summary="Staff in scope (admin: all; staff: own organisation)")
     def get(self, request: Request) -> Response:
-        require_role(request.user, Role.ADMIN, Role.COORDINATOR, Role.PHARMACIST)
-        return Response(StaffOutput(selectors.staff_list(user=request.user), many=True).data)
+        require_role(request_user(request), Role.ADMIN, Role.COORDINATOR, Role.PHARMACIST)
+        return Response(StaffOutput(selectors.staff_list(user=request_user(request)), many=True).data)
 
     @extend_schema(request=Input, responses={201: StaffOutput}, summary="Create a coordinator or pharmacist (admin)")
     def post(self, request: Request) -> Response:
-        require_role(request.user, Role.ADMIN)
+        require_role(request_user(request), Role.ADMIN)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:
-            organisation = selectors.access_organisation_by_user(request.user, values["organisation"])
+            organisation = selectors.access_organisation_by_user(request_user(request), values["organisation"])
         except Http404 as exc:
             raise serializers.ValidationError({"organisation": ["No such organisation."]}) from exc
         user = services.staff_create(
@@ -168,17 +169,17 @@ class CareTeamView(APIView):
         staff = serializers.UUIDField()
 
     def _resolve(self, request: Request) -> tuple[Any, Any]:
-        require_role(request.user, Role.ADMIN, Role.COORDINATOR)
+        require_role(request_user(request), Role.ADMIN, Role.COORDINATOR)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         errors: dict[str, list[str]] = {}
         patient = staff = None
         try:
-            patient = selectors.access_patient_in_organisation(request.user, data.validated_data["patient"])
+            patient = selectors.access_patient_in_organisation(request_user(request), data.validated_data["patient"])
         except Http404:
             errors["patient"] = ["No such patient."]
         try:
-            staff = selectors.access_staff_by_user(request.user, data.validated_data["staff"])
+            staff = selectors.access_staff_by_user(request_user(request), data.validated_data["staff"])
         except Http404:
             errors["staff"] = ["No such coordinator or pharmacist."]
         if errors:
@@ -187,19 +188,23 @@ class CareTeamView(APIView):
 
     @extend_schema(responses=CareTeamOutput(many=True), summary="Care-team assignments of patients in scope")
     def get(self, request: Request) -> Response:
-        require_role(request.user, Role.ADMIN, Role.COORDINATOR, Role.PHARMACIST)
+        require_role(request_user(request), Role.ADMIN, Role.COORDINATOR, Role.PHARMACIST)
         rows = CareTeamAssignment.objects.filter(
-            patient__in=selectors.patient_list(user=request.user)
+            patient__in=selectors.patient_list(user=request_user(request))
         ).order_by("created_at", "id")
         return Response(CareTeamOutput(rows, many=True).data)
 
     @extend_schema(request=Input, responses={201: CareTeamOutput, 200: CareTeamOutput}, summary="Assign")
     def post(self, request: Request) -> Response:
         patient, staff = self._resolve(request)
-        assignment, created = services.care_team_assign(actor=request.user, patient=patient, staff=staff)
+        assignment, created = services.care_team_assign(actor=request_user(request), patient=patient, staff=staff)
         audit_record(
-            actor=request.user, action="create", resource="care_team", patient_ids=[patient.id],
-            object_id=assignment.id, request=request,
+            actor=request_user(request),
+            action="create",
+            resource="care_team",
+            patient_ids=[patient.id],
+            object_id=assignment.id,
+            request=request,
         )
         return Response(
             CareTeamOutput(assignment).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -208,9 +213,13 @@ class CareTeamView(APIView):
     @extend_schema(request=Input, responses={204: None}, summary="Unassign")
     def delete(self, request: Request) -> Response:
         patient, staff = self._resolve(request)
-        if not services.care_team_unassign(actor=request.user, patient=patient, staff=staff):
+        if not services.care_team_unassign(actor=request_user(request), patient=patient, staff=staff):
             raise Http404
         audit_record(
-            actor=request.user, action="delete", resource="care_team", patient_ids=[patient.id], request=request
+            actor=request_user(request),
+            action="delete",
+            resource="care_team",
+            patient_ids=[patient.id],
+            request=request,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,19 +6,34 @@ how new endpoints join the access matrix: by inheriting, not by copying checks.
 
 from typing import Any, ClassVar
 
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.models import Patient
+from apps.accounts.models import Patient, User
 from apps.accounts.selectors import access_patient_by_user
 from backend.audit import audit_record
 from backend.permissions import require_role
 from backend.roles import Role
 
-AUDIT_ACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "update",
-                 "DELETE": "delete"}
+AUDIT_ACTIONS = {
+    "GET": "read",
+    "HEAD": "read",
+    "POST": "create",
+    "PUT": "update",
+    "PATCH": "update",
+    "DELETE": "delete",
+}
 ALL_ROLES = (Role.PATIENT, Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
+
+
+def request_user(request: Request) -> User:
+    """The signed-in user of a request that passed IsAuthenticated."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated
+    return user
 
 
 class PatientDataView(APIView):
@@ -31,7 +46,7 @@ class PatientDataView(APIView):
 
     def get_patient(self, request: Request, patient_id: object) -> Patient:
         """The patient in the URL if the user may see her (404 otherwise) and may use this method (403)."""
-        patient = access_patient_by_user(request.user, patient_id)
+        patient = access_patient_by_user(request_user(request), patient_id)
         require_role(request.user, *self.roles_by_method.get(request.method or "GET", ALL_ROLES))
         self._patient = patient
         return patient

@@ -59,7 +59,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="May sign in to the Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -96,15 +96,11 @@ class CareTeamAssignment(BaseModel):
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_team")
     staff = models.ForeignKey(User, on_delete=models.PROTECT, related_name="care_assignments")
-    assigned_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    assigned_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["created_at", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["patient", "staff"], name="care_team_patient_staff_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["patient", "staff"], name="care_team_patient_staff_unique")]
 
     def __str__(self) -> str:
         return f"{self.staff} -> {self.patient}"

@@ -13,9 +13,7 @@ def patient_list(*, user: User) -> QuerySet[Patient]:
 
 def access_patient_by_user(user: User, patient_id: object) -> Patient:
     """The patient if `user` may see her; Http404 otherwise."""
-    return access_patient_data_by_user(
-        Patient.objects.select_related("user", "organisation"), user, patient_id, via=""
-    )
+    return access_patient_data_by_user(Patient.objects.select_related("user", "organisation"), user, patient_id, via="")
 
 
 def access_patient_in_organisation(user: User, patient_id: object) -> Patient:
@@ -32,9 +30,7 @@ def access_organisation_by_user(user: User, organisation_id: object) -> Organisa
 
 
 def staff_list(*, user: User) -> QuerySet[User]:
-    return User.objects.filter(role__in=STAFF_ROLES).filter(organisation_scope(user)).select_related(
-        "organisation"
-    )
+    return User.objects.filter(role__in=STAFF_ROLES).filter(organisation_scope(user)).select_related("organisation")
 
 
 def access_staff_by_user(user: User, staff_id: object) -> User:

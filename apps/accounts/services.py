@@ -44,14 +44,10 @@ def user_create(
 
 
 @transaction.atomic
-def staff_create(
-    *, email: str, password: str, role: Role, organisation: Organisation, full_name: str = ""
-) -> User:
+def staff_create(*, email: str, password: str, role: Role, organisation: Organisation, full_name: str = "") -> User:
     if role not in STAFF_ROLES:
         raise ValidationError({"role": ["Staff are coordinators or pharmacists."]})
-    return user_create(
-        email=email, password=password, role=role, organisation=organisation, full_name=full_name
-    )
+    return user_create(email=email, password=password, role=role, organisation=organisation, full_name=full_name)
 
 
 def _check_assignable(*, actor: User, patient: Patient, staff: User) -> None:

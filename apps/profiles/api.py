@@ -10,8 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.api_base import PatientDataView
-from apps.accounts.models import Patient, User
+from apps.accounts.api_base import PatientDataView, request_user
 from apps.accounts.selectors import access_organisation_by_user, patient_list, patient_search
 from apps.profiles import selectors, services
 from apps.profiles.models import BoneDensityResult, LabKind, LabResult, PatientProfile
@@ -24,8 +23,9 @@ from backend.serializers import StrictModelSerializer
 
 STAFF_WRITERS = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
 # What a patient may change about herself from the app; clinical fields are the care team's.
-PATIENT_EDITABLE = frozenset({"timezone", "quiet_hours_start", "quiet_hours_end", "push_detail_opt_in",
-                              "height_cm", "weight_kg", "full_name"})
+PATIENT_EDITABLE = frozenset(
+    {"timezone", "quiet_hours_start", "quiet_hours_end", "push_detail_opt_in", "height_cm", "weight_kg", "full_name"}
+)
 
 
 class ProfileFields(StrictModelSerializer):
@@ -38,7 +38,7 @@ class ProfileFields(StrictModelSerializer):
         fields = list(services.PROFILE_FIELDS)
 
 
-class PatientOutput(serializers.Serializer[Patient]):
+class PatientOutput(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     email = serializers.EmailField(source="user.email")
     full_name = serializers.CharField(source="user.full_name")
@@ -47,10 +47,8 @@ class PatientOutput(serializers.Serializer[Patient]):
     timezone = serializers.CharField(source="profile.timezone")
     aromatase_inhibitor = serializers.CharField(source="profile.aromatase_inhibitor")
     ai_started_on = serializers.DateField(source="profile.ai_started_on", allow_null=True)
-    height_cm = serializers.DecimalField(source="profile.height_cm", max_digits=4, decimal_places=1,
-                                         allow_null=True)
-    weight_kg = serializers.DecimalField(source="profile.weight_kg", max_digits=4, decimal_places=1,
-                                         allow_null=True)
+    height_cm = serializers.DecimalField(source="profile.height_cm", max_digits=4, decimal_places=1, allow_null=True)
+    weight_kg = serializers.DecimalField(source="profile.weight_kg", max_digits=4, decimal_places=1, allow_null=True)
     smoker = serializers.CharField(source="profile.smoker")
     family_hip_fracture = serializers.BooleanField(source="profile.family_hip_fracture")
     prior_fragility_fracture = serializers.BooleanField(source="profile.prior_fragility_fracture")
@@ -79,22 +77,27 @@ class PatientListCreateView(APIView):
         summary="Patients in scope (a patient sees only herself)",
     )
     def get(self, request: Request) -> Response:
-        rows = patient_search(patient_list(user=request.user), request.query_params.get("q", ""))
+        rows = patient_search(patient_list(user=request_user(request)), request.query_params.get("q", ""))
         paginator = PagePagination()
         page = paginator.paginate_queryset(rows.select_related("profile"), request, view=self)
         assert page is not None
-        audit_record(actor=request.user, action="list", resource="patient", patient_ids=[p.id for p in page],
-                     request=request)
+        audit_record(
+            actor=request_user(request),
+            action="list",
+            resource="patient",
+            patient_ids=[p.id for p in page],
+            request=request,
+        )
         return paginator.get_paginated_response(PatientOutput(page, many=True).data)
 
     @extend_schema(request=Input, responses={201: PatientOutput}, summary="Enrol a patient (coordinator, admin)")
     def post(self, request: Request) -> Response:
-        require_role(request.user, Role.COORDINATOR, Role.ADMIN)
+        require_role(request_user(request), Role.COORDINATOR, Role.ADMIN)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         organisation_id = values.pop("organisation", None)
-        actor: User = request.user
+        actor = request_user(request)
         if actor.role == Role.ADMIN:
             if organisation_id is None:
                 raise serializers.ValidationError({"organisation": ["Admins must name the organisation."]})
@@ -131,12 +134,10 @@ class PatientDetailView(PatientDataView):
         data = self.Input(patient.profile, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changes: dict[str, Any] = dict(data.validated_data)
-        if request.user.role == Role.PATIENT:
+        if request_user(request).role == Role.PATIENT:
             refused = sorted(set(changes) - PATIENT_EDITABLE)
             if refused:
-                raise serializers.ValidationError(
-                    {name: ["Only your care team can change this."] for name in refused}
-                )
+                raise serializers.ValidationError({name: ["Only your care team can change this."] for name in refused})
         services.patient_profile_update(patient=patient, **changes)
         return Response(PatientOutput(patient).data)
 
@@ -168,7 +169,7 @@ class BoneDensityView(PatientDataView):
         patient = self.get_patient(request, patient_id)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.bone_density_record(actor=request.user, patient=patient, **data.validated_data)
+        result = services.bone_density_record(actor=request_user(request), patient=patient, **data.validated_data)
         self.audit_object(result.id)
         return Response(BoneDensityOutput(result).data, status=status.HTTP_201_CREATED)
 
@@ -207,7 +208,7 @@ class LabView(PatientDataView):
         patient = self.get_patient(request, patient_id)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.lab_record(actor=request.user, patient=patient, **data.validated_data)
+        result = services.lab_record(actor=request_user(request), patient=patient, **data.validated_data)
         self.audit_object(result.id)
         return Response(LabOutput(result).data, status=status.HTTP_201_CREATED)
 

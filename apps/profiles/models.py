@@ -29,19 +29,23 @@ class PatientProfile(models.Model):
     aromatase_inhibitor = models.CharField(max_length=20, choices=AromataseInhibitor.choices, blank=True)
     ai_started_on = models.DateField(null=True, blank=True)
     height_cm = models.DecimalField(
-        max_digits=4, decimal_places=1, null=True, blank=True,
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("100")), MaxValueValidator(Decimal("230"))],
     )
     weight_kg = models.DecimalField(
-        max_digits=4, decimal_places=1, null=True, blank=True,
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("25")), MaxValueValidator(Decimal("300"))],
     )
     smoker = models.CharField(max_length=10, choices=Smoking.choices, blank=True)
     family_hip_fracture = models.BooleanField(default=False)
     prior_fragility_fracture = models.BooleanField(default=False)
-    oral_corticosteroids_months = models.PositiveSmallIntegerField(
-        default=0, validators=[MaxValueValidator(1200)]
-    )
+    oral_corticosteroids_months = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(1200)])
     quiet_hours_start = models.TimeField(null=True, blank=True)
     quiet_hours_end = models.TimeField(null=True, blank=True)
     push_detail_opt_in = models.BooleanField(
@@ -64,12 +68,11 @@ class BoneDensityResult(BaseModel):
     measured_on = models.DateField()
     site = models.CharField(max_length=20, choices=DxaSite.choices)
     t_score = models.DecimalField(
-        max_digits=3, decimal_places=1,
+        max_digits=3,
+        decimal_places=1,
         validators=[MinValueValidator(Decimal("-6.0")), MaxValueValidator(Decimal("4.0"))],
     )
-    recorded_by = models.ForeignKey(
-        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["-measured_on", "site"]
@@ -92,9 +95,7 @@ class LabResult(BaseModel):
     value = models.DecimalField(max_digits=7, decimal_places=2)
     unit = models.CharField(max_length=20)
     measured_on = models.DateField()
-    recorded_by = models.ForeignKey(
-        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["-measured_on", "kind"]

@@ -204,15 +204,11 @@ def _risk_factors(data: BoneHealthInput, t: BoneHealthThresholds) -> list[Findin
             found.append(Finding("age_over_65", f"Age {age} is over {t.age_over}.", "H3"))
     value = bmi(data.height_cm, data.weight_kg)
     if value is not None and _bmi_below(data.height_cm, data.weight_kg, t.bmi_under):
-        found.append(
-            Finding("low_bmi", f"BMI {_fmt(bmi_for_display(value))} is under {_fmt(t.bmi_under)}.", "H3")
-        )
+        found.append(Finding("low_bmi", f"BMI {_fmt(bmi_for_display(value))} is under {_fmt(t.bmi_under)}.", "H3"))
     if data.family_hip_fracture:
         found.append(Finding("family_hip_fracture", "A parent or sibling has had a hip fracture.", "H3"))
     if data.prior_fragility_fracture:
-        found.append(
-            Finding("prior_fragility_fracture", "She has had a fragility fracture after age 50.", "H3")
-        )
+        found.append(Finding("prior_fragility_fracture", "She has had a fragility fracture after age 50.", "H3"))
     if data.oral_corticosteroids_months > t.corticosteroid_months_over:
         found.append(
             Finding(

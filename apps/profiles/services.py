@@ -16,9 +16,19 @@ from backend import clock
 from backend.roles import Role
 
 PROFILE_FIELDS = (
-    "birth_date", "timezone", "aromatase_inhibitor", "ai_started_on", "height_cm", "weight_kg", "smoker",
-    "family_hip_fracture", "prior_fragility_fracture", "oral_corticosteroids_months", "quiet_hours_start",
-    "quiet_hours_end", "push_detail_opt_in",
+    "birth_date",
+    "timezone",
+    "aromatase_inhibitor",
+    "ai_started_on",
+    "height_cm",
+    "weight_kg",
+    "smoker",
+    "family_hip_fracture",
+    "prior_fragility_fracture",
+    "oral_corticosteroids_months",
+    "quiet_hours_start",
+    "quiet_hours_end",
+    "push_detail_opt_in",
 )
 MAX_AGE_YEARS = 120
 
@@ -108,25 +118,19 @@ def bone_density_record(
     *, actor: User, patient: Patient, measured_on: date, site: str, t_score: Decimal
 ) -> BoneDensityResult:
     _not_in_future(patient, measured_on)
-    result = BoneDensityResult(
-        patient=patient, measured_on=measured_on, site=site, t_score=t_score, recorded_by=actor
-    )
+    result = BoneDensityResult(patient=patient, measured_on=measured_on, site=site, t_score=t_score, recorded_by=actor)
     result.full_clean()
     result.save()
     return result
 
 
 @transaction.atomic
-def lab_record(
-    *, actor: User, patient: Patient, kind: str, value: Decimal, unit: str, measured_on: date
-) -> LabResult:
+def lab_record(*, actor: User, patient: Patient, kind: str, value: Decimal, unit: str, measured_on: date) -> LabResult:
     _not_in_future(patient, measured_on)
     errors = lab_value_errors(kind, unit, value)
     if errors:
         raise ValidationError(errors)
-    result = LabResult(
-        patient=patient, kind=kind, value=value, unit=unit, measured_on=measured_on, recorded_by=actor
-    )
+    result = LabResult(patient=patient, kind=kind, value=value, unit=unit, measured_on=measured_on, recorded_by=actor)
     result.full_clean()
     result.save()
     return result

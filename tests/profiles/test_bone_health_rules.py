@@ -117,9 +117,7 @@ DECISION_CASES: list[DecisionCase] = [
     ("overrides", "recommended", "reason_codes", "next_due"),
     [pytest.param(*case[1:], id=case[0]) for case in DECISION_CASES],
 )
-def test_decision(
-    overrides: dict[str, Any], recommended: bool, reason_codes: list[str], next_due: date | None
-) -> None:
+def test_decision(overrides: dict[str, Any], recommended: bool, reason_codes: list[str], next_due: date | None) -> None:
     result = assess_bone_health(make(**overrides))
     assert result.therapy_recommended is recommended
     assert [r.code for r in result.reasons] == reason_codes
@@ -177,9 +175,7 @@ RISK_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("overrides", "risk_codes"), [pytest.param(*case[1:], id=case[0]) for case in RISK_CASES]
-)
+@pytest.mark.parametrize(("overrides", "risk_codes"), [pytest.param(*case[1:], id=case[0]) for case in RISK_CASES])
 def test_risk_factors(overrides: dict[str, Any], risk_codes: list[str]) -> None:
     result = assess_bone_health(make(**overrides))
     assert [r.code for r in result.risk_factors] == risk_codes
@@ -245,9 +241,7 @@ LOWEST_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("readings", "expected"), [pytest.param(*case[1:], id=case[0]) for case in LOWEST_CASES]
-)
+@pytest.mark.parametrize(("readings", "expected"), [pytest.param(*case[1:], id=case[0]) for case in LOWEST_CASES])
 def test_lowest_t_score(readings: tuple[DxaReading, ...], expected: tuple[Any, Any, Any]) -> None:
     result = assess_bone_health(make(dxa=readings))
     assert (result.lowest_t_score, result.lowest_t_score_site, result.lowest_t_score_measured_on) == expected
@@ -273,9 +267,7 @@ NEXT_DXA_CASES = [
 @pytest.mark.parametrize(
     ("readings", "overrides", "expected"), [pytest.param(*case[1:], id=case[0]) for case in NEXT_DXA_CASES]
 )
-def test_next_dxa_due(
-    readings: tuple[DxaReading, ...], overrides: dict[str, Any], expected: date | None
-) -> None:
+def test_next_dxa_due(readings: tuple[DxaReading, ...], overrides: dict[str, Any], expected: date | None) -> None:
     assert assess_bone_health(make(dxa=readings, **overrides)).next_dxa_due == expected
 
 
