@@ -1,0 +1,94 @@
+"""Shared fixtures: a world of two organisations with every role, API clients per user, service checks."""
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from apps.accounts.models import Organisation, Patient, User
+from backend.roles import Role
+from tests.factories import AdminFactory, CareTeamFactory, OrganisationFactory, PatientFactory, UserFactory
+
+REQUIRE_SERVICES = os.environ.get("BONESYNC_REQUIRE_SERVICES") == "1"
+
+
+def _missing_service(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _require_services(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing_service("needs PostgreSQL (set DATABASE_URL)")
+    if request.node.get_closest_marker("redis"):
+        import redis
+
+        url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        except redis.RedisError:
+            _missing_service(f"needs Redis at {url}")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # Throttle counters live in the cache; one test's logins must not throttle the next.
+    cache.clear()
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for() -> Callable[[User], APIClient]:
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@dataclass
+class World:
+    """Two organisations. In org A: patient Ann (coordinator Cora assigned), patient Bea (nobody assigned),
+    coordinator Cora, coordinator Cody (no patients), pharmacist Phil. In org B: patient Zoe with coordinator Zed
+    and pharmacist Pia. Plus a platform admin."""
+
+    org_a: Organisation
+    org_b: Organisation
+    ann: Patient
+    bea: Patient
+    zoe: Patient
+    cora: User
+    cody: User
+    phil: User
+    zed: User
+    pia: User
+    admin: User
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    org_a = OrganisationFactory(name="North Clinic")
+    org_b = OrganisationFactory(name="South Clinic")
+    ann = PatientFactory(organisation=org_a, user__email="ann@example.org", user__full_name="Ann Archer")
+    bea = PatientFactory(organisation=org_a, user__email="bea@example.org", user__full_name="Bea Baker")
+    zoe = PatientFactory(organisation=org_b, user__email="zoe@example.org", user__full_name="Zoe Zane")
+    cora = UserFactory(organisation=org_a, role=Role.COORDINATOR, email="cora@example.org")
+    cody = UserFactory(organisation=org_a, role=Role.COORDINATOR, email="cody@example.org")
+    phil = UserFactory(organisation=org_a, role=Role.PHARMACIST, email="phil@example.org")
+    zed = UserFactory(organisation=org_b, role=Role.COORDINATOR, email="zed@example.org")
+    pia = UserFactory(organisation=org_b, role=Role.PHARMACIST, email="pia@example.org")
+    CareTeamFactory(patient=ann, staff=cora)
+    CareTeamFactory(patient=zoe, staff=zed)
+    admin = AdminFactory(email="admin@example.org")
+    return World(org_a, org_b, ann, bea, zoe, cora, cody, phil, zed, pia, admin)

@@ -1,0 +1,97 @@
+"""Factories for tests. Passwords are hashed once per session (argon2 is slow on purpose)."""
+
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+import factory
+from django.contrib.auth.hashers import make_password
+
+from apps.accounts.models import CareTeamAssignment, Organisation, Patient, User
+from apps.profiles.models import BoneDensityResult, LabResult, PatientProfile
+from backend.roles import Role
+
+PASSWORD = "Sturdy-bones-2026"
+
+
+@lru_cache(maxsize=1)
+def password_hash() -> str:
+    return make_password(PASSWORD)
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.org")
+    full_name = factory.Sequence(lambda n: f"Person {n}")
+    role = Role.COORDINATOR
+    organisation = factory.SubFactory(OrganisationFactory)
+    password = factory.LazyFunction(password_hash)
+
+
+class AdminFactory(UserFactory):
+    role = Role.ADMIN
+    organisation = None
+    is_staff = True
+    is_superuser = True
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+        skip_postgeneration_save = True
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    user = factory.SubFactory(UserFactory, role=Role.PATIENT, organisation=factory.SelfAttribute("..organisation"))
+    profile = factory.RelatedFactory("tests.factories.ProfileFactory", factory_related_name="patient")
+
+
+class ProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PatientProfile
+
+    patient = factory.SubFactory(PatientFactory, profile=None)
+    birth_date = date(1960, 5, 17)
+    timezone = "Europe/London"
+    aromatase_inhibitor = "letrozole"
+    ai_started_on = date(2024, 3, 1)
+    height_cm = Decimal("164.0")
+    weight_kg = Decimal("63.0")
+    smoker = "never"
+
+
+class CareTeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CareTeamAssignment
+
+    patient = factory.SubFactory(PatientFactory)
+    staff = factory.SubFactory(UserFactory, organisation=factory.SelfAttribute("..patient.organisation"))
+
+
+class BoneDensityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BoneDensityResult
+
+    patient = factory.SubFactory(PatientFactory)
+    measured_on = date(2025, 1, 10)
+    site = "lumbar_spine"
+    t_score = Decimal("-1.2")
+
+
+class LabFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LabResult
+
+    patient = factory.SubFactory(PatientFactory)
+    kind = "egfr"
+    value = Decimal("72")
+    unit = "mL/min/1.73m2"
+    measured_on = date(2025, 1, 10)

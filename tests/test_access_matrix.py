@@ -1,0 +1,151 @@
+"""Who may reach which patient's data, over every endpoint that carries a patient id.
+
+Endpoints join this matrix by registration: every URL with a `patient_id` is found by walking the URL conf and
+must be served by `PatientDataView`; other id kwargs in such URLs need an entry in OBJECT_KWARGS (the test fails
+otherwise), so a new endpoint cannot slip past these checks.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from apps.accounts.api_base import PatientDataView
+from apps.accounts.models import Patient
+from backend.models import AuditEvent
+from tests.conftest import World
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+# Other URL kwargs of patient-data endpoints: how to make an object of the target patient for each.
+OBJECT_KWARGS: dict[str, Callable[[Patient], Any]] = {}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    route: str
+    view_class: type
+    methods: tuple[str, ...]
+    kwargs: tuple[str, ...]
+
+
+def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry
+
+
+def patient_endpoints() -> list[Endpoint]:
+    found = []
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if "<uuid:patient_id>" not in route:
+            continue
+        view_class = getattr(pattern.callback, "view_class", None)
+        assert view_class is not None, f"{route} is not a class-based view"
+        methods = tuple(m for m in HTTP_METHODS if hasattr(view_class, m))
+        kwargs = tuple(pattern.pattern.converters)
+        found.append(Endpoint(route, view_class, methods, kwargs))
+    return found
+
+
+ENDPOINTS = patient_endpoints()
+CASES = [(endpoint, method) for endpoint in ENDPOINTS for method in endpoint.methods]
+
+# Ann belongs to org A, assigned to coordinator Cora.
+IN_SCOPE = ("ann", "cora", "phil", "admin")
+OUT_OF_SCOPE = ("bea", "cody", "zed", "pia")
+
+
+def _url(endpoint: Endpoint, patient: Patient) -> str:
+    url = "/" + endpoint.route
+    for name in endpoint.kwargs:
+        value = patient.id if name == "patient_id" else OBJECT_KWARGS[name](patient)
+        url = url.replace(f"<uuid:{name}>", str(value))
+    return url
+
+
+def _actor(world: World, name: str) -> Any:
+    value = getattr(world, name)
+    return value.user if isinstance(value, Patient) else value
+
+
+def _row_counts() -> dict[str, int]:
+    return {
+        model._meta.label: model.objects.count()
+        for model in apps.get_models()
+        if model._meta.app_label in {"accounts", "profiles"}
+    }
+
+
+def test_matrix_finds_the_patient_endpoints() -> None:
+    routes = {endpoint.route for endpoint in ENDPOINTS}
+    assert {
+        "api/v1/patients/<uuid:patient_id>/",
+        "api/v1/patients/<uuid:patient_id>/bone-density/",
+        "api/v1/patients/<uuid:patient_id>/labs/",
+        "api/v1/patients/<uuid:patient_id>/bone-health/",
+    } <= routes
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.route)
+def test_every_patient_endpoint_is_registered(endpoint: Endpoint) -> None:
+    assert issubclass(endpoint.view_class, PatientDataView), f"{endpoint.route} bypasses PatientDataView"
+    unknown = set(endpoint.kwargs) - {"patient_id"} - set(OBJECT_KWARGS)
+    assert not unknown, f"add {unknown} to OBJECT_KWARGS so {endpoint.route} joins the matrix"
+
+
+@pytest.mark.parametrize(("endpoint", "method"), CASES, ids=[f"{m.upper()} {e.route}" for e, m in CASES])
+@pytest.mark.parametrize("who", OUT_OF_SCOPE)
+def test_out_of_scope_gets_404_and_changes_nothing(world: World, client_for, endpoint, method, who) -> None:
+    before = _row_counts()
+    response = getattr(client_for(_actor(world, who)), method)(_url(endpoint, world.ann), {}, format="json")
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["code"] == "not_found"
+    assert _row_counts() == before
+    assert not AuditEvent.objects.filter(patient_id=world.ann.id).exists()
+
+
+@pytest.mark.parametrize(("endpoint", "method"), CASES, ids=[f"{m.upper()} {e.route}" for e, m in CASES])
+@pytest.mark.parametrize("who", IN_SCOPE)
+def test_in_scope_is_not_hidden(world: World, client_for, endpoint, method, who) -> None:
+    response = getattr(client_for(_actor(world, who)), method)(_url(endpoint, world.ann), {}, format="json")
+    # In scope, the answer may be success, a validation error (empty body) or a role refusal: never "not found".
+    assert response.status_code in {200, 201, 204, 400, 403}, response.content
+
+
+@pytest.mark.parametrize(("endpoint", "method"), CASES, ids=[f"{m.upper()} {e.route}" for e, m in CASES])
+def test_anonymous_gets_401(world: World, api, endpoint, method) -> None:
+    response = getattr(api, method)(_url(endpoint, world.ann), {}, format="json")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("ann", {"ann"}),
+        ("bea", {"bea"}),
+        ("cora", {"ann"}),
+        ("cody", set()),
+        ("phil", {"ann", "bea"}),
+        ("zed", {"zoe"}),
+        ("pia", {"zoe"}),
+        ("admin", {"ann", "bea", "zoe"}),
+    ],
+)
+def test_patient_list_is_scoped(world: World, client_for, who: str, expected: set[str]) -> None:
+    response = client_for(_actor(world, who)).get("/api/v1/patients/")
+    assert response.status_code == 200
+    ids = {row["id"] for row in response.json()["results"]}
+    assert ids == {str(getattr(world, name).id) for name in expected}
+
+
+def test_malformed_patient_id_is_404(world: World, client_for) -> None:
+    response = client_for(world.cora).get("/api/v1/patients/not-a-uuid/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
