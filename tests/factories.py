@@ -19,14 +19,14 @@ def password_hash() -> str:
     return make_password(PASSWORD)
 
 
-class OrganisationFactory(factory.django.DjangoModelFactory):
+class OrganisationFactory(factory.django.DjangoModelFactory[Organisation]):
     class Meta:
         model = Organisation
 
     name = factory.Sequence(lambda n: f"Clinic {n}")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
 
@@ -39,12 +39,12 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class AdminFactory(UserFactory):
     role = Role.ADMIN
-    organisation = None
+    organisation = None  # type: ignore[assignment]
     is_staff = True
     is_superuser = True
 
 
-class PatientFactory(factory.django.DjangoModelFactory):
+class PatientFactory(factory.django.DjangoModelFactory[Patient]):
     class Meta:
         model = Patient
         skip_postgeneration_save = True
@@ -54,7 +54,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
     profile = factory.RelatedFactory("tests.factories.ProfileFactory", factory_related_name="patient")
 
 
-class ProfileFactory(factory.django.DjangoModelFactory):
+class ProfileFactory(factory.django.DjangoModelFactory[PatientProfile]):
     class Meta:
         model = PatientProfile
 
@@ -68,7 +68,7 @@ class ProfileFactory(factory.django.DjangoModelFactory):
     smoker = "never"
 
 
-class CareTeamFactory(factory.django.DjangoModelFactory):
+class CareTeamFactory(factory.django.DjangoModelFactory[CareTeamAssignment]):
     class Meta:
         model = CareTeamAssignment
 
@@ -76,7 +76,7 @@ class CareTeamFactory(factory.django.DjangoModelFactory):
     staff = factory.SubFactory(UserFactory, organisation=factory.SelfAttribute("..patient.organisation"))
 
 
-class BoneDensityFactory(factory.django.DjangoModelFactory):
+class BoneDensityFactory(factory.django.DjangoModelFactory[BoneDensityResult]):
     class Meta:
         model = BoneDensityResult
 
@@ -86,7 +86,7 @@ class BoneDensityFactory(factory.django.DjangoModelFactory):
     t_score = Decimal("-1.2")
 
 
-class LabFactory(factory.django.DjangoModelFactory):
+class LabFactory(factory.django.DjangoModelFactory[LabResult]):
     class Meta:
         model = LabResult
 

@@ -76,7 +76,7 @@ def _actor(world: World, name: str) -> Any:
 
 def _row_counts() -> dict[str, int]:
     return {
-        model._meta.label: model.objects.count()
+        model._meta.label: model._default_manager.count()
         for model in apps.get_models()
         if model._meta.app_label in {"accounts", "profiles"}
     }

@@ -1,0 +1,96 @@
+"""Property-based contract test: schemathesis drives every operation of the OpenAPI schema against the Django WSGI
+app in-process, signed in as each role, and checks that nothing answers 5xx and that every answer (status code,
+content type, body) is one the schema documents.
+
+Each generated case is sent inside a savepoint that is rolled back afterwards, so every example starts from the
+same seeded world and a failing example replays on its own. Some cases get real ids substituted (a patient the
+role may see, one it may not, an organisation/staff member/patient for bodies and filters) so the code behind
+the scope checks runs too, not only the 404 path.
+
+Bounded and reproducible: a fixed number of examples per operation and role, derandomized.
+"""
+
+from typing import Any
+
+import pytest
+import schemathesis
+from django.db import transaction
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.api.conftest import ROLES, Actor, generate_schema, make_actor
+from tests.conftest import World
+
+MAX_EXAMPLES = 20
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        # Positive and negative data; explicit examples and fuzzing. The coverage phase (unbounded by
+        # max_examples) and stateful testing are off to keep the run short and predictable.
+        "generation": {"mode": "all"},
+        "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
+    }
+)
+schema = schemathesis.openapi.from_dict(generate_schema(), config=CONFIG)
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+# How a case picks its ids: as generated (random, so mostly 404/400), or real ones in or out of the role's scope.
+TARGETS = ("generated", "in_scope", "in_scope", "out_of_scope")
+
+
+@pytest.fixture
+def actor(seeded_world: World, role: str) -> Actor:
+    return make_actor(seeded_world, role)
+
+
+def substitute_ids(case: schemathesis.Case, actor: Actor, target: str, pick: int) -> None:
+    if target == "generated":
+        return
+    patients = actor.in_scope_patients if target == "in_scope" else actor.out_of_scope_patients
+    patient = patients[pick % len(patients)]
+    if case.path_parameters and "patient_id" in case.path_parameters:
+        case.path_parameters["patient_id"] = patient
+    refs = {**actor.ref_ids, "patient": patient}
+    for container in (case.body, case.query):
+        if isinstance(container, dict):
+            for name in container.keys() & refs.keys():
+                container[name] = refs[name]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@schema.parametrize()
+@schema.given(target=st.sampled_from(TARGETS), pick=st.integers(min_value=0, max_value=2))
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_api_conforms_to_schema(
+    case: schemathesis.Case,
+    target: str,
+    pick: int,
+    role: str,
+    actor: Actor,
+    wsgi_app: Any,
+    server_errors: list[str],
+) -> None:
+    substitute_ids(case, actor, target, pick)
+    server_errors.clear()
+    with transaction.atomic():
+        try:
+            case.call_and_validate(app=wsgi_app, headers=actor.headers, checks=CHECKS)
+        except BaseException as exc:
+            for trace in server_errors:
+                exc.add_note(f"Server-side exception ({role}):\n{trace}")
+            raise
+        finally:
+            transaction.set_rollback(True)
