@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
+from celery.schedules import crontab
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -187,6 +188,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
+# Periodic jobs: name -> task and schedule. Each also runs by hand: `python manage.py runjob NAME`.
+CELERY_BEAT_SCHEDULE = {
+    "flush_expired_tokens": {"task": "accounts.flush_expired_tokens", "schedule": crontab(hour=3, minute=17)},
+}
 
 PUSH_NOTIFICATIONS_SETTINGS = {
     "UPDATE_ON_DUPLICATE_REG_ID": True,

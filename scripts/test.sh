@@ -8,5 +8,6 @@ scripts/services.sh
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
+export CACHE_URL=${CACHE_URL:-redis://127.0.0.1:6379/1}
 export BONESYNC_REQUIRE_SERVICES=${BONESYNC_REQUIRE_SERVICES:-1}
 exec .venv/bin/python -m pytest "$@"

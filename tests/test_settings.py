@@ -1,0 +1,58 @@
+"""Production settings refuse to start unsafe; the embedded defaults work without any environment."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD_SECRET = "x" * 20 + "-a-long-random-production-secret-0123456789"
+
+
+def boot(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT, env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"DJANGO_SECRET_KEY": GOOD_SECRET, "DJANGO_ALLOWED_HOSTS": "api.example.org", "DJANGO_DEBUG": "true"},
+         "DJANGO_DEBUG must be off"),
+        ({"DJANGO_ALLOWED_HOSTS": "api.example.org"}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_SECRET_KEY": "short", "DJANGO_ALLOWED_HOSTS": "api.example.org"}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_SECRET_KEY": GOOD_SECRET}, "DJANGO_ALLOWED_HOSTS"),
+    ],
+    ids=["debug-on", "default-secret", "short-secret", "no-hosts"],
+)
+def test_production_refuses_unsafe_settings(env: dict[str, str], complaint: str) -> None:
+    result = boot(DJANGO_ENV="production", **env)
+    assert result.returncode != 0
+    assert "Refusing to start in production" in result.stderr
+    assert complaint in result.stderr
+
+
+def test_production_starts_when_configured() -> None:
+    result = boot(DJANGO_ENV="production", DJANGO_SECRET_KEY=GOOD_SECRET, DJANGO_ALLOWED_HOSTS="api.example.org")
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+def test_development_needs_no_environment() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c",
+         "import django; django.setup(); from django.conf import settings as s; "
+         "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.DEBUG)"],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items()
+             if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_"))} | {"DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "True"]
