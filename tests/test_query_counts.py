@@ -1,0 +1,65 @@
+"""Query counts per endpoint stay constant as rows grow (no N+1)."""
+
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.conftest import World
+from tests.factories import BoneDensityFactory, CareTeamFactory, LabFactory, PatientFactory
+
+
+def count_queries(call: Callable[[], object]) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = call()
+    assert getattr(response, "status_code", 200) == 200
+    return len(ctx.captured_queries)
+
+
+def grow_patients(world: World, n: int) -> None:
+    for _ in range(n):
+        CareTeamFactory.create(patient=PatientFactory.create(organisation=world.org_a), staff=world.cora)
+
+
+@pytest.mark.parametrize("who", ["cora", "phil", "admin"])
+def test_patient_list_queries_do_not_grow(world: World, client_for, who: str) -> None:
+    client = client_for(getattr(world, who))
+    small = count_queries(lambda: client.get("/api/v1/patients/"))
+    grow_patients(world, 15)
+    large = count_queries(lambda: client.get("/api/v1/patients/"))
+    assert large == small
+    assert small <= 4  # count, page, audit insert: nothing per patient
+
+
+def test_patient_detail_and_bone_health_are_a_handful_of_queries(world: World, client_for) -> None:
+    client = client_for(world.cora)
+    for _ in range(10):
+        BoneDensityFactory.create(patient=world.ann)
+    assert count_queries(lambda: client.get(f"/api/v1/patients/{world.ann.id}/")) <= 4
+    assert count_queries(lambda: client.get(f"/api/v1/patients/{world.ann.id}/bone-health/")) <= 5
+
+
+@pytest.mark.parametrize(("path", "factory"), [("bone-density", BoneDensityFactory), ("labs", LabFactory)])
+def test_result_lists_do_not_grow(world: World, client_for, path: str, factory) -> None:
+    client = client_for(world.cora)
+    url = f"/api/v1/patients/{world.ann.id}/{path}/"
+    factory.create(patient=world.ann)
+    small = count_queries(lambda: client.get(url))
+    for _ in range(20):
+        factory.create(patient=world.ann)
+    assert count_queries(lambda: client.get(url)) == small
+
+
+def test_care_team_and_staff_lists_do_not_grow(world: World, client_for) -> None:
+    client = client_for(world.admin)
+    small = (
+        count_queries(lambda: client.get("/api/v1/care-team/")),
+        count_queries(lambda: client.get("/api/v1/staff/")),
+    )
+    grow_patients(world, 10)
+    large = (
+        count_queries(lambda: client.get("/api/v1/care-team/")),
+        count_queries(lambda: client.get("/api/v1/staff/")),
+    )
+    assert large == small
