@@ -13,7 +13,8 @@ def now() -> datetime:
 
 @lru_cache(maxsize=1)
 def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    # The tz database also ships host-specific pseudo zones that are not IANA names a phone would send.
+    return frozenset(available_timezones()) - {"localtime", "Factory", "posixrules"}
 
 
 def is_valid_timezone(name: str) -> bool:

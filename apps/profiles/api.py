@@ -60,6 +60,10 @@ class PatientOutput(serializers.Serializer[Any]):
     updated_at = serializers.DateTimeField(source="profile.updated_at")
 
 
+class PatientListQuery(serializers.Serializer[Any]):
+    q = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
 class PatientListCreateView(APIView):
     class Input(ProfileFields):
         email = serializers.EmailField(max_length=254)
@@ -77,7 +81,9 @@ class PatientListCreateView(APIView):
         summary="Patients in scope (a patient sees only herself)",
     )
     def get(self, request: Request) -> Response:
-        rows = patient_search(patient_list(user=request_user(request)), request.query_params.get("q", ""))
+        query = PatientListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = patient_search(patient_list(user=request_user(request)), query.validated_data["q"])
         paginator = PagePagination()
         page = paginator.paginate_queryset(rows.select_related("profile"), request, view=self)
         assert page is not None

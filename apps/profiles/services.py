@@ -108,16 +108,19 @@ def patient_profile_update(*, patient: Patient, full_name: str | None = None, **
     return patient
 
 
-def _not_in_future(patient: Patient, measured_on: date) -> None:
+def _check_measured_on(patient: Patient, measured_on: date) -> None:
+    """A result dated in the future or before birth is a typo, and would skew the next-DXA date (H4)."""
     if measured_on > clock.local_today(patient.profile.timezone):
         raise ValidationError({"measured_on": ["Cannot be in the future."]})
+    if measured_on < patient.profile.birth_date:
+        raise ValidationError({"measured_on": ["Cannot be before the patient's birth date."]})
 
 
 @transaction.atomic
 def bone_density_record(
     *, actor: User, patient: Patient, measured_on: date, site: str, t_score: Decimal
 ) -> BoneDensityResult:
-    _not_in_future(patient, measured_on)
+    _check_measured_on(patient, measured_on)
     result = BoneDensityResult(patient=patient, measured_on=measured_on, site=site, t_score=t_score, recorded_by=actor)
     result.full_clean()
     result.save()
@@ -126,7 +129,7 @@ def bone_density_record(
 
 @transaction.atomic
 def lab_record(*, actor: User, patient: Patient, kind: str, value: Decimal, unit: str, measured_on: date) -> LabResult:
-    _not_in_future(patient, measured_on)
+    _check_measured_on(patient, measured_on)
     errors = lab_value_errors(kind, unit, value)
     if errors:
         raise ValidationError(errors)

@@ -30,9 +30,7 @@ def test_wrong_method_is_405(world: World, client_for) -> None:
 
 
 def test_malformed_json_is_400_parse_error(world: World, client_for) -> None:
-    response = client_for(world.admin).post(
-        "/api/v1/organisations/", data='{"name": ', content_type="application/json"
-    )
+    response = client_for(world.admin).post("/api/v1/organisations/", data='{"name": ', content_type="application/json")
     assert_error(response, 400, "parse_error")
 
 
