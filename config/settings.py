@@ -8,8 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
-from celery.schedules import crontab
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 django_stubs_ext.monkeypatch()  # lets admin.ModelAdmin[Model] etc. be subscripted at run time

@@ -15,16 +15,22 @@ def boot(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
-        cwd=ROOT, env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
-        capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
 @pytest.mark.parametrize(
     ("env", "complaint"),
     [
-        ({"DJANGO_SECRET_KEY": GOOD_SECRET, "DJANGO_ALLOWED_HOSTS": "api.example.org", "DJANGO_DEBUG": "true"},
-         "DJANGO_DEBUG must be off"),
+        (
+            {"DJANGO_SECRET_KEY": GOOD_SECRET, "DJANGO_ALLOWED_HOSTS": "api.example.org", "DJANGO_DEBUG": "true"},
+            "DJANGO_DEBUG must be off",
+        ),
         ({"DJANGO_ALLOWED_HOSTS": "api.example.org"}, "DJANGO_SECRET_KEY"),
         ({"DJANGO_SECRET_KEY": "short", "DJANGO_ALLOWED_HOSTS": "api.example.org"}, "DJANGO_SECRET_KEY"),
         ({"DJANGO_SECRET_KEY": GOOD_SECRET}, "DJANGO_ALLOWED_HOSTS"),
@@ -46,13 +52,19 @@ def test_production_starts_when_configured() -> None:
 
 def test_development_needs_no_environment() -> None:
     result = subprocess.run(
-        [sys.executable, "-c",
-         "import django; django.setup(); from django.conf import settings as s; "
-         "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.DEBUG)"],
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.DEBUG)",
+        ],
         cwd=ROOT,
-        env={k: v for k, v in os.environ.items()
-             if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_"))} | {"DJANGO_SETTINGS_MODULE": "config.settings"},
-        capture_output=True, text=True, timeout=60, check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_"))}
+        | {"DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "True"]

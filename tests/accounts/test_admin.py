@@ -14,9 +14,16 @@ def admin_client(world: World) -> Client:
 
 def test_admin_pages_load(world: World) -> None:
     client = admin_client(world)
-    for url in ["/admin/", "/admin/accounts/organisation/", "/admin/accounts/user/", "/admin/accounts/patient/",
-                "/admin/accounts/careteamassignment/", f"/admin/accounts/user/{world.cora.id}/change/",
-                f"/admin/accounts/patient/{world.ann.id}/change/", "/admin/backend/auditevent/"]:
+    for url in [
+        "/admin/",
+        "/admin/accounts/organisation/",
+        "/admin/accounts/user/",
+        "/admin/accounts/patient/",
+        "/admin/accounts/careteamassignment/",
+        f"/admin/accounts/user/{world.cora.id}/change/",
+        f"/admin/accounts/patient/{world.ann.id}/change/",
+        "/admin/backend/auditevent/",
+    ]:
         assert client.get(url).status_code == 200, url
 
 
@@ -25,9 +32,7 @@ def test_admin_creates_an_organisation_and_an_assignment(world: World) -> None:
     response = client.post("/admin/accounts/organisation/add/", {"name": "West Clinic"})
     assert response.status_code == 302
     assert Organisation.objects.filter(name="West Clinic").exists()
-    response = client.post(
-        "/admin/accounts/careteamassignment/add/", {"patient": world.bea.id, "staff": world.phil.id}
-    )
+    response = client.post("/admin/accounts/careteamassignment/add/", {"patient": world.bea.id, "staff": world.phil.id})
     assert response.status_code == 302
     assert CareTeamAssignment.objects.filter(patient=world.bea, staff=world.phil).exists()
 

@@ -93,8 +93,12 @@ def test_brute_force_on_sign_in_gets_429(world: World, api: APIClient) -> None:
 def test_passwords_are_stored_with_argon2(world: World, api: APIClient, client_for) -> None:
     response = client_for(world.admin).post(
         "/api/v1/staff/",
-        {"email": "new.nurse@example.org", "password": "Calcium+VitaminD-800", "role": "coordinator",
-         "organisation": str(world.org_a.id)},
+        {
+            "email": "new.nurse@example.org",
+            "password": "Calcium+VitaminD-800",
+            "role": "coordinator",
+            "organisation": str(world.org_a.id),
+        },
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -105,14 +109,22 @@ def test_passwords_are_stored_with_argon2(world: World, api: APIClient, client_f
 
 @pytest.mark.parametrize(
     ("password", "why"),
-    [("short1!", "too short"), ("password123", "too common"), ("8364928374651", "entirely numeric"),
-     ("new.nurse@example", "similar")],
+    [
+        ("short1!", "too short"),
+        ("password123", "too common"),
+        ("8364928374651", "entirely numeric"),
+        ("new.nurse@example", "similar"),
+    ],
 )
 def test_weak_passwords_are_refused(world: World, client_for, password: str, why: str) -> None:
     response = client_for(world.admin).post(
         "/api/v1/staff/",
-        {"email": "new.nurse@example.org", "password": password, "role": "pharmacist",
-         "organisation": str(world.org_a.id)},
+        {
+            "email": "new.nurse@example.org",
+            "password": password,
+            "role": "pharmacist",
+            "organisation": str(world.org_a.id),
+        },
         format="json",
     )
     assert response.status_code == 400

@@ -13,8 +13,12 @@ from tests.conftest import World
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_enrolments_with_one_email(world: World) -> None:
-    body = {"email": "twin@example.org", "password": "Strong-Bones-4-Life", "birth_date": "1961-02-03",
-            "timezone": "Europe/Berlin"}
+    body = {
+        "email": "twin@example.org",
+        "password": "Strong-Bones-4-Life",
+        "birth_date": "1961-02-03",
+        "timezone": "Europe/Berlin",
+    }
     barrier = threading.Barrier(2)
     statuses: list[int] = []
 

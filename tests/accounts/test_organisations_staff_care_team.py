@@ -37,8 +37,13 @@ def test_patient_sees_no_organisations_or_staff(world: World, client_for) -> Non
 def test_admin_creates_staff_and_staff_lists_are_per_organisation(world: World, client_for) -> None:
     created = client_for(world.admin).post(
         "/api/v1/staff/",
-        {"email": "Rita@Example.org", "password": "Osteo-Protect-77", "role": "pharmacist",
-         "organisation": str(world.org_b.id), "full_name": "Rita Rowe"},
+        {
+            "email": "Rita@Example.org",
+            "password": "Osteo-Protect-77",
+            "role": "pharmacist",
+            "organisation": str(world.org_b.id),
+            "full_name": "Rita Rowe",
+        },
         format="json",
     )
     assert created.status_code == 201, created.content
@@ -61,8 +66,13 @@ def test_admin_creates_staff_and_staff_lists_are_per_organisation(world: World, 
     ],
 )
 def test_bad_staff_input_is_refused(world: World, client_for, body: dict, field: str) -> None:
-    payload = {"email": "x@example.org", "password": "Osteo-Protect-77", "role": "coordinator",
-               "organisation": str(world.org_a.id), **body}
+    payload = {
+        "email": "x@example.org",
+        "password": "Osteo-Protect-77",
+        "role": "coordinator",
+        "organisation": str(world.org_a.id),
+        **body,
+    }
     before = User.objects.count()
     response = client_for(world.admin).post("/api/v1/staff/", payload, format="json")
     assert response.status_code == 400
@@ -73,8 +83,12 @@ def test_bad_staff_input_is_refused(world: World, client_for, body: dict, field:
 def test_coordinator_cannot_create_staff(world: World, client_for) -> None:
     response = client_for(world.cora).post(
         "/api/v1/staff/",
-        {"email": "x@example.org", "password": "Osteo-Protect-77", "role": "coordinator",
-         "organisation": str(world.org_a.id)},
+        {
+            "email": "x@example.org",
+            "password": "Osteo-Protect-77",
+            "role": "coordinator",
+            "organisation": str(world.org_a.id),
+        },
         format="json",
     )
     assert response.status_code == 403
