@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.models import AuditEvent
-from backend.pagination import PagePagination
+from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
 
@@ -26,7 +26,7 @@ class AuditFilter(serializers.Serializer[Any]):
     actor = serializers.UUIDField(required=False)
 
 
-class AuditEventListView(APIView):
+class AuditEventListView(PaginatedListMixin, APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("patient", OpenApiTypes.UUID, description="Only events about this patient"),
@@ -44,6 +44,4 @@ class AuditEventListView(APIView):
             rows = rows.filter(patient_id=query.validated_data["patient"])
         if "actor" in query.validated_data:
             rows = rows.filter(actor_id=query.validated_data["actor"])
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(AuditEventOutput(page, many=True).data)
+        return self.paginated_response(request, rows, AuditEventOutput)

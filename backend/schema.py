@@ -1,6 +1,20 @@
 """OpenAPI post-processing: every operation documents the one error shape for its 4xx answers."""
 
-from typing import Any
+from typing import Any, Literal
+
+from drf_spectacular import openapi
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Names components after their view for nested `Input`/`Output` serializers, so that `MeView.Output` and
+    `HealthView.Output` become `MeOutput` and `HealthOutput` instead of colliding as `Output`."""
+
+    def get_serializer_name(self, serializer: Any, direction: Literal["request", "response"]) -> str:
+        outer, _, inner = type(serializer).__qualname__.rpartition(".")
+        if outer:
+            return outer.removesuffix("View") + inner
+        return str(super().get_serializer_name(serializer, direction))
+
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",

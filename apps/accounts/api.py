@@ -3,7 +3,8 @@
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -36,6 +37,7 @@ class TokenPairSerializer(serializers.Serializer[Any]):
     refresh = serializers.CharField()
 
 
+@extend_schema_view(post=extend_schema(responses={200: TokenPairSerializer}, summary="Sign in"))
 class TokenObtainView(TokenObtainPairView):
     """Sign in with email and password; answers an access and a refresh token. Throttled per client."""
 
@@ -168,9 +170,9 @@ class CareTeamView(APIView):
         patient = serializers.UUIDField()
         staff = serializers.UUIDField()
 
-    def _resolve(self, request: Request) -> tuple[Any, Any]:
+    def _resolve(self, request: Request, source: Any) -> tuple[Any, Any]:
         require_role(request_user(request), Role.ADMIN, Role.COORDINATOR)
-        data = self.Input(data=request.data)
+        data = self.Input(data=source)
         data.is_valid(raise_exception=True)
         errors: dict[str, list[str]] = {}
         patient = staff = None
@@ -196,7 +198,7 @@ class CareTeamView(APIView):
 
     @extend_schema(request=Input, responses={201: CareTeamOutput, 200: CareTeamOutput}, summary="Assign")
     def post(self, request: Request) -> Response:
-        patient, staff = self._resolve(request)
+        patient, staff = self._resolve(request, request.data)
         assignment, created = services.care_team_assign(actor=request_user(request), patient=patient, staff=staff)
         audit_record(
             actor=request_user(request),
@@ -210,9 +212,18 @@ class CareTeamView(APIView):
             CareTeamOutput(assignment).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
-    @extend_schema(request=Input, responses={204: None}, summary="Unassign")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("patient", OpenApiTypes.UUID, required=True),
+            OpenApiParameter("staff", OpenApiTypes.UUID, required=True),
+        ],
+        request=None,
+        responses={204: None},
+        summary="Unassign (ids as query parameters, or as a JSON body like POST)",
+    )
     def delete(self, request: Request) -> Response:
-        patient, staff = self._resolve(request)
+        # Many HTTP clients drop DELETE bodies, so the query string is the documented way; a body also works.
+        patient, staff = self._resolve(request, request.data or request.query_params)
         if not services.care_team_unassign(actor=request_user(request), patient=patient, staff=staff):
             raise Http404
         audit_record(

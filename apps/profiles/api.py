@@ -16,7 +16,7 @@ from apps.profiles import selectors, services
 from apps.profiles.models import BoneDensityResult, LabKind, LabResult, PatientProfile
 from apps.profiles.rules import H1_ADVICE
 from backend.audit import audit_record
-from backend.pagination import PagePagination
+from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
 from backend.serializers import StrictModelSerializer
@@ -64,7 +64,7 @@ class PatientListQuery(serializers.Serializer[Any]):
     q = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
 
 
-class PatientListCreateView(APIView):
+class PatientListCreateView(PaginatedListMixin, APIView):
     class Input(ProfileFields):
         email = serializers.EmailField(max_length=254)
         password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
@@ -84,9 +84,7 @@ class PatientListCreateView(APIView):
         query = PatientListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         rows = patient_search(patient_list(user=request_user(request)), query.validated_data["q"])
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(rows.select_related("profile"), request, view=self)
-        assert page is not None
+        paginator, page = self.paginate(request, rows.select_related("profile"))
         audit_record(
             actor=request_user(request),
             action="list",
@@ -154,7 +152,7 @@ class BoneDensityOutput(serializers.ModelSerializer[BoneDensityResult]):
         fields = ["id", "measured_on", "site", "t_score", "recorded_by", "created_at"]
 
 
-class BoneDensityView(PatientDataView):
+class BoneDensityView(PaginatedListMixin, PatientDataView):
     audit_resource = "bone_density"
     roles_by_method = {"POST": STAFF_WRITERS}
 
@@ -166,9 +164,7 @@ class BoneDensityView(PatientDataView):
     @extend_schema(responses=BoneDensityOutput(many=True), summary="DXA results, newest first")
     def get(self, request: Request, patient_id: str) -> Response:
         patient = self.get_patient(request, patient_id)
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(selectors.bone_density_list(patient=patient), request, view=self)
-        return paginator.get_paginated_response(BoneDensityOutput(page, many=True).data)
+        return self.paginated_response(request, selectors.bone_density_list(patient=patient), BoneDensityOutput)
 
     @extend_schema(request=Input, responses={201: BoneDensityOutput}, summary="Record a DXA result (staff)")
     def post(self, request: Request, patient_id: str) -> Response:
@@ -186,7 +182,7 @@ class LabOutput(serializers.ModelSerializer[LabResult]):
         fields = ["id", "kind", "value", "unit", "measured_on", "recorded_by", "created_at"]
 
 
-class LabView(PatientDataView):
+class LabView(PaginatedListMixin, PatientDataView):
     audit_resource = "lab"
     roles_by_method = {"POST": STAFF_WRITERS}
 
@@ -205,9 +201,7 @@ class LabView(PatientDataView):
         kind = request.query_params.get("kind") or None
         if kind is not None and kind not in LabKind.values:
             raise serializers.ValidationError({"kind": [f"Must be one of: {', '.join(LabKind.values)}."]})
-        paginator = PagePagination()
-        page = paginator.paginate_queryset(selectors.lab_list(patient=patient, kind=kind), request, view=self)
-        return paginator.get_paginated_response(LabOutput(page, many=True).data)
+        return self.paginated_response(request, selectors.lab_list(patient=patient, kind=kind), LabOutput)
 
     @extend_schema(request=Input, responses={201: LabOutput}, summary="Record a lab result (staff)")
     def post(self, request: Request, patient_id: str) -> Response:

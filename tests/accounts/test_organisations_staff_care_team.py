@@ -140,3 +140,9 @@ def test_care_team_refusals(world: World, client_for, who, patient, staff, statu
 def test_care_team_list_is_scoped(world: World, client_for) -> None:
     rows = client_for(world.zed).get(CARE_TEAM).json()
     assert {(row["patient"], row["staff"]) for row in rows} == {(str(world.zoe.id), str(world.zed.id))}
+
+
+def test_unassign_with_query_parameters(world: World, client_for) -> None:
+    response = client_for(world.zed).delete(f"{CARE_TEAM}?patient={world.zoe.id}&staff={world.zed.id}")
+    assert response.status_code == 204
+    assert not CareTeamAssignment.objects.filter(patient=world.zoe, staff=world.zed).exists()

@@ -104,7 +104,12 @@ def make_actor(world: World, role: str) -> Actor:
             world.admin,
             [ann, bea, zoe],
             [str(uuid.UUID(int=1))],
-            {"organisation": str(world.org_b.id), "staff": str(world.pia.id), "patient": zoe, "actor": str(world.zed.id)},
+            {
+                "organisation": str(world.org_b.id),
+                "staff": str(world.pia.id),
+                "patient": zoe,
+                "actor": str(world.zed.id),
+            },
         )
     raise AssertionError(role)
 
