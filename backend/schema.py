@@ -4,6 +4,8 @@ from typing import Any, Literal
 
 from drf_spectacular import openapi
 
+from backend.serializers import StrictInputMixin
+
 
 class AutoSchema(openapi.AutoSchema):
     """Names components after their view for nested `Input`/`Output` serializers, so that `MeView.Output` and
@@ -14,6 +16,12 @@ class AutoSchema(openapi.AutoSchema):
         if outer:
             return outer.removesuffix("View") + inner
         return str(super().get_serializer_name(serializer, direction))
+
+    def _map_basic_serializer(self, serializer: Any, direction: Literal["request", "response"]) -> dict[str, Any]:
+        result: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictInputMixin):
+            result["additionalProperties"] = False  # the server refuses unknown fields; say so
+        return result
 
 
 ERROR_SCHEMA: dict[str, Any] = {

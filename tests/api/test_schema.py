@@ -116,3 +116,9 @@ def test_successful_responses_document_their_body(openapi_schema: dict[str, Any]
         if code.startswith("2") and code != "204" and not response.get("content")
     ]
     assert not missing, "2xx responses without a documented body:\n" + "\n".join(missing)
+
+
+def test_strict_request_bodies_are_documented_closed(openapi_schema) -> None:
+    schemas = openapi_schema["components"]["schemas"]
+    for name in ("StaffListCreateInputRequest", "PatientListCreateInputRequest", "BoneDensityInputRequest"):
+        assert schemas[name]["additionalProperties"] is False, name
