@@ -8,7 +8,9 @@ when the error is not about particular fields.
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, serializers
@@ -87,6 +89,12 @@ def not_found_view(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def bad_request_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1_000_000
+        return JsonResponse(
+            error_body("too_large", f"The request body is larger than the {limit_mb:g} MB this API accepts."),
+            status=413,
+        )
     return JsonResponse(error_body("bad_request", "Bad request."), status=400)
 
 

@@ -51,11 +51,12 @@ ERROR_DESCRIPTIONS = {
     "403": "Signed in, but this role may not do this.",
     "404": "No such object, or not in your scope (ids of other patients do not leak).",
     "405": "Method not allowed.",
+    "413": "Request body too large (`code` = too_large).",
     "415": "Request body is not JSON.",
     "429": "Too many requests; retry after the Retry-After header.",
 }
 PUBLIC_CODES = ("400", "404", "405", "429")
-WITH_BODY_CODES = ("415",)
+WITH_BODY_CODES = ("413", "415")
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 

@@ -4,7 +4,7 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts.models import Organisation, Patient, User
 from backend.access import access_patient_data_by_user, get_or_404, organisation_scope, patient_scope
-from backend.roles import STAFF_ROLES, Role
+from backend.roles import STAFF_ROLES
 
 
 def patient_list(*, user: User) -> QuerySet[Patient]:
@@ -42,7 +42,3 @@ def patient_search(queryset: QuerySet[Patient], q: str) -> QuerySet[Patient]:
     if not q:
         return queryset
     return queryset.filter(Q(user__full_name__icontains=q) | Q(user__email__icontains=q))
-
-
-def is_staff_role(user: User) -> bool:
-    return user.role in STAFF_ROLES or user.role == Role.ADMIN

@@ -70,3 +70,14 @@ def test_forbidden_role_is_403(world: World, client_for) -> None:
 )
 def test_nested_errors_flatten_to_dotted_paths(detail, flat) -> None:
     assert _flatten(detail) == flat
+
+
+def test_oversized_body_is_413_and_writes_nothing(world: World, client_for) -> None:
+    from apps.accounts.models import Organisation
+
+    client = client_for(world.admin)
+    client.raise_request_exception = False
+    body = '{"name": "' + "a" * 3_000_000 + '"}'
+    response = client.post("/api/v1/organisations/", data=body, content_type="application/json")
+    assert_error(response, 413, "too_large")
+    assert Organisation.objects.count() == 2
