@@ -34,9 +34,6 @@ class OrganisationRows:
     coordinators: list[User]
     patients: list[Patient]
 
-    def assigned_to(self, coordinator: User) -> int:
-        return sum(1 for _ in CareTeamAssignment.objects.filter(staff=coordinator).values_list("pk"))
-
 
 def _user(email: str, role: Role, organisation: Organisation, full_name: str) -> User:
     return User(email=email, full_name=full_name, role=role, organisation=organisation, password=password_hash())
@@ -93,6 +90,5 @@ def spread_enrolment_dates(*, days: int = 3 * 365, seed: float = 0.42) -> None:
     is ordered by it, and real clinics enrol over years (auto_now_add leaves no other way than an UPDATE)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT setseed(%s)", [seed])
-        cursor.execute(
-            "UPDATE accounts_patient SET created_at = now() - random() * make_interval(days => %s)", [days]
-        )
+        table = connection.ops.quote_name(Patient._meta.db_table)
+        cursor.execute(f"UPDATE {table} SET created_at = now() - random() * make_interval(days => %s)", [days])

@@ -61,9 +61,7 @@ def recreate() -> None:
     name = database_name(url)
     _check_disposable(name)
     connections.close_all()
-    params = conninfo_to_dict(url)
-    params["dbname"] = MAINTENANCE_DATABASE
-    with psycopg.connect(make_conninfo(**params), autocommit=True) as maintenance:
+    with psycopg.connect(make_conninfo(url, dbname=MAINTENANCE_DATABASE), autocommit=True) as maintenance:
         maintenance.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         maintenance.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     call_command("migrate", verbosity=0, interactive=False)

@@ -15,6 +15,7 @@ class Options:
     quick: bool = False
     repeat: int = 30  # timed calls per measurement
     warmup: int = 5  # untimed calls before them
+    verbose: bool = False  # more detail in the table's notes (e.g. whole query plans)
 
 
 BenchmarkFunc = Callable[[Options], Report]

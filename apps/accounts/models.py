@@ -86,6 +86,8 @@ class Patient(BaseModel):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # Serves a pharmacist's paged patient list without sorting the whole organisation (bench patient_list).
+        indexes = [models.Index(fields=["organisation", "created_at", "id"], name="patient_org_enrolled_idx")]
 
     def __str__(self) -> str:
         return self.user.full_name or self.user.email

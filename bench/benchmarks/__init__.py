@@ -1,0 +1,1 @@
+"""One module per benchmark (or family); each registers itself with `bench.registry.benchmark`."""
