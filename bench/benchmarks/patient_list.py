@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import CareTeamAssignment, Patient, User
 from apps.profiles.models import PatientProfile
+from apps.profiles.services import PROFILE_FIELDS
 from backend.pagination import PagePagination
 from bench import db
 from bench.data import populate_organisation, spread_enrolment_dates
@@ -45,25 +46,7 @@ _COLUMNS = ", ".join(
         "p.created_at",
         "u.email",
         "u.full_name",
-        *(
-            f"pr.{name}"
-            for name in (
-                "birth_date",
-                "timezone",
-                "aromatase_inhibitor",
-                "ai_started_on",
-                "height_cm",
-                "weight_kg",
-                "smoker",
-                "family_hip_fracture",
-                "prior_fragility_fracture",
-                "oral_corticosteroids_months",
-                "quiet_hours_start",
-                "quiet_hours_end",
-                "push_detail_opt_in",
-                "updated_at",
-            )
-        ),
+        *(f"pr.{name}" for name in (*PROFILE_FIELDS, "updated_at")),
     ]
 )
 
