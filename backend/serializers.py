@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -33,3 +34,14 @@ class StrictSerializer(StrictInputMixin, serializers.Serializer[Any]):
 
 class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer[Any]):
     pass
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$",
+        "description": "Local wall-clock time, HH:MM or HH:MM:SS (no offset).",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time in the patient's zone, e.g. "07:00": no offset, so not an RFC 3339 `time`."""

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "backend",
     "apps.accounts",
     "apps.profiles",
+    "apps.medications",
+    "apps.alerts",
 ]
 
 MIDDLEWARE = [
@@ -171,6 +173,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "backend.roles.Role",
         "StaffRoleEnum": ["coordinator", "pharmacist"],
+        "ScheduleStatusEnum": "apps.medications.models.ScheduleStatus",
+        "DoseStatusEnum": "apps.medications.models.DoseStatus",
+        "AlertStateEnum": "apps.alerts.models.AlertState",
+        "RecurrenceUnitEnum": "apps.medications.models.RecurrenceUnit",
     },
 }
 
@@ -194,6 +200,8 @@ CELERY_TIMEZONE = "UTC"
 # Periodic jobs: name -> task and schedule. Each also runs by hand: `python manage.py runjob NAME`.
 CELERY_BEAT_SCHEDULE = {
     "flush_expired_tokens": {"task": "accounts.flush_expired_tokens", "schedule": crontab(hour=3, minute=17)},
+    # Cheap when idle (an index on the next check instant); states change at patients' local midnights.
+    "injection_watch": {"task": "alerts.injection_watch", "schedule": crontab(minute="*/5")},
 }
 
 PUSH_NOTIFICATIONS_SETTINGS = {

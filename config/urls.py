@@ -8,6 +8,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("health/", HealthView.as_view(), name="health"),
     path("", include("apps.accounts.urls")),
     path("", include("apps.profiles.urls")),
+    path("", include("apps.medications.urls")),
+    path("", include("apps.alerts.urls")),
     path("", include("backend.urls")),
 ]
 

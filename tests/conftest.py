@@ -37,6 +37,18 @@ def _require_services(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _catalogue_after_flush(request: pytest.FixtureRequest) -> None:
+    # Transactional tests flush tables between tests, data-migration rows included: put the catalogue back.
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        from apps.medications.catalogue import catalogue_sync
+        from apps.medications.models import Medication
+
+        request.getfixturevalue("transactional_db")
+        catalogue_sync(Medication)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     # Throttle counters live in the cache; one test's logins must not throttle the next.
     cache.clear()

@@ -95,3 +95,30 @@ class LabFactory(factory.django.DjangoModelFactory[LabResult]):
     value = Decimal("72")
     unit = "mL/min/1.73m2"
     measured_on = date(2025, 1, 10)
+
+
+def make_schedule(patient: Patient, code: str = "alendronate", **changes: object):
+    """A schedule through the real service (validation, injection due date, review status)."""
+    from datetime import time
+
+    from apps.medications.models import Medication
+    from apps.medications.services import schedule_create
+
+    staff = patient.care_team.first()
+    actor = staff.staff if staff else UserFactory.create(organisation=patient.organisation)
+    values: dict = {"local_time": time(7, 0), "starts_on": date(2026, 1, 5), **changes}
+    return schedule_create(actor=actor, patient=patient, medication=Medication.objects.get(code=code), **values)
+
+
+def make_dose(patient: Patient, schedule=None, **changes: object):
+    import uuid
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from apps.medications.services import dose_record
+
+    schedule = schedule or make_schedule(patient)
+    values: dict = {"id": uuid.uuid4(), "taken_at": timezone.now() - timedelta(hours=1), **changes}
+    assert isinstance(values["taken_at"], datetime)
+    return dose_record(actor=patient.user, patient=patient, schedule=schedule, **values).dose

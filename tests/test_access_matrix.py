@@ -17,11 +17,15 @@ from apps.accounts.api_base import PatientDataView
 from apps.accounts.models import Patient
 from backend.models import AuditEvent
 from tests.conftest import World
+from tests.factories import make_dose, make_schedule
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 # Other URL kwargs of patient-data endpoints: how to make an object of the target patient for each.
-OBJECT_KWARGS: dict[str, Callable[[Patient], Any]] = {}
+OBJECT_KWARGS: dict[str, Callable[[Patient], Any]] = {
+    "schedule_id": lambda patient: make_schedule(patient).id,
+    "dose_id": lambda patient: make_dose(patient).id,
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def _row_counts() -> dict[str, int]:
     return {
         model._meta.label: model._default_manager.count()
         for model in apps.get_models()
-        if model._meta.app_label in {"accounts", "profiles"}
+        if model._meta.app_label in {"accounts", "profiles", "medications", "alerts"}
     }
 
 
@@ -102,8 +106,9 @@ def test_every_patient_endpoint_is_registered(endpoint: Endpoint) -> None:
 @pytest.mark.parametrize(("endpoint", "method"), CASES, ids=[f"{m.upper()} {e.route}" for e, m in CASES])
 @pytest.mark.parametrize("who", OUT_OF_SCOPE)
 def test_out_of_scope_gets_404_and_changes_nothing(world: World, client_for, endpoint, method, who) -> None:
+    url = _url(endpoint, world.ann)
     before = _row_counts()
-    response = getattr(client_for(_actor(world, who)), method)(_url(endpoint, world.ann), {}, format="json")
+    response = getattr(client_for(_actor(world, who)), method)(url, {}, format="json")
     assert response.status_code == 404, response.content
     assert response.json()["error"]["code"] == "not_found"
     assert _row_counts() == before

@@ -19,7 +19,7 @@ from backend.audit import audit_record
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import StrictModelSerializer
+from backend.serializers import LocalTimeField, StrictModelSerializer
 
 STAFF_WRITERS = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
 # What a patient may change about herself from the app; clinical fields are the care team's.
@@ -32,6 +32,8 @@ class ProfileFields(StrictModelSerializer):
     """Profile fields with their model validators (ranges, choices, decimal precision)."""
 
     timezone = serializers.CharField(max_length=64, help_text="IANA time zone, e.g. Europe/Paris.")
+    quiet_hours_start = LocalTimeField(required=False, allow_null=True)
+    quiet_hours_end = LocalTimeField(required=False, allow_null=True)
 
     class Meta:
         model = PatientProfile
@@ -53,8 +55,12 @@ class PatientOutput(serializers.Serializer[Any]):
     family_hip_fracture = serializers.BooleanField(source="profile.family_hip_fracture")
     prior_fragility_fracture = serializers.BooleanField(source="profile.prior_fragility_fracture")
     oral_corticosteroids_months = serializers.IntegerField(source="profile.oral_corticosteroids_months")
-    quiet_hours_start = serializers.TimeField(source="profile.quiet_hours_start", allow_null=True)
-    quiet_hours_end = serializers.TimeField(source="profile.quiet_hours_end", allow_null=True)
+    prior_skeletal_radiation = serializers.BooleanField(source="profile.prior_skeletal_radiation")
+    bone_metastases = serializers.BooleanField(source="profile.bone_metastases")
+    cannot_stay_upright = serializers.BooleanField(source="profile.cannot_stay_upright")
+    esophageal_disorder = serializers.BooleanField(source="profile.esophageal_disorder")
+    quiet_hours_start = LocalTimeField(source="profile.quiet_hours_start", allow_null=True)
+    quiet_hours_end = LocalTimeField(source="profile.quiet_hours_end", allow_null=True)
     push_detail_opt_in = serializers.BooleanField(source="profile.push_detail_opt_in")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField(source="profile.updated_at")

@@ -46,6 +46,11 @@ class PatientProfile(models.Model):
     family_hip_fracture = models.BooleanField(default=False)
     prior_fragility_fracture = models.BooleanField(default=False)
     oral_corticosteroids_months = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(1200)])
+    # Facts the pharmacist checks need (teriparatide: radiation/metastases; A5: oral bisphosphonates).
+    prior_skeletal_radiation = models.BooleanField(default=False)
+    bone_metastases = models.BooleanField(default=False)
+    cannot_stay_upright = models.BooleanField(default=False, help_text="Cannot stay upright 30 minutes (DOMAIN A5).")
+    esophageal_disorder = models.BooleanField(default=False, help_text="Esophageal stricture or achalasia (A5).")
     quiet_hours_start = models.TimeField(null=True, blank=True)
     quiet_hours_end = models.TimeField(null=True, blank=True)
     push_detail_opt_in = models.BooleanField(

@@ -5,6 +5,7 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pytest
@@ -16,9 +17,10 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.models import User
+from apps.medications.models import DoseRecord, Schedule
 from backend.roles import Role
 from tests.conftest import World
-from tests.factories import BoneDensityFactory, LabFactory
+from tests.factories import BoneDensityFactory, LabFactory, make_dose, make_schedule
 
 
 def generate_schema() -> dict[str, Any]:
@@ -122,4 +124,19 @@ def seeded_world(world: World) -> World:
         BoneDensityFactory(patient=patient)
         LabFactory(patient=patient)
         LabFactory(patient=patient, kind="vitamin_d_25oh", value="41", unit="nmol/L")
+    for patient in (world.ann, world.bea, world.zoe):
+        make_dose(patient, make_schedule(patient))
+        make_schedule(patient, "denosumab", starts_on=date(2025, 6, 2))
     return world
+
+
+def path_ids(patient_id: str) -> dict[str, str]:
+    """Real ids of this patient's objects for the other path parameters (schedule_id, dose_id)."""
+    ids = {"patient_id": patient_id}
+    schedule = Schedule.objects.filter(patient_id=patient_id).order_by("created_at").first()
+    dose = DoseRecord.objects.filter(patient_id=patient_id).first()
+    if schedule is not None:
+        ids["schedule_id"] = str(schedule.id)
+    if dose is not None:
+        ids["dose_id"] = str(dose.id)
+    return ids

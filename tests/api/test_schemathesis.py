@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.conftest import ROLES, Actor, generate_schema, make_actor
+from tests.api.conftest import ROLES, Actor, generate_schema, make_actor, path_ids
 from tests.conftest import World
 
 MAX_EXAMPLES = 20
@@ -56,7 +56,9 @@ def substitute_ids(case: schemathesis.Case, actor: Actor, target: str, pick: int
     patients = actor.in_scope_patients if target == "in_scope" else actor.out_of_scope_patients
     patient = patients[pick % len(patients)]
     if case.path_parameters and "patient_id" in case.path_parameters:
-        case.path_parameters["patient_id"] = patient
+        real = path_ids(patient)
+        for name in case.path_parameters.keys() & real.keys():
+            case.path_parameters[name] = real[name]
     refs = {**actor.ref_ids, "patient": patient}
     for container in (case.body, case.query):
         if isinstance(container, dict):
@@ -122,7 +124,8 @@ def test_hostile_query_strings_are_refused_or_ignored(
     method: str, path: str, name: str, role: str, actor: Actor, wsgi_app: Any, server_errors: list[str]
 ) -> None:
     operation = schema[path][method]
-    path_parameters = {"patient_id": actor.in_scope_patients[0]} if "{patient_id}" in path else {}
+    path_parameters = path_ids(actor.in_scope_patients[0]) if "{patient_id}" in path else {}
+    path_parameters = {name: value for name, value in path_parameters.items() if f"{{{name}}}" in path}
     for value in HOSTILE_STRINGS:
         case = operation.Case(path_parameters=path_parameters, query={name: value})
         server_errors.clear()

@@ -1,0 +1,178 @@
+"""The medicine catalogue (DOMAIN table), a patient's schedules, dose records and pharmacist review decisions."""
+
+from django.conf import settings
+from django.db import models
+
+from apps.accounts.models import Patient
+from backend.models import BaseModel
+
+
+class Route(models.TextChoices):
+    ORAL = "oral", "Oral"
+    SUBCUTANEOUS = "subcutaneous", "Subcutaneous injection"
+    INTRAVENOUS = "intravenous", "Intravenous infusion"
+
+
+class AdministeredBy(models.TextChoices):
+    PATIENT = "patient", "Patient"
+    CLINIC = "clinic", "Clinic"
+
+
+class DrugClass(models.TextChoices):
+    ORAL_BISPHOSPHONATE = "oral_bisphosphonate", "Oral bisphosphonate"
+    INJECTABLE_ANTIRESORPTIVE = "injectable_antiresorptive", "Injectable anti-resorptive"
+    ANABOLIC = "anabolic", "Anabolic"
+    AROMATASE_INHIBITOR = "aromatase_inhibitor", "Aromatase inhibitor"
+
+
+class RecurrenceUnit(models.TextChoices):
+    DAY = "day", "Day"
+    WEEK = "week", "Week"
+    MONTH = "month", "Month"
+
+
+class Medication(BaseModel):
+    """A catalogue entry (seeded by a data migration from DOMAIN's medicines table)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    dose = models.CharField(max_length=40, help_text="Usual dose, e.g. '70 mg'.")
+    dose_mg = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
+    route = models.CharField(max_length=20, choices=Route.choices)
+    drug_class = models.CharField(max_length=30, choices=DrugClass.choices)
+    administered_by = models.CharField(max_length=10, choices=AdministeredBy.choices)
+    default_unit = models.CharField(max_length=10, choices=RecurrenceUnit.choices)
+    default_interval = models.PositiveSmallIntegerField(default=1)
+    is_anti_resorptive = models.BooleanField(default=False)
+    injection_bands = models.CharField(
+        max_length=30, blank=True, help_text="Injection-watch bands (DOMAIN D4/D5) for 6-monthly injectables."
+    )
+    instructions = models.TextField(blank=True, help_text="How to take it (DOMAIN A1, A2), shown in the app.")
+    source = models.CharField(max_length=20, help_text="DOMAIN table row, e.g. M1.")
+
+    class Meta:
+        ordering = ["source", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.dose}"
+
+
+class ScheduleStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    STOPPED = "stopped", "Stopped"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Pending review"
+    VERIFIED = "verified", "Verified"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+
+
+class InjectionStateField(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    DUE_SOON = "due_soon", "Due soon"
+    DUE = "due", "Due"
+    LATE = "late", "Late"
+    CRITICAL = "critical", "Critical"
+    STOPPED = "stopped", "Stopped"
+
+
+class Schedule(BaseModel):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="schedules")
+    medication = models.ForeignKey(Medication, on_delete=models.PROTECT, related_name="schedules")
+    dose = models.CharField(max_length=40)
+    unit = models.CharField(max_length=10, choices=RecurrenceUnit.choices)
+    interval = models.PositiveSmallIntegerField(default=1)
+    weekday = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0 = Monday (weekly schedules).")
+    month_day = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1-31 (monthly schedules).")
+    local_time = models.TimeField(help_text="Wall-clock time in the patient's time zone.")
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=ScheduleStatus.choices, default=ScheduleStatus.ACTIVE)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    review_status = models.CharField(max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
+    # Injection watch (6-monthly injectables only; DOMAIN D1-D5). The state is what the watch last acted on;
+    # next_check_at is the instant its answer can next change, so the job reads only rows that are due.
+    next_due_on = models.DateField(null=True, blank=True)
+    injection_state = models.CharField(max_length=10, choices=InjectionStateField.choices, blank=True)
+    injection_next_check_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["starts_on", "created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["injection_next_check_at"],
+                name="schedule_injection_check_idx",
+                condition=models.Q(injection_next_check_at__isnull=False),
+            ),
+            models.Index(fields=["patient", "status"], name="schedule_patient_status_idx"),
+            models.Index(
+                fields=["review_status", "created_at"],
+                name="schedule_review_pending_idx",
+                condition=models.Q(review_status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.medication} for {self.patient_id}"
+
+
+class DoseStatus(models.TextChoices):
+    TAKEN = "taken", "Taken"
+    SKIPPED = "skipped", "Skipped"
+
+
+class DoseSource(models.TextChoices):
+    APP = "app", "Patient's app"
+    CLINIC = "clinic", "Clinic"
+    PHARMACY = "pharmacy", "Pharmacy"
+
+
+class DoseRecord(BaseModel):
+    """A dose taken or skipped. The id is generated by the client, so re-posting is idempotent (offline phones)."""
+
+    id = models.UUIDField(primary_key=True)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="dose_records")
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="dose_records")
+    occurrence_on = models.DateField(null=True, blank=True, help_text="The scheduled local date this dose is for.")
+    taken_at = models.DateTimeField(help_text="When it was really taken (may be days before it synced).")
+    taken_on = models.DateField(help_text="Local date of taken_at in the patient's zone when recorded.")
+    status = models.CharField(max_length=10, choices=DoseStatus.choices, default=DoseStatus.TAKEN)
+    source = models.CharField(max_length=10, choices=DoseSource.choices, default=DoseSource.APP)
+    site = models.CharField(max_length=40, blank=True, help_text="Injection site, e.g. 'left thigh'.")
+    note = models.CharField(max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-taken_at", "id"]
+        indexes = [
+            models.Index(fields=["schedule", "status", "-taken_at"], name="dose_schedule_taken_idx"),
+            models.Index(fields=["patient", "-taken_at"], name="dose_patient_taken_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.schedule_id} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class ReviewDecision(BaseModel):
+    class Decision(models.TextChoices):
+        VERIFY = "verify", "Verified"
+        REQUEST_CHANGES = "request_changes", "Changes requested"
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="review_decisions")
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    note = models.TextField(blank=True)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    findings = models.JSONField(default=list, help_text="The automated findings the reviewer saw.")
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.decision} {self.schedule_id}"

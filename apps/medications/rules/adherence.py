@@ -1,0 +1,144 @@
+"""Adherence as proportion of days covered (DOMAIN P1, P2).
+
+Pure domain logic: no Django, no ORM, no I/O.
+
+PDC over a window = days covered / days in the window on which the schedule was active (DOMAIN P1). Each dose covers
+a number of days from the local date it was actually taken (DOMAIN P2: counted by when it was taken, not when it
+synced). Following the PQA method, coverage does not overlap: a dose taken while earlier coverage still runs starts
+covering the day after it ends, so an early dose's days carry over. Doses taken before the window still cover days
+inside it; only days inside the window and the schedule's active period are counted.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+__all__ = [
+    "ADHERENT_PDC",
+    "COVERAGE_DAYS",
+    "PDC_PLACES",
+    "AdherenceResult",
+    "CoverDays",
+    "active_days_in_window",
+    "calendar_month_cover_days",
+    "cover_days_for",
+    "proportion_of_days_covered",
+]
+
+ADHERENT_PDC = Decimal("0.80")  # DOMAIN P1: adherent when PDC >= 80% (PQA, CMS)
+PDC_PLACES = Decimal("0.001")  # reported to 3 decimals, ROUND_HALF_UP
+
+# DOMAIN P2 (design): days one dose covers, by recurrence. A monthly dose covers its calendar month: see
+# ``calendar_month_cover_days``. "six_monthly_injection" is denosumab 60 mg and zoledronic acid 4 mg.
+COVERAGE_DAYS: dict[str, int] = {
+    "day": 1,  # DOMAIN P2
+    "week": 7,  # DOMAIN P2
+    "six_monthly_injection": 183,  # DOMAIN P2
+}
+MONTH = "month"
+
+CoverDays = int | Callable[[date], int]
+
+
+@dataclass(frozen=True)
+class AdherenceResult:
+    pdc: Decimal  # 0..1, 3 decimals, ROUND_HALF_UP
+    days_covered: int
+    days_in_window: int
+    doses_expected: int
+    doses_taken: int
+    adherent: bool  # DOMAIN P1: pdc >= ADHERENT_PDC
+
+
+def calendar_month_cover_days(start: date) -> int:
+    """Days from ``start`` to the same day next month (clamped to its end): Jan 15 -> 31, Feb 15 -> 28 or 29."""
+    index = start.year * 12 + start.month  # the month after start, zero-based month
+    year, month0 = divmod(index, 12)
+    next_month = date(year, month0 + 1, min(start.day, calendar.monthrange(year, month0 + 1)[1]))
+    return (next_month - start).days
+
+
+def cover_days_for(kind: str) -> CoverDays:
+    """``COVERAGE_DAYS[kind]``, or the calendar-month rule for ``"month"`` (DOMAIN P2)."""
+    if kind == MONTH:
+        return calendar_month_cover_days
+    try:
+        return COVERAGE_DAYS[kind]
+    except KeyError:
+        raise ValueError(
+            f"unknown coverage kind {kind!r}; expected one of {', '.join([*COVERAGE_DAYS, MONTH])}"
+        ) from None
+
+
+def active_days_in_window(
+    *, window_first: date, window_last: date, active_first: date, active_last: date | None
+) -> int:
+    """Days of [window_first, window_last] on which the schedule was active ([active_first, active_last])."""
+    first, last = _active_window(window_first, window_last, active_first, active_last)
+    return max(0, (last - first).days + 1)
+
+
+def proportion_of_days_covered(
+    *,
+    taken_on: Sequence[date],
+    cover_days: CoverDays,
+    window_first: date,
+    window_last: date,
+    active_first: date,
+    active_last: date | None,
+    doses_expected: int,
+) -> AdherenceResult:
+    """PDC of one schedule over [window_first, window_last] (both inclusive).
+
+    ``taken_on``: local dates the doses were taken (any order; doses outside the window count for coverage only).
+    ``cover_days``: days each dose covers, or a function of the first day a dose covers (after carry-over) that
+    returns them, e.g. ``calendar_month_cover_days``.
+    ``active_last``: None while the schedule is still running.
+
+    Raises ValueError when the window is reversed, ``doses_expected`` is negative, a dose would cover less than one
+    day, or the schedule was not active on any day of the window: a PDC is then undefined, and calling such a
+    schedule adherent (or not) would be made up. Use ``active_days_in_window`` to skip those schedules.
+    """
+    if window_first > window_last:
+        raise ValueError(f"window_first {window_first} is after window_last {window_last}")
+    if doses_expected < 0:
+        raise ValueError("doses_expected must not be negative")
+    first, last = _active_window(window_first, window_last, active_first, active_last)
+    days_in_window = (last - first).days + 1
+    if days_in_window <= 0:
+        raise ValueError("the schedule was not active on any day of the window: PDC is undefined")
+
+    covered = 0
+    next_free: date | None = None  # first day not covered by the doses so far
+    for taken in sorted(taken_on):
+        start = taken if next_free is None or taken >= next_free else next_free  # PQA: shift overlapping coverage
+        if start > last:
+            break
+        length = cover_days(start) if callable(cover_days) else cover_days
+        if length < 1:
+            raise ValueError(f"a dose must cover at least one day, got {length}")
+        end = start + timedelta(days=length - 1)
+        covered += max(0, (min(end, last) - max(start, first)).days + 1)
+        next_free = end + timedelta(days=1)
+
+    pdc = (Decimal(covered) / Decimal(days_in_window)).quantize(PDC_PLACES, rounding=ROUND_HALF_UP)
+    return AdherenceResult(
+        pdc=pdc,
+        days_covered=covered,
+        days_in_window=days_in_window,
+        doses_expected=doses_expected,
+        doses_taken=sum(1 for d in taken_on if window_first <= d <= window_last),
+        # On the reported (rounded) PDC, so the flag never contradicts the number shown next to it.
+        adherent=pdc >= ADHERENT_PDC,
+    )
+
+
+def _active_window(
+    window_first: date, window_last: date, active_first: date, active_last: date | None
+) -> tuple[date, date]:
+    last = window_last if active_last is None else min(window_last, active_last)
+    return max(window_first, active_first), last

@@ -1,0 +1,88 @@
+"""Reads for medications: schedules with their live state, occurrences, doses, the review queue."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import QuerySet
+
+from apps.accounts.models import Patient, User
+from apps.medications.models import DoseRecord, Medication, ReviewStatus, Schedule, ScheduleStatus
+from apps.medications.rules.injection import InjectionStatus
+from apps.medications.rules.recurrence import Occurrence, next_occurrence, occurrences_between_dates, to_instant
+from apps.medications.services import injection_status_now, recurrence_of
+from backend import clock
+from backend.access import patient_scope
+
+
+def medication_list() -> QuerySet[Medication]:
+    return Medication.objects.all()
+
+
+def schedule_list(*, patient: Patient) -> QuerySet[Schedule]:
+    return Schedule.objects.filter(patient=patient).select_related("medication", "patient__profile")
+
+
+def schedules_due_for_injection_check(*, now: datetime, limit: int) -> list[uuid.UUID]:
+    return list(
+        Schedule.objects.filter(injection_next_check_at__lte=now)
+        .order_by("injection_next_check_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    next_due: date | None
+    next_due_at: datetime | None
+    injection: InjectionStatus | None
+
+
+def schedule_state(schedule: Schedule, *, now: datetime | None = None) -> ScheduleState:
+    """What the app and the console show: computed live, in the patient's local date."""
+    now = now or clock.now()
+    injection = injection_status_now(schedule, now)
+    if injection is not None:
+        zone = clock.zone(schedule.patient.profile.timezone)
+        return ScheduleState(injection.next_due, to_instant(injection.next_due, schedule.local_time, zone), injection)
+    if schedule.status != ScheduleStatus.ACTIVE:
+        return ScheduleState(None, None, None)
+    upcoming = next_occurrence(
+        recurrence_of(schedule),
+        local_time=schedule.local_time,
+        zone=clock.zone(schedule.patient.profile.timezone),
+        starts_on=schedule.starts_on,
+        ends_on=schedule.ends_on,
+        after=now,
+    )
+    if upcoming is None:
+        return ScheduleState(None, None, None)
+    return ScheduleState(upcoming.local_date, upcoming.due_at, None)
+
+
+def schedule_occurrences(schedule: Schedule, *, first: date, last: date) -> list[Occurrence]:
+    return occurrences_between_dates(
+        recurrence_of(schedule),
+        local_time=schedule.local_time,
+        zone=clock.zone(schedule.patient.profile.timezone),
+        starts_on=schedule.starts_on,
+        ends_on=schedule.ends_on,
+        first=first,
+        last=last,
+    )
+
+
+def dose_list(*, patient: Patient, schedule_id: uuid.UUID | None = None) -> QuerySet[DoseRecord]:
+    rows = DoseRecord.objects.filter(patient=patient)
+    if schedule_id is not None:
+        rows = rows.filter(schedule_id=schedule_id)
+    return rows.order_by("-taken_at", "id")
+
+
+def review_queue(*, user: User) -> QuerySet[Schedule]:
+    """Schedules awaiting review among the patients the user may see, oldest first."""
+    return (
+        Schedule.objects.filter(patient_scope(user), review_status=ReviewStatus.PENDING)
+        .select_related("medication", "patient__profile", "patient__user")
+        .order_by("created_at", "id")
+    )

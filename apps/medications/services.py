@@ -1,0 +1,331 @@
+"""Writes for schedules, dose records and reviews. Keyword-only, validated, atomic; announce through hooks."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+
+from apps.accounts.models import Patient, User
+from apps.medications import hooks
+from apps.medications.models import (
+    DoseRecord,
+    DoseStatus,
+    Medication,
+    ReviewDecision,
+    ReviewStatus,
+    Schedule,
+    ScheduleStatus,
+)
+from apps.medications.rules.injection import (
+    BANDS_BY_DRUG,
+    InjectionState,
+    InjectionStatus,
+    injection_status,
+    next_change_date,
+    next_due_date,
+)
+from apps.medications.rules.recurrence import Recurrence, local_dates, recurrence_errors, to_instant
+from backend import clock
+
+CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
+MAX_DOSE_AGE = timedelta(days=400)  # older records are history imports, not doses: refuse them here
+SCHEDULE_FIELDS = ("dose", "unit", "interval", "weekday", "month_day", "local_time", "starts_on", "ends_on", "status")
+# Changing these alters what the patient takes or when: a verified schedule goes back to the pharmacist.
+REVIEWED_FIELDS = frozenset(SCHEDULE_FIELDS) - {"status"}
+
+
+def recurrence_of(schedule: Schedule) -> Recurrence:
+    return Recurrence(
+        unit=schedule.unit,  # type: ignore[arg-type]
+        interval=schedule.interval,
+        weekday=schedule.weekday,
+        month_day=schedule.month_day,
+    )
+
+
+def _validate_schedule(schedule: Schedule) -> None:
+    errors = recurrence_errors(recurrence_of(schedule))
+    if schedule.ends_on is not None and schedule.ends_on < schedule.starts_on:
+        errors.setdefault("ends_on", []).append("The end date is before the start date.")
+    if not errors and schedule.ends_on is not None:
+        first = next(
+            local_dates(
+                recurrence_of(schedule),
+                starts_on=schedule.starts_on,
+                ends_on=schedule.ends_on,
+                first=schedule.starts_on,
+                last=schedule.ends_on,
+            ),
+            None,
+        )
+        if first is None:
+            errors.setdefault("ends_on", []).append("With these dates the schedule would never fire.")
+    today = clock.local_today(schedule.patient.profile.timezone)
+    if schedule.starts_on > today + timedelta(days=366):
+        errors.setdefault("starts_on", []).append("Starts more than a year ahead.")
+    if schedule.starts_on < schedule.patient.profile.birth_date:
+        errors.setdefault("starts_on", []).append("Starts before the patient was born.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _refresh_injection_due(schedule: Schedule, now: datetime) -> None:
+    """D1/D2: the next due date counts from the last injection actually given; the watch rechecks now."""
+    bands = BANDS_BY_DRUG.get(schedule.medication.injection_bands)
+    if bands is None:
+        return
+    last_given = (
+        DoseRecord.objects.filter(schedule=schedule, status=DoseStatus.TAKEN).aggregate(last=Max("taken_on"))["last"]
+        if schedule.pk
+        else None
+    )
+    schedule.next_due_on = next_due_date(last_given=last_given, first_due=schedule.starts_on, bands=bands)
+    schedule.injection_next_check_at = now
+
+
+@transaction.atomic
+def schedule_create(
+    *,
+    actor: User,
+    patient: Patient,
+    medication: Medication,
+    local_time: time,
+    starts_on: date,
+    dose: str = "",
+    unit: str | None = None,
+    interval: int | None = None,
+    weekday: int | None = None,
+    month_day: int | None = None,
+    ends_on: date | None = None,
+) -> Schedule:
+    """A new schedule starts pending the pharmacist's review; reminders do not wait for it."""
+    unit = unit or medication.default_unit
+    schedule = Schedule(
+        patient=patient,
+        medication=medication,
+        dose=dose or medication.dose,
+        unit=unit,
+        interval=interval or (medication.default_interval if unit == medication.default_unit else 1),
+        # DOMAIN M1: a weekly dose falls on the patient's chosen weekday, by default the start date's.
+        weekday=weekday if weekday is not None or unit != "week" else starts_on.weekday(),
+        month_day=month_day if month_day is not None or unit != "month" else starts_on.day,
+        local_time=local_time,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        created_by=actor,
+        review_status=ReviewStatus.PENDING,
+    )
+    _validate_schedule(schedule)
+    _refresh_injection_due(schedule, clock.now())
+    schedule.save()
+    hooks.schedule_changed(schedule)
+    return schedule
+
+
+@transaction.atomic
+def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Schedule:
+    unknown = set(changes) - set(SCHEDULE_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    schedule = (
+        Schedule.objects.select_for_update(of=("self",))
+        .select_related("medication", "patient__profile")
+        .get(pk=schedule.pk)
+    )
+    if schedule.status == ScheduleStatus.STOPPED:
+        raise ValidationError({"status": ["A stopped schedule cannot change; create a new one."]})
+    changed = {name for name, value in changes.items() if getattr(schedule, name) != value}
+    for name in changed:
+        setattr(schedule, name, changes[name])
+    if not changed:
+        return schedule
+    _validate_schedule(schedule)
+    now = clock.now()
+    if "status" in changed:
+        schedule.status_changed_at = now
+    if changed & REVIEWED_FIELDS:
+        schedule.review_status = ReviewStatus.PENDING
+    _refresh_injection_due(schedule, now)
+    schedule.save()
+    hooks.schedule_changed(schedule)
+    return schedule
+
+
+def _taken_on(patient: Patient, taken_at: datetime) -> date:
+    return clock.local_today(patient.profile.timezone, taken_at)
+
+
+def _check_dose(schedule: Schedule, *, taken_at: datetime, status: str, exclude: uuid.UUID | None) -> date:
+    now = clock.now()
+    if taken_at > now + CLOCK_SKEW:
+        raise ValidationError({"taken_at": ["Cannot be in the future."]})
+    if taken_at < now - MAX_DOSE_AGE:
+        raise ValidationError({"taken_at": ["More than 400 days ago: ask the care team to import old records."]})
+    taken_on = _taken_on(schedule.patient, taken_at)
+    if status == DoseStatus.TAKEN and schedule.unit in ("week", "month"):
+        twice = DoseRecord.objects.filter(schedule=schedule, status=DoseStatus.TAKEN, taken_on=taken_on)
+        if exclude is not None:
+            twice = twice.exclude(pk=exclude)
+        if twice.exists():
+            raise ValidationError(
+                {
+                    "taken_at": [
+                        f"A dose is already recorded on {taken_on:%d %B %Y}; never take two on the same day (A3)."
+                    ]
+                }
+            )
+    return taken_on
+
+
+@dataclass(frozen=True)
+class DoseOutcome:
+    dose: DoseRecord
+    created: bool
+
+
+@transaction.atomic
+def dose_record(
+    *,
+    actor: User,
+    patient: Patient,
+    schedule: Schedule,
+    id: uuid.UUID,
+    taken_at: datetime,
+    status: str = DoseStatus.TAKEN,
+    source: str = "app",
+    site: str = "",
+    note: str = "",
+    occurrence_on: date | None = None,
+) -> DoseOutcome:
+    """Record a dose. Re-posting the same id returns the stored record unchanged (phones retry)."""
+    existing = DoseRecord.objects.filter(pk=id).first()
+    if existing is not None:
+        if existing.patient_id != patient.pk or existing.schedule_id != schedule.pk:
+            raise ValidationError({"id": ["This id is already used by another record."]})
+        return DoseOutcome(existing, created=False)
+    # One writer per schedule at a time: the A3 check and the due-date update see each other's doses.
+    schedule = (
+        Schedule.objects.select_for_update(of=("self",))
+        .select_related("medication", "patient__profile")
+        .get(pk=schedule.pk)
+    )
+    if schedule.status == ScheduleStatus.STOPPED:
+        raise ValidationError({"schedule": ["This schedule is stopped; doses cannot be recorded on it."]})
+    taken_on = _check_dose(schedule, taken_at=taken_at, status=status, exclude=None)
+    dose = DoseRecord(
+        id=id,
+        patient=patient,
+        schedule=schedule,
+        taken_at=taken_at,
+        taken_on=taken_on,
+        status=status,
+        source=source,
+        site=site,
+        note=note,
+        occurrence_on=occurrence_on,
+        recorded_by=actor,
+    )
+    dose.full_clean(exclude=["patient", "schedule", "recorded_by"], validate_unique=False)
+    dose.save(force_insert=True)
+    _after_dose_change(schedule, dose)
+    return DoseOutcome(dose, created=True)
+
+
+@transaction.atomic
+def dose_correct(*, actor: User, dose: DoseRecord, **changes: Any) -> DoseRecord:
+    allowed = {"taken_at", "status", "site", "note", "occurrence_on"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    schedule = (
+        Schedule.objects.select_for_update(of=("self",))
+        .select_related("medication", "patient__profile")
+        .get(pk=dose.schedule_id)
+    )
+    dose = DoseRecord.objects.select_for_update().get(pk=dose.pk)
+    for name, value in changes.items():
+        setattr(dose, name, value)
+    dose.taken_on = _check_dose(schedule, taken_at=dose.taken_at, status=dose.status, exclude=dose.pk)
+    dose.full_clean(exclude=["patient", "schedule", "recorded_by"], validate_unique=False)
+    dose.save()
+    _after_dose_change(schedule, dose)
+    return dose
+
+
+def _after_dose_change(schedule: Schedule, dose: DoseRecord) -> None:
+    dose.schedule = schedule
+    if schedule.medication.injection_bands:
+        _refresh_injection_due(schedule, clock.now())
+        schedule.save(update_fields=["next_due_on", "injection_next_check_at", "updated_at"])
+    hooks.dose_recorded(dose)
+
+
+@transaction.atomic
+def review_decide(
+    *, reviewer: User, schedule: Schedule, decision: str, note: str, findings: list[dict[str, str]]
+) -> ReviewDecision:
+    note = note.strip()
+    if decision == ReviewDecision.Decision.REQUEST_CHANGES and not note:
+        raise ValidationError({"note": ["Say what should change: a note is required."]})
+    schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    if schedule.review_status != ReviewStatus.PENDING:
+        raise ValidationError({"decision": [f"This schedule is not awaiting review ({schedule.review_status})."]})
+    schedule.review_status = (
+        ReviewStatus.VERIFIED if decision == ReviewDecision.Decision.VERIFY else ReviewStatus.CHANGES_REQUESTED
+    )
+    schedule.save(update_fields=["review_status", "updated_at"])
+    return ReviewDecision.objects.create(
+        schedule=schedule, decision=decision, note=note, reviewer=reviewer, findings=findings
+    )
+
+
+# --- injection watch -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InjectionTransition:
+    schedule: Schedule
+    previous: str
+    status: InjectionStatus
+
+
+def injection_status_now(schedule: Schedule, now: datetime) -> InjectionStatus | None:
+    bands = BANDS_BY_DRUG.get(schedule.medication.injection_bands)
+    if bands is None or schedule.next_due_on is None:
+        return None
+    today = clock.local_today(schedule.patient.profile.timezone, now)
+    return injection_status(
+        next_due=schedule.next_due_on, today=today, stopped=schedule.status == ScheduleStatus.STOPPED, bands=bands
+    )
+
+
+def injection_check_claim(*, schedule_id: uuid.UUID, now: datetime) -> InjectionTransition | None:
+    """Claim this schedule's due check (conditional update, healthchecks' pattern): of two workers racing, one
+    gets the transition and the other None. Must run inside the caller's transaction so that what the claim
+    decides (alerts, notices) commits with it or not at all."""
+    schedule = Schedule.objects.select_related("medication", "patient__profile").get(pk=schedule_id)
+    check_at = schedule.injection_next_check_at
+    if check_at is None or check_at > now:
+        return None
+    status = injection_status_now(schedule, now)
+    if status is None:
+        Schedule.objects.filter(pk=schedule.pk, injection_next_check_at=check_at).update(injection_next_check_at=None)
+        return None
+    bands = BANDS_BY_DRUG[schedule.medication.injection_bands]
+    today = clock.local_today(schedule.patient.profile.timezone, now)
+    change = next_change_date(
+        next_due=status.next_due, today=today, stopped=status.state == InjectionState.STOPPED, bands=bands
+    )
+    zone = clock.zone(schedule.patient.profile.timezone)
+    next_check = to_instant(change, time(0, 0), zone) if change is not None else None
+    claimed = Schedule.objects.filter(
+        pk=schedule.pk, injection_next_check_at=check_at, injection_state=schedule.injection_state
+    ).update(injection_state=status.state, injection_next_check_at=next_check)
+    if not claimed:
+        return None
+    previous = schedule.injection_state
+    schedule.injection_state = status.state
+    schedule.injection_next_check_at = next_check
+    return InjectionTransition(schedule=schedule, previous=previous, status=status)

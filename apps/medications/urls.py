@@ -1,0 +1,13 @@
+from django.urls import path
+
+from apps.medications import api
+
+P = "patients/<uuid:patient_id>/"
+urlpatterns = [
+    path("medications/", api.MedicationListView.as_view(), name="medications"),
+    path(f"{P}schedules/", api.ScheduleListCreateView.as_view(), name="schedules"),
+    path(f"{P}schedules/<uuid:schedule_id>/", api.ScheduleDetailView.as_view(), name="schedule-detail"),
+    path(f"{P}schedules/<uuid:schedule_id>/occurrences/", api.OccurrenceListView.as_view(), name="occurrences"),
+    path(f"{P}doses/", api.DoseListCreateView.as_view(), name="doses"),
+    path(f"{P}doses/<uuid:dose_id>/", api.DoseDetailView.as_view(), name="dose-detail"),
+]
