@@ -176,6 +176,8 @@ SPECTACULAR_SETTINGS = {
         "ScheduleStatusEnum": "apps.medications.models.ScheduleStatus",
         "DoseStatusEnum": "apps.medications.models.DoseStatus",
         "AlertStateEnum": "apps.alerts.models.AlertState",
+        "AlertSeverityEnum": "apps.alerts.models.Severity",
+        "FindingSeverityEnum": ["high", "moderate", "low"],
         "RecurrenceUnitEnum": "apps.medications.models.RecurrenceUnit",
     },
 }
@@ -202,6 +204,7 @@ CELERY_BEAT_SCHEDULE = {
     "flush_expired_tokens": {"task": "accounts.flush_expired_tokens", "schedule": crontab(hour=3, minute=17)},
     # Cheap when idle (an index on the next check instant); states change at patients' local midnights.
     "injection_watch": {"task": "alerts.injection_watch", "schedule": crontab(minute="*/5")},
+    "low_adherence": {"task": "alerts.low_adherence_watch", "schedule": crontab(hour="*/6", minute=41)},
 }
 
 PUSH_NOTIFICATIONS_SETTINGS = {

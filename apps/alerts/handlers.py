@@ -1,10 +1,14 @@
 """What the alerts layer does when the medications layer announces something (registered at start-up)."""
 
-from django.db.models import Q
+from typing import Any
 
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from apps.alerts.models import SEVERITY_RANK, Alert, AlertState, Severity
 from apps.alerts.services import alerts_resolve_automatically
 from apps.medications import hooks
 from apps.medications.models import DoseRecord, DoseStatus, Schedule, ScheduleStatus
+from apps.profiles.hooks import register_patient_filter
 
 
 def resolve_injection_alerts_on_dose(dose: DoseRecord) -> None:
@@ -30,6 +34,14 @@ def resolve_stopped_alerts_on_follow_on(schedule: Schedule) -> None:
     )
 
 
+def filter_by_alert_level(rows: QuerySet[Any], level: str) -> QuerySet[Any]:
+    open_at_level = Alert.objects.filter(
+        patient=OuterRef("pk"), severity_rank__gte=SEVERITY_RANK[Severity(level)]
+    ).exclude(state=AlertState.RESOLVED)
+    return rows.filter(Exists(open_at_level))
+
+
 def register() -> None:
+    register_patient_filter("alert_level", filter_by_alert_level)
     hooks.on_dose_recorded(resolve_injection_alerts_on_dose)
     hooks.on_schedule_changed(resolve_stopped_alerts_on_follow_on)

@@ -10,8 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 
-from apps.alerts.services import alert_raise, notice_publish
+from apps.accounts.models import Patient
+from apps.alerts.models import Alert, AlertState
+from apps.alerts.services import alert_raise, alerts_resolve_automatically, notice_publish
+from apps.medications.adherence import patient_adherence
 from apps.medications.models import Schedule, ScheduleStatus
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, alert_for, is_transition, notice_for
 from apps.medications.selectors import schedules_due_for_injection_check
@@ -97,3 +101,69 @@ def injection_watch(now: datetime | None = None) -> WatchReport:
             except Exception:  # one bad row must not stop the watch for everyone else
                 log.exception("injection watch failed for schedule %s", schedule_id)
                 report.failed.append(str(schedule_id))
+
+
+# --- low adherence (DOMAIN P1) ----------------------------------------------------------------------------------
+ADHERENCE_WINDOW_DAYS = 90  # DOMAIN P1 as the issue sets it: PDC over 90 days
+MIN_ACTIVE_DAYS = 28  # design: a schedule younger than 4 weeks has too few doses to judge
+
+
+@dataclass
+class AdherenceReport:
+    patients: int = 0
+    schedules: int = 0
+    alerts_raised: int = 0
+    alerts_resolved: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def _judge_patient(patient: Patient, report: AdherenceReport) -> None:
+    for item in patient_adherence(patient=patient, window_days=ADHERENCE_WINDOW_DAYS):
+        schedule, result = item.schedule, item.result
+        report.schedules += 1
+        Schedule.objects.filter(pk=schedule.pk).update(
+            adherence_pdc=result.pdc, adherence_checked_on=clock.local_today(patient.profile.timezone)
+        )
+        if result.days_in_window < MIN_ACTIVE_DAYS:
+            continue
+        episode_open = (
+            Alert.objects.filter(patient=patient, schedule=schedule, kind="low_adherence")
+            .exclude(state=AlertState.RESOLVED)
+            .exists()
+        )
+        if not result.adherent and not episode_open:
+            today = clock.local_today(patient.profile.timezone)
+            if alert_raise(
+                patient=patient,
+                schedule=schedule,
+                kind="low_adherence",
+                severity="normal",
+                rule="P1",
+                episode=f"{schedule.pk}:{today.isoformat()}",
+                message=(
+                    f"{schedule.medication.name}: {result.days_covered} of {result.days_in_window} days covered in "
+                    f"the last {ADHERENCE_WINDOW_DAYS} days (PDC {result.pdc:.0%}, below 80%)."
+                ),
+            ):
+                report.alerts_raised += 1
+        elif result.adherent and episode_open:
+            report.alerts_resolved += alerts_resolve_automatically(
+                patient=patient,
+                kinds=Q(kind="low_adherence", schedule=schedule),
+                note=f"Resolved automatically: PDC back to {result.pdc:.0%}.",
+            )
+
+
+def low_adherence_watch() -> AdherenceReport:
+    """Raise `low_adherence` once per episode (PDC < 0.8 over 90 days); resolve it when PDC recovers."""
+    report = AdherenceReport()
+    patients = Patient.objects.filter(schedules__status=ScheduleStatus.ACTIVE).distinct().select_related("profile")
+    for patient in patients.iterator(chunk_size=500):
+        report.patients += 1
+        try:
+            with transaction.atomic():
+                _judge_patient(patient, report)
+        except Exception:  # one patient's bad data must not stop the others
+            log.exception("low adherence watch failed for patient %s", patient.pk)
+            report.failed.append(str(patient.pk))
+    return report

@@ -5,3 +5,20 @@ class MedicationsConfig(AppConfig):
     name = "apps.medications"
     label = "medications"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from decimal import Decimal
+        from typing import Any
+
+        from django.db.models import Exists, OuterRef, QuerySet
+
+        from apps.medications.models import Schedule, ScheduleStatus
+        from apps.profiles.hooks import register_patient_filter
+
+        def adherence_below(rows: QuerySet[Any], threshold: Decimal) -> QuerySet[Any]:
+            low = Schedule.objects.filter(
+                patient=OuterRef("pk"), status=ScheduleStatus.ACTIVE, adherence_pdc__lt=threshold
+            )
+            return rows.filter(Exists(low))
+
+        register_patient_filter("adherence_below", adherence_below)

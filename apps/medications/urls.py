@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.medications import api
+from apps.medications import api, api_review
 
 P = "patients/<uuid:patient_id>/"
 urlpatterns = [
@@ -10,4 +10,7 @@ urlpatterns = [
     path(f"{P}schedules/<uuid:schedule_id>/occurrences/", api.OccurrenceListView.as_view(), name="occurrences"),
     path(f"{P}doses/", api.DoseListCreateView.as_view(), name="doses"),
     path(f"{P}doses/<uuid:dose_id>/", api.DoseDetailView.as_view(), name="dose-detail"),
+    path(f"{P}adherence/", api_review.AdherenceView.as_view(), name="adherence"),
+    path("reviews/", api_review.ReviewQueueView.as_view(), name="reviews"),
+    path("reviews/<uuid:schedule_id>/", api_review.ReviewDecideView.as_view(), name="review-decide"),
 ]

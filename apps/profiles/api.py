@@ -1,5 +1,6 @@
 """Patients, profiles, DXA results, labs and the bone-health assessment."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.http import Http404
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 from apps.accounts.api_base import PatientDataView, request_user
 from apps.accounts.selectors import access_organisation_by_user, patient_list, patient_search
 from apps.profiles import selectors, services
+from apps.profiles.hooks import apply_patient_filters
 from apps.profiles.models import BoneDensityResult, LabKind, LabResult, PatientProfile
 from apps.profiles.rules import H1_ADVICE
 from backend.audit import audit_record
@@ -68,6 +70,23 @@ class PatientOutput(serializers.Serializer[Any]):
 
 class PatientListQuery(serializers.Serializer[Any]):
     q = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    alert_level = serializers.ChoiceField(
+        choices=["urgent", "high", "normal", "low"],
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Only patients with an open alert of this severity or higher.",
+    )
+    adherence_below = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        min_value=Decimal("0"),
+        max_value=Decimal("1"),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Only patients with an active schedule whose last 90-day PDC is below this (e.g. 0.8).",
+    )
 
 
 class PatientListCreateView(PaginatedListMixin, APIView):
@@ -89,7 +108,9 @@ class PatientListCreateView(PaginatedListMixin, APIView):
     def get(self, request: Request) -> Response:
         query = PatientListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        rows = patient_search(patient_list(user=request_user(request)), query.validated_data["q"])
+        values = dict(query.validated_data)
+        rows = patient_search(patient_list(user=request_user(request)), values.pop("q"))
+        rows = apply_patient_filters(rows, values)
         paginator, page = self.paginate(request, rows.select_related("profile"))
         audit_record(
             actor=request_user(request),

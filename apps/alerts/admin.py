@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from apps.alerts.models import Alert, AlertEvent, Notice
+
+
+class AlertEventInline(admin.TabularInline[AlertEvent, Alert]):
+    model = AlertEvent
+    extra = 0
+    readonly_fields = ["action", "actor", "note", "at"]
+    can_delete = False
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin[Alert]):
+    list_display = ["kind", "severity", "state", "patient", "raised_at"]
+    list_filter = ["state", "severity", "kind"]
+    raw_id_fields = ["patient", "schedule", "acknowledged_by", "resolved_by"]
+    inlines = [AlertEventInline]
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin[Notice]):
+    list_display = ["kind", "title", "patient", "published_at"]
+    raw_id_fields = ["patient", "schedule"]

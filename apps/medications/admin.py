@@ -1,0 +1,38 @@
+from django.contrib import admin
+
+from apps.medications.models import DoseRecord, Medication, ReviewDecision, Schedule
+
+
+@admin.register(Medication)
+class MedicationAdmin(admin.ModelAdmin[Medication]):
+    list_display = ["name", "dose", "route", "drug_class", "default_unit", "default_interval", "source"]
+    readonly_fields = ["code"]
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin[Schedule]):
+    list_display = [
+        "patient",
+        "medication",
+        "unit",
+        "interval",
+        "status",
+        "review_status",
+        "next_due_on",
+        "injection_state",
+    ]
+    list_filter = ["status", "review_status", "medication", "injection_state"]
+    raw_id_fields = ["patient", "created_by"]
+
+
+@admin.register(DoseRecord)
+class DoseRecordAdmin(admin.ModelAdmin[DoseRecord]):
+    list_display = ["patient", "schedule", "status", "taken_at", "taken_on", "source"]
+    list_filter = ["status", "source"]
+    raw_id_fields = ["patient", "schedule", "recorded_by"]
+
+
+@admin.register(ReviewDecision)
+class ReviewDecisionAdmin(admin.ModelAdmin[ReviewDecision]):
+    list_display = ["schedule", "decision", "reviewer", "created_at"]
+    raw_id_fields = ["schedule", "reviewer"]

@@ -1,0 +1,123 @@
+"""Adherence per schedule, and the pharmacists' review queue with automated findings."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.api_base import PatientDataView, request_user
+from apps.medications import selectors, services
+from apps.medications.adherence import patient_adherence
+from apps.medications.api import ScheduleOutput
+from apps.medications.facts import findings_for
+from apps.medications.models import ReviewDecision, Schedule
+from backend.access import access_patient_data_by_user
+from backend.audit import audit_record
+from backend.pagination import PaginatedListMixin
+from backend.permissions import require_role
+from backend.roles import Role
+from backend.serializers import StrictSerializer
+
+
+class AdherenceOutput(serializers.Serializer[Any]):
+    schedule = serializers.UUIDField(source="schedule.id")
+    medication_code = serializers.CharField(source="schedule.medication.code")
+    pdc = serializers.DecimalField(source="result.pdc", max_digits=4, decimal_places=3)
+    days_covered = serializers.IntegerField(source="result.days_covered")
+    days_in_window = serializers.IntegerField(source="result.days_in_window")
+    doses_expected = serializers.IntegerField(source="result.doses_expected")
+    doses_taken = serializers.IntegerField(source="result.doses_taken")
+    adherent = serializers.BooleanField(source="result.adherent", help_text="PDC >= 0.80 (DOMAIN P1).")
+
+
+class AdherenceQuery(serializers.Serializer[Any]):
+    window = serializers.IntegerField(min_value=7, max_value=730, required=False, default=90)
+
+
+class AdherenceView(PatientDataView):
+    audit_resource = "adherence"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("window", int, description="Days, ending today in her zone (7-730, default 90)")],
+        responses=AdherenceOutput(many=True),
+        summary="Proportion of days covered per schedule (DOMAIN P1, P2)",
+    )
+    def get(self, request: Request, patient_id: str) -> Response:
+        patient = self.get_patient(request, patient_id)
+        query = AdherenceQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = patient_adherence(patient=patient, window_days=query.validated_data["window"])
+        return Response(AdherenceOutput(rows, many=True).data)
+
+
+class ReviewFindingOutput(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["high", "moderate", "low"])
+    message = serializers.CharField()
+    rule = serializers.CharField(help_text="DOMAIN rule id.")
+
+
+class ReviewItemOutput(ScheduleOutput):
+    patient_name = serializers.CharField(source="patient.user.full_name")
+    findings = serializers.SerializerMethodField()
+
+    @extend_schema_field(ReviewFindingOutput(many=True))
+    def get_findings(self, schedule: Any) -> list[dict[str, str]]:
+        return [finding_dict(f) for f in self.context["findings"].get(schedule.pk, [])]
+
+
+def finding_dict(finding: Any) -> dict[str, str]:
+    return {"code": finding.code, "severity": finding.severity.value, "message": finding.message, "rule": finding.rule}
+
+
+class ReviewQueueView(PaginatedListMixin, APIView):
+    @extend_schema(responses=ReviewItemOutput(many=True), summary="Schedules awaiting review in scope, with findings")
+    def get(self, request: Request) -> Response:
+        user = request_user(request)
+        require_role(user, Role.PHARMACIST, Role.ADMIN)
+        paginator, page = self.paginate(request, selectors.review_queue(user=user))
+        findings = findings_for(list(page))
+        audit_record(
+            actor=user, action="list", resource="review", patient_ids=[s.patient_id for s in page], request=request
+        )
+        return paginator.get_paginated_response(ReviewItemOutput(page, many=True, context={"findings": findings}).data)
+
+
+class ReviewDecisionOutput(serializers.ModelSerializer[ReviewDecision]):
+    class Meta:
+        model = ReviewDecision
+        fields = ["id", "schedule", "decision", "note", "reviewer", "findings", "created_at"]
+
+
+class ReviewDecideView(APIView):
+    class Input(StrictSerializer):
+        decision = serializers.ChoiceField(choices=ReviewDecision.Decision.choices)
+        note = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
+
+    @extend_schema(
+        request=Input,
+        responses={201: ReviewDecisionOutput},
+        summary="Verify a schedule or request changes (a note is required to request changes)",
+    )
+    def post(self, request: Request, schedule_id: str) -> Response:
+        user = request_user(request)
+        schedule = access_patient_data_by_user(
+            Schedule.objects.select_related("medication", "patient__profile"), user, schedule_id
+        )
+        require_role(user, Role.PHARMACIST, Role.ADMIN)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        findings = [finding_dict(f) for f in findings_for([schedule]).get(schedule.pk, [])]
+        decision = services.review_decide(reviewer=user, schedule=schedule, findings=findings, **data.validated_data)
+        audit_record(
+            actor=user,
+            action="update",
+            resource="review",
+            patient_ids=[schedule.patient_id],
+            object_id=schedule.id,
+            request=request,
+        )
+        return Response(ReviewDecisionOutput(decision).data, status=status.HTTP_201_CREATED)
