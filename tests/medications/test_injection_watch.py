@@ -181,3 +181,46 @@ def test_two_watches_at_once_raise_one_alert(world: World) -> None:
     assert sum(r.alerts_raised for r in reports) == 1
     assert sum(r.transitions for r in reports) == 1
     assert not any(r.failed for r in reports)
+
+
+def test_next_check_is_local_midnight_across_the_dst_change(world: World) -> None:
+    """Due 2026-03-10 in London: due_soon began in GMT; the next boundary, day 7 (2026-03-17), and the late
+    boundary, day 29 (2026-04-08, in BST), are checked at local midnight: 00:00Z then 23:00Z the day before."""
+    due = date(2026, 3, 10)
+    with time_machine.travel(local_noon(world.ann, due), tick=False):
+        schedule = denosumab(world, world.ann, due)
+    watch_on(world.ann, due)
+    schedule.refresh_from_db()
+    assert schedule.injection_state == "due"
+    assert schedule.injection_next_check_at == datetime(2026, 3, 17, 0, 0, tzinfo=UTC)
+    watch_on(world.ann, date(2026, 3, 17))
+    schedule.refresh_from_db()
+    assert schedule.injection_next_check_at == datetime(2026, 4, 7, 23, 0, tzinfo=UTC)  # 2026-04-08 00:00 BST
+    # Nothing happens before that instant, and the transition happens at it.
+    assert injection_watch(now=datetime(2026, 4, 7, 22, 59, tzinfo=UTC)).checked == 0
+    report = injection_watch(now=datetime(2026, 4, 7, 23, 0, tzinfo=UTC))
+    assert (report.transitions, report.alerts_raised) == (1, 1)
+    assert kinds(world.ann) == ["denosumab_due", "denosumab_late"]
+
+
+def test_month_end_injection_moves_due_to_the_last_day_of_february(world: World, client_for) -> None:
+    with time_machine.travel(local_noon(world.ann, date(2026, 8, 31)), tick=False):
+        schedule = denosumab(world, world.ann, date(2026, 8, 31))
+        response = client_for(world.cora).post(
+            f"/api/v1/patients/{world.ann.id}/doses/",
+            {
+                "id": str(uuid.uuid4()),
+                "schedule": str(schedule.id),
+                "source": "clinic",
+                "taken_at": local_noon(world.ann, date(2026, 8, 31)).isoformat(),
+            },
+            format="json",
+        )
+        assert response.status_code == 201
+        shown = client_for(world.cora).get(f"/api/v1/patients/{world.ann.id}/schedules/{schedule.id}/").json()
+    assert shown["next_due"] == "2027-02-28"  # D1: +6 calendar months, clamped to the month end
+    # 28 days before that due date (due_soon) falls on 2027-01-31, 29 days before is still scheduled.
+    for day, state in [(date(2027, 1, 30), "scheduled"), (date(2027, 1, 31), "due_soon")]:
+        with time_machine.travel(local_noon(world.ann, day), tick=False):
+            got = client_for(world.cora).get(f"/api/v1/patients/{world.ann.id}/schedules/{schedule.id}/").json()
+        assert got["injection_state"] == state, day
