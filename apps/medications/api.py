@@ -58,7 +58,13 @@ class MedicationListView(APIView):
 
 class RecurrenceSerializer(StrictSerializer):
     unit = serializers.ChoiceField(choices=RecurrenceUnit.choices)
-    interval = serializers.IntegerField(min_value=1, max_value=366, required=False, default=1)
+    interval = serializers.IntegerField(
+        min_value=1,
+        max_value=366,
+        required=False,
+        default=None,
+        help_text="Every N units (default: the catalogue's, e.g. 6 months for denosumab; otherwise 1).",
+    )
     weekday = serializers.IntegerField(
         min_value=0,
         max_value=6,

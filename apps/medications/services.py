@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from apps.accounts.models import Patient, User
@@ -48,7 +48,8 @@ def recurrence_of(schedule: Schedule) -> Recurrence:
 
 
 def _validate_schedule(schedule: Schedule) -> None:
-    errors = recurrence_errors(recurrence_of(schedule))
+    # The API nests these under "recurrence": name the fields the way the client sent them.
+    errors = {f"recurrence.{name}": messages for name, messages in recurrence_errors(recurrence_of(schedule)).items()}
     if schedule.ends_on is not None and schedule.ends_on < schedule.starts_on:
         errors.setdefault("ends_on", []).append("The end date is before the start date.")
     if not errors and schedule.ends_on is not None:
@@ -138,6 +139,13 @@ def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Sched
     )
     if schedule.status == ScheduleStatus.STOPPED:
         raise ValidationError({"status": ["A stopped schedule cannot change; create a new one."]})
+    if "unit" in changes and changes["unit"] != schedule.unit:
+        # A new unit brings its own day fields (DOMAIN M1: weekday of the start date by default).
+        starts_on = changes.get("starts_on", schedule.starts_on)
+        changes.setdefault("weekday", starts_on.weekday() if changes["unit"] == "week" else None)
+        changes.setdefault("month_day", starts_on.day if changes["unit"] == "month" else None)
+    if "interval" in changes and changes["interval"] is None:
+        changes.pop("interval")
     changed = {name for name, value in changes.items() if getattr(schedule, name) != value}
     for name in changed:
         setattr(schedule, name, changes[name])
@@ -202,17 +210,15 @@ def dose_record(
     occurrence_on: date | None = None,
 ) -> DoseOutcome:
     """Record a dose. Re-posting the same id returns the stored record unchanged (phones retry)."""
-    existing = DoseRecord.objects.filter(pk=id).first()
-    if existing is not None:
-        if existing.patient_id != patient.pk or existing.schedule_id != schedule.pk:
-            raise ValidationError({"id": ["This id is already used by another record."]})
-        return DoseOutcome(existing, created=False)
-    # One writer per schedule at a time: the A3 check and the due-date update see each other's doses.
+    # One writer per schedule at a time: the A3 check, the retry check and the due-date update see each other.
     schedule = (
         Schedule.objects.select_for_update(of=("self",))
         .select_related("medication", "patient__profile")
         .get(pk=schedule.pk)
     )
+    existing = _replayed(id, patient=patient, schedule=schedule)
+    if existing is not None:
+        return DoseOutcome(existing, created=False)
     if schedule.status == ScheduleStatus.STOPPED:
         raise ValidationError({"schedule": ["This schedule is stopped; doses cannot be recorded on it."]})
     taken_on = _check_dose(schedule, taken_at=taken_at, status=status, exclude=None)
@@ -230,9 +236,26 @@ def dose_record(
         recorded_by=actor,
     )
     dose.full_clean(exclude=["patient", "schedule", "recorded_by"], validate_unique=False)
-    dose.save(force_insert=True)
+    try:
+        with transaction.atomic():
+            dose.save(force_insert=True)
+    except IntegrityError:  # the same id raced in through another schedule's lock
+        existing = _replayed(id, patient=patient, schedule=schedule)
+        if existing is None:
+            raise ValidationError({"id": ["This id is already used by another record."]}) from None
+        return DoseOutcome(existing, created=False)
     _after_dose_change(schedule, dose)
     return DoseOutcome(dose, created=True)
+
+
+def _replayed(dose_id: uuid.UUID, *, patient: Patient, schedule: Schedule) -> DoseRecord | None:
+    """The stored record when this id was recorded before (a retry); refuses an id used for something else."""
+    existing = DoseRecord.objects.filter(pk=dose_id).first()
+    if existing is None:
+        return None
+    if existing.patient_id != patient.pk or existing.schedule_id != schedule.pk:
+        raise ValidationError({"id": ["This id is already used by another record."]})
+    return existing
 
 
 @transaction.atomic
