@@ -121,25 +121,33 @@ def _judge_patient(patient: Patient, report: AdherenceReport) -> None:
     for item in patient_adherence(patient=patient, window_days=ADHERENCE_WINDOW_DAYS):
         schedule, result = item.schedule, item.result
         report.schedules += 1
+        judged = schedule.status == ScheduleStatus.ACTIVE and result.days_in_window >= MIN_ACTIVE_DAYS
+        # Too young or not running: no verdict, so the list filter and the alerts agree.
         Schedule.objects.filter(pk=schedule.pk).update(
-            adherence_pdc=result.pdc, adherence_checked_on=clock.local_today(patient.profile.timezone)
+            adherence_pdc=result.pdc if judged else None,
+            adherence_checked_on=clock.local_today(patient.profile.timezone),
         )
-        if result.days_in_window < MIN_ACTIVE_DAYS:
-            continue
         episode_open = (
             Alert.objects.filter(patient=patient, schedule=schedule, kind="low_adherence")
             .exclude(state=AlertState.RESOLVED)
             .exists()
         )
+        if not judged:
+            if episode_open and schedule.status != ScheduleStatus.ACTIVE:
+                report.alerts_resolved += alerts_resolve_automatically(
+                    patient=patient,
+                    kinds=Q(kind="low_adherence", schedule=schedule),
+                    note=f"Resolved automatically: schedule {schedule.get_status_display().lower()}.",
+                )
+            continue
         if not result.adherent and not episode_open:
-            today = clock.local_today(patient.profile.timezone)
             if alert_raise(
                 patient=patient,
                 schedule=schedule,
                 kind="low_adherence",
                 severity="normal",
                 rule="P1",
-                episode=f"{schedule.pk}:{today.isoformat()}",
+                episode=f"{schedule.pk}:{int(clock.now().timestamp())}",  # a new episode each time one opens
                 message=(
                     f"{schedule.medication.name}: {result.days_covered} of {result.days_in_window} days covered in "
                     f"the last {ADHERENCE_WINDOW_DAYS} days (PDC {result.pdc:.0%}, below 80%)."
