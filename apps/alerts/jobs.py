@@ -6,6 +6,7 @@ causes, so a crash loses nothing (the check stays due) and a second worker raise
 """
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -85,22 +86,22 @@ def _act_on(transition: InjectionTransition, now: datetime, report: WatchReport)
 def injection_watch(now: datetime | None = None) -> WatchReport:
     now = now or clock.now()
     report = WatchReport()
-    seen: set[object] = set()
+    failed: set[uuid.UUID] = set()
     while True:
-        ids = [pk for pk in schedules_due_for_injection_check(now=now, limit=BATCH) if pk not in seen]
-        if not ids:
-            return report
-        for schedule_id in ids:
-            seen.add(schedule_id)
+        batch = schedules_due_for_injection_check(now=now, limit=BATCH, skip=failed)
+        for schedule in batch:
             report.checked += 1
             try:
                 with transaction.atomic():
-                    transition = injection_check_claim(schedule_id=schedule_id, now=now)
+                    transition = injection_check_claim(schedule=schedule, now=now)
                     if transition is not None:
                         _act_on(transition, now, report)
             except Exception:  # one bad row must not stop the watch for everyone else
-                log.exception("injection watch failed for schedule %s", schedule_id)
-                report.failed.append(str(schedule_id))
+                log.exception("injection watch failed for schedule %s", schedule.pk)
+                report.failed.append(str(schedule.pk))
+                failed.add(schedule.pk)
+        if len(batch) < BATCH:  # a short batch was the last one; claimed rows left the due set
+            return report
 
 
 # --- low adherence (DOMAIN P1) ----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Reads for medications: schedules with their live state, occurrences, doses, the review queue."""
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -23,11 +24,14 @@ def schedule_list(*, patient: Patient) -> QuerySet[Schedule]:
     return Schedule.objects.filter(patient=patient).select_related("medication", "patient__profile")
 
 
-def schedules_due_for_injection_check(*, now: datetime, limit: int) -> list[uuid.UUID]:
+def schedules_due_for_injection_check(*, now: datetime, limit: int, skip: Collection[uuid.UUID] = ()) -> list[Schedule]:
+    """Schedules whose injection check is due, with what the check reads, in one query (partial index).
+    `skip`: rows that already failed in this run (they stay due for the next one)."""
     return list(
         Schedule.objects.filter(injection_next_check_at__lte=now)
-        .order_by("injection_next_check_at")
-        .values_list("pk", flat=True)[:limit]
+        .exclude(pk__in=skip)
+        .select_related("medication", "patient__profile")
+        .order_by("injection_next_check_at", "id")[:limit]
     )
 
 

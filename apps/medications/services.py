@@ -324,11 +324,11 @@ def injection_status_now(schedule: Schedule, now: datetime) -> InjectionStatus |
     )
 
 
-def injection_check_claim(*, schedule_id: uuid.UUID, now: datetime) -> InjectionTransition | None:
+def injection_check_claim(*, schedule: Schedule, now: datetime) -> InjectionTransition | None:
     """Claim this schedule's due check (conditional update, healthchecks' pattern): of two workers racing, one
-    gets the transition and the other None. Must run inside the caller's transaction so that what the claim
-    decides (alerts, notices) commits with it or not at all."""
-    schedule = Schedule.objects.select_related("medication", "patient__profile").get(pk=schedule_id)
+    gets the transition and the other None. `schedule` may be a stale read: the update only matches the state
+    and check instant that were read. Must run inside the caller's transaction so that what the claim decides
+    (alerts, notices) commits with it or not at all."""
     check_at = schedule.injection_next_check_at
     if check_at is None or check_at > now:
         return None

@@ -224,3 +224,17 @@ def test_month_end_injection_moves_due_to_the_last_day_of_february(world: World,
         with time_machine.travel(local_noon(world.ann, day), tick=False):
             got = client_for(world.cora).get(f"/api/v1/patients/{world.ann.id}/schedules/{schedule.id}/").json()
         assert got["injection_state"] == state, day
+
+
+def test_one_bad_row_does_not_stop_the_watch(world: World) -> None:
+    due = date(2026, 3, 2)
+    with time_machine.travel(local_noon(world.ann, due), tick=False):
+        broken = denosumab(world, world.bea, due)
+        denosumab(world, world.ann, due)
+    type(world.bea.profile).objects.filter(pk=world.bea.pk).update(timezone="Mars/Olympus")  # corrupt row
+    report = watch_on(world.ann, due + timedelta(days=40))
+    assert report.failed == [str(broken.id)]
+    assert report.alerts_raised == 1
+    assert kinds(world.ann) == ["denosumab_late"]
+    broken.refresh_from_db()
+    assert broken.injection_next_check_at is not None  # still due: nothing about it was lost
