@@ -238,3 +238,21 @@ def test_one_bad_row_does_not_stop_the_watch(world: World) -> None:
     assert kinds(world.ann) == ["denosumab_late"]
     broken.refresh_from_db()
     assert broken.injection_next_check_at is not None  # still due: nothing about it was lost
+
+
+def test_zoledronic_acid_uses_the_same_watch_with_its_own_bands(world: World) -> None:
+    due = date(2026, 3, 2)
+    with time_machine.travel(local_noon(world.ann, due), tick=False):
+        schedule_create(
+            actor=world.cora,
+            patient=world.ann,
+            medication=Medication.objects.get(code="zoledronic_acid"),
+            local_time=time(10),
+            starts_on=due,
+        )
+    watch_on(world.ann, due + timedelta(days=40))  # late for denosumab, still "due" for zoledronic acid
+    assert kinds(world.ann) == ["zoledronic_acid_due"]
+    watch_on(world.ann, due + timedelta(days=57))
+    assert kinds(world.ann) == ["zoledronic_acid_due", "zoledronic_acid_late"]
+    late = Alert.objects.get(kind="zoledronic_acid_late")
+    assert "rebound" not in late.message.lower()  # D3's rebound is denosumab's alone
