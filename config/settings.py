@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.profiles",
     "apps.medications",
+    "apps.supplements",
+    "apps.exercise",
     "apps.alerts",
 ]
 

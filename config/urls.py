@@ -9,6 +9,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.profiles.urls")),
     path("", include("apps.medications.urls")),
+    path("", include("apps.supplements.urls")),
+    path("", include("apps.exercise.urls")),
     path("", include("apps.alerts.urls")),
     path("", include("backend.urls")),
 ]
