@@ -1,0 +1,47 @@
+"""One interface for everything that can remind a patient: medication schedules, supplement times, exercise days,
+injection booking. Each app registers a source at start-up; the reminders work (issue 5) asks every registered
+source for its slots in a window and needs no special case per kind.
+
+A source answers with plain data, computed in the patient's zone (DST-correct through the recurrence rules), so
+the dispatcher can materialise, deduplicate (source_kind, source_id, due_at) and push them.
+"""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Protocol
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class ReminderSlot:
+    source_kind: str  # "medication" | "supplement" | "exercise" | "injection_booking" | ...
+    source_id: UUID  # the schedule/plan the slot comes from
+    patient_id: UUID
+    local_date: date
+    local_time: time
+    due_at: datetime  # aware, UTC
+    # Privacy (DESIGN): the generic text names no drug or diagnosis; the detailed one is used only with opt-in.
+    text_generic: str
+    text_detailed: str
+
+
+class ReminderSource(Protocol):
+    kind: str
+
+    def slots(
+        self, *, window_start: datetime, window_end: datetime, patient_ids: Iterable[UUID] | None = None
+    ) -> Iterator[ReminderSlot]:
+        """Slots with due_at in [window_start, window_end), for these patients (None: all), active sources only."""
+        ...
+
+
+_sources: dict[str, ReminderSource] = {}
+
+
+def register_reminder_source(source: ReminderSource) -> None:
+    _sources[source.kind] = source
+
+
+def reminder_sources() -> list[ReminderSource]:
+    return [_sources[kind] for kind in sorted(_sources)]
