@@ -22,3 +22,9 @@ class MedicationsConfig(AppConfig):
             return rows.filter(Exists(low))
 
         register_patient_filter("adherence_below", adherence_below)
+
+        from apps.medications.reminders import InjectionBookingReminderSource, MedicationReminderSource
+        from backend.reminder_sources import register_reminder_source
+
+        register_reminder_source(MedicationReminderSource())
+        register_reminder_source(InjectionBookingReminderSource())

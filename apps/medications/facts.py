@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from uuid import UUID
 
+from apps.medications import hooks
 from apps.medications.models import Schedule
 from apps.medications.rules.checks import Finding, LabFacts, PatientFacts, ScheduleFacts, schedule_findings
 from apps.profiles.models import LabResult
@@ -45,22 +46,22 @@ def _latest_labs(patient_ids: set[UUID]) -> dict[UUID, LabFacts]:
 
 
 def findings_for(schedules: Sequence[Schedule]) -> dict[UUID, list[Finding]]:
-    """Automated findings for each schedule, in the context of its patient's other schedules and labs.
-    Three queries whatever the number of schedules."""
+    """Automated findings for each schedule, in the context of its patient's other schedules, labs and supplement
+    plans. A fixed number of queries whatever the number of schedules."""
     patient_ids = {s.patient_id for s in schedules}
     siblings: dict[UUID, list[ScheduleFacts]] = defaultdict(list)
     for other in Schedule.objects.filter(patient_id__in=patient_ids).select_related("medication"):
         siblings[other.patient_id].append(schedule_facts(other))
     labs = _latest_labs(patient_ids)
+    plans = hooks.supplement_plans(patient_ids)
     result = {}
     for schedule in schedules:
         profile = schedule.patient.profile
         facts = PatientFacts(
             schedules=siblings[schedule.patient_id],
             labs=labs.get(schedule.patient_id, LabFacts(egfr=None, crcl=None, serum_calcium_mg_dl=None)),
-            # Supplement plans arrive with the supplements app (issue 4); until then none are on record.
-            has_calcium_plan=False,
-            has_vitamin_d_plan=False,
+            has_calcium_plan=plans.get(schedule.patient_id, (False, False))[0],
+            has_vitamin_d_plan=plans.get(schedule.patient_id, (False, False))[1],
             prior_skeletal_radiation=profile.prior_skeletal_radiation,
             bone_metastases=profile.bone_metastases,
             cannot_stay_upright=profile.cannot_stay_upright,
