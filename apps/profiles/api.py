@@ -69,7 +69,9 @@ class PatientOutput(serializers.Serializer[Any]):
 
 
 class PatientListQuery(serializers.Serializer[Any]):
-    q = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    q = serializers.CharField(
+        max_length=200, required=False, default="", allow_blank=True, help_text="Search name or email."
+    )
     alert_level = serializers.ChoiceField(
         choices=["urgent", "high", "normal", "low"],
         required=False,
@@ -87,6 +89,24 @@ class PatientListQuery(serializers.Serializer[Any]):
         default=None,
         help_text="Only patients with an active schedule whose last 90-day PDC is below this (e.g. 0.8).",
     )
+    calcium_below = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=1,
+        min_value=Decimal("0"),
+        max_value=Decimal("10000"),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Only patients whose average daily calcium (diet + supplements, mg) over the last 7 days is below.",
+    )
+    exercise_below = serializers.IntegerField(
+        min_value=0,
+        max_value=10080,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Only patients with fewer weight-bearing minutes than this over the last 7 days.",
+    )
 
 
 class PatientListCreateView(PaginatedListMixin, APIView):
@@ -101,7 +121,7 @@ class PatientListCreateView(PaginatedListMixin, APIView):
             extra_kwargs = {"birth_date": {"required": True}, "timezone": {"required": True}}
 
     @extend_schema(
-        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Search name or email")],
+        parameters=[PatientListQuery],
         responses=PatientOutput(many=True),
         summary="Patients in scope (a patient sees only herself)",
     )
