@@ -6,12 +6,13 @@ Pure domain logic: no Django, no ORM, no I/O. Every clinical threshold lives in 
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
+
+from backend.dates import add_months
 
 __all__ = [
     "BONE_HEALTH_THRESHOLDS",
@@ -133,15 +134,6 @@ H1_ADVICE: tuple[Finding, ...] = (
         rule="H1",
     ),
 )
-
-
-def add_months(d: date, months: int) -> date:
-    """Add calendar months, clamping the day to the end of the target month (Jan 31 + 1 -> Feb 28/29)."""
-    index = d.year * 12 + (d.month - 1) + months
-    year, month0 = divmod(index, 12)
-    month = month0 + 1
-    day = min(d.day, calendar.monthrange(year, month)[1])
-    return date(year, month, day)
 
 
 def age_on(birth_date: date, today: date) -> int:

@@ -6,10 +6,11 @@ The delay bands are design (DOMAIN D5), so each drug's live in one ``InjectionBa
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+
+from backend.dates import add_months
 
 __all__ = [
     "BANDS_BY_DRUG",
@@ -114,15 +115,6 @@ _MONTH_NAMES = (
     "November",
     "December",
 )
-
-
-def add_months(d: date, months: int) -> date:
-    """Add calendar months, clamping the day to the end of the target month (Aug 31 + 6 -> Feb 28/29)."""
-    index = d.year * 12 + (d.month - 1) + months
-    year, month0 = divmod(index, 12)
-    month = month0 + 1
-    day = min(d.day, calendar.monthrange(year, month)[1])
-    return date(year, month, day)
 
 
 def next_due_date(*, last_given: date | None, first_due: date, bands: InjectionBands) -> date:
