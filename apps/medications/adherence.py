@@ -14,9 +14,9 @@ from apps.medications.rules.adherence import (
     calendar_month_cover_days,
     proportion_of_days_covered,
 )
-from apps.medications.rules.injection import add_months
 from apps.medications.selectors import schedule_occurrences
 from backend import clock
+from backend.dates import add_months
 
 LOOKBACK_DAYS = 183  # DOMAIN P2: the longest a dose covers, so a dose before the window still counts
 
