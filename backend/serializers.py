@@ -45,3 +45,9 @@ class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer[Any]):
 )
 class LocalTimeField(serializers.TimeField):
     """A wall-clock time in the patient's zone, e.g. "07:00": no offset, so not an RFC 3339 `time`."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        # Django's parser would silently drop "+02:00"; a local time with an offset is a client mistake.
+        if isinstance(value, str) and any(sign in value for sign in "+-Z"):
+            self.fail("invalid", format="HH:MM[:SS] (local time, no offset)")
+        return super().to_internal_value(value)

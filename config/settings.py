@@ -180,6 +180,10 @@ SPECTACULAR_SETTINGS = {
         "AlertStateEnum": "apps.alerts.models.AlertState",
         "AlertSeverityEnum": "apps.alerts.models.Severity",
         "FindingSeverityEnum": ["high", "moderate", "low"],
+        "PlanStatusEnum": [("active", "Active"), ("stopped", "Stopped")],
+        "SupplementUnitEnum": "apps.supplements.models.AmountUnit",
+        "LabKindEnum": "apps.profiles.models.LabKind",
+        "ExerciseKindEnum": "apps.exercise.models.ExerciseKind",
         "RecurrenceUnitEnum": "apps.medications.models.RecurrenceUnit",
     },
 }

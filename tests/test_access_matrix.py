@@ -17,7 +17,9 @@ from apps.accounts.api_base import PatientDataView
 from apps.accounts.models import Patient
 from backend.models import AuditEvent
 from tests.conftest import World
+from tests.exercise.factories import make_exercise_plan
 from tests.factories import make_dose, make_schedule
+from tests.supplements.factories import make_plan
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -25,6 +27,8 @@ HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 OBJECT_KWARGS: dict[str, Callable[[Patient], Any]] = {
     "schedule_id": lambda patient: make_schedule(patient).id,
     "dose_id": lambda patient: make_dose(patient).id,
+    "supplement_plan_id": lambda patient: make_plan(patient).id,
+    "exercise_plan_id": lambda patient: make_exercise_plan(patient).id,
 }
 
 
@@ -82,7 +86,7 @@ def _row_counts() -> dict[str, int]:
     return {
         model._meta.label: model._default_manager.count()
         for model in apps.get_models()
-        if model._meta.app_label in {"accounts", "profiles", "medications", "alerts"}
+        if model._meta.app_label in {"accounts", "profiles", "medications", "supplements", "exercise", "alerts"}
     }
 
 

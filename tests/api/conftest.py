@@ -17,10 +17,14 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.models import User
+from apps.exercise.models import ExercisePlan
 from apps.medications.models import DoseRecord, Schedule
+from apps.supplements.models import SupplementPlan
 from backend.roles import Role
 from tests.conftest import World
+from tests.exercise.factories import make_exercise_plan
 from tests.factories import BoneDensityFactory, LabFactory, make_dose, make_schedule
+from tests.supplements.factories import make_plan
 
 
 def generate_schema() -> dict[str, Any]:
@@ -127,6 +131,8 @@ def seeded_world(world: World) -> World:
     for patient in (world.ann, world.bea, world.zoe):
         make_dose(patient, make_schedule(patient))
         make_schedule(patient, "denosumab", starts_on=date(2025, 6, 2))
+        make_plan(patient)
+        make_exercise_plan(patient)
     return world
 
 
@@ -139,4 +145,10 @@ def path_ids(patient_id: str) -> dict[str, str]:
         ids["schedule_id"] = str(schedule.id)
     if dose is not None:
         ids["dose_id"] = str(dose.id)
+    plan = SupplementPlan.objects.filter(patient_id=patient_id).first()
+    if plan is not None:
+        ids["supplement_plan_id"] = str(plan.id)
+    exercise_plan = ExercisePlan.objects.filter(patient_id=patient_id).first()
+    if exercise_plan is not None:
+        ids["exercise_plan_id"] = str(exercise_plan.id)
     return ids

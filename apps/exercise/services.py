@@ -1,0 +1,194 @@
+"""Writes for exercise plans and sessions. Keyword-only, validated, atomic."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+
+from apps.accounts.models import Patient, User
+from apps.exercise.models import ExerciseKind, ExercisePlan, ExerciseSession, PlanStatus
+from apps.exercise.rules import MAX_SESSION_MINUTES, target_errors
+from backend import clock
+from backend.roles import Role
+
+CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
+MAX_SESSION_AGE = timedelta(days=400)  # older sessions are history imports, not logs: refuse them here
+TARGET_FIELDS = {
+    "weight_bearing_minutes_target": "weight_bearing_minutes",
+    "resistance_days_target": "resistance_days",
+    "balance_sessions_target": "balance_sessions",
+}
+PATIENT_PLAN_FIELDS = ("reminder_days", "local_time")  # what a patient may set on her own plan
+PLAN_FIELDS = (*TARGET_FIELDS, *PATIENT_PLAN_FIELDS, "status")
+ONE_ACTIVE = "She already has an active exercise plan: change that one, or stop it first."
+
+
+def _check_actor(actor: User, fields: set[str]) -> None:
+    """Targets and the plan's status are the care team's (DOMAIN E1-E3 defaults, adjustable by a coordinator);
+    the patient sets her own reminder days and time; a pharmacist reads only."""
+    if actor.role in (Role.COORDINATOR, Role.ADMIN):
+        return
+    if actor.role == Role.PATIENT and not fields - set(PATIENT_PLAN_FIELDS):
+        return
+    raise PermissionDenied("Only the care team sets exercise targets or stops a plan.")
+
+
+def _validate_plan(plan: ExercisePlan) -> None:
+    errors = {
+        field: messages
+        for field, name in TARGET_FIELDS.items()
+        for messages in [target_errors({name: getattr(plan, field)}).get(name)]
+        if messages
+    }
+    days = plan.reminder_days
+    if not isinstance(days, list) or any(
+        not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= 6 for d in days
+    ):
+        errors["reminder_days"] = ["A list of weekdays, 0 (Monday) to 6 (Sunday)."]
+    elif len(set(days)) != len(days):
+        errors["reminder_days"] = ["Each weekday at most once."]
+    else:
+        plan.reminder_days = sorted(days)
+    if not isinstance(plan.local_time, time) or plan.local_time.tzinfo is not None:
+        errors["local_time"] = ["A wall-clock time without an offset, e.g. 18:00."]
+    if plan.status not in PlanStatus.values:
+        errors["status"] = [f"Must be one of: {', '.join(PlanStatus.values)}."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _save_plan(plan: ExercisePlan, **kwargs: Any) -> None:
+    try:
+        with transaction.atomic():
+            plan.save(**kwargs)
+    except IntegrityError:  # the partial unique constraint: another active plan raced in
+        raise ValidationError(ONE_ACTIVE) from None
+
+
+@transaction.atomic
+def exercise_plan_create(
+    *,
+    actor: User,
+    patient: Patient,
+    weight_bearing_minutes_target: int | None = None,
+    resistance_days_target: int | None = None,
+    balance_sessions_target: int | None = None,
+    reminder_days: list[int] | None = None,
+    local_time: time | None = None,
+) -> ExercisePlan:
+    """A new active plan; the DOMAIN targets (E1-E3) unless the care team sets others. One active plan each."""
+    given = {
+        name: value
+        for name, value in {
+            "weight_bearing_minutes_target": weight_bearing_minutes_target,
+            "resistance_days_target": resistance_days_target,
+            "balance_sessions_target": balance_sessions_target,
+            "reminder_days": reminder_days,
+            "local_time": local_time,
+        }.items()
+        if value is not None
+    }
+    _check_actor(actor, set(given))
+    if ExercisePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE).exists():
+        raise ValidationError(ONE_ACTIVE)
+    plan = ExercisePlan(patient=patient, created_by=actor, status_changed_at=clock.now(), **given)
+    _validate_plan(plan)
+    _save_plan(plan, force_insert=True)
+    return plan
+
+
+@transaction.atomic
+def exercise_plan_update(*, actor: User, plan: ExercisePlan, **changes: Any) -> ExercisePlan:
+    unknown = set(changes) - set(PLAN_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    plan = ExercisePlan.objects.select_for_update().get(pk=plan.pk)
+    # Only what really changes counts: an app echoing the targets back unchanged is not setting them.
+    changed = {name for name, value in changes.items() if getattr(plan, name) != value}
+    _check_actor(actor, changed)
+    if not changed:
+        return plan
+    if plan.status == PlanStatus.STOPPED:
+        raise ValidationError({"status": ["A stopped plan cannot change; create a new one."]})
+    for name in changed:
+        setattr(plan, name, changes[name])
+    _validate_plan(plan)
+    if "status" in changed:
+        plan.status_changed_at = clock.now()
+    _save_plan(plan)
+    return plan
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    session: ExerciseSession
+    created: bool
+
+
+def _check_performed_at(performed_at: datetime) -> None:
+    now = clock.now()
+    if performed_at > now + CLOCK_SKEW:
+        raise ValidationError({"performed_at": ["Cannot be in the future."]})
+    if performed_at < now - MAX_SESSION_AGE:
+        raise ValidationError({"performed_at": ["More than 400 days ago: ask the care team to import old records."]})
+
+
+@transaction.atomic
+def exercise_session_record(
+    *,
+    actor: User,
+    patient: Patient,
+    id: uuid.UUID,
+    kind: str,
+    minutes: int,
+    performed_at: datetime,
+    note: str = "",
+) -> SessionOutcome:
+    """Record a session. Re-posting the same id returns the stored session unchanged (phones retry).
+
+    No lock is needed (unlike a dose, a session checks nothing against the patient's other rows): the primary key
+    decides between two racing posts of one id, and the loser answers with the winner's row."""
+    existing = _replayed(id, patient=patient)
+    if existing is not None:
+        return SessionOutcome(existing, created=False)
+    errors: dict[str, list[str]] = {}
+    if kind not in ExerciseKind.values:
+        errors["kind"] = [f"Must be one of: {', '.join(ExerciseKind.values)}."]
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_SESSION_MINUTES:
+        errors["minutes"] = [f"Must be 1 to {MAX_SESSION_MINUTES} minutes for one session."]
+    if errors:
+        raise ValidationError(errors)
+    _check_performed_at(performed_at)
+    session = ExerciseSession(
+        id=id,
+        patient=patient,
+        kind=kind,
+        minutes=minutes,
+        performed_at=performed_at,
+        performed_on=clock.local_today(patient.profile.timezone, performed_at),
+        note=note,
+        recorded_by=actor,
+    )
+    session.full_clean(exclude=["patient", "recorded_by"], validate_unique=False)
+    try:
+        with transaction.atomic():
+            session.save(force_insert=True)
+    except IntegrityError:  # the same id raced in from another request
+        existing = _replayed(id, patient=patient)
+        if existing is None:
+            raise ValidationError({"id": ["This id is already used by another record."]}) from None
+        return SessionOutcome(existing, created=False)
+    return SessionOutcome(session, created=True)
+
+
+def _replayed(session_id: uuid.UUID, *, patient: Patient) -> ExerciseSession | None:
+    """The stored session when this id was recorded before (a retry); refuses an id used for someone else."""
+    existing = ExerciseSession.objects.filter(pk=session_id).first()
+    if existing is None:
+        return None
+    if existing.patient_id != patient.pk:
+        raise ValidationError({"id": ["This id is already used by another record."]})
+    return existing

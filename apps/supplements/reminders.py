@@ -1,0 +1,70 @@
+"""The supplements app's reminder source: each active plan's times of day, every local day it is in force.
+
+Times are wall-clock times in the patient's zone, turned into instants by the medication recurrence rules (a daily
+recurrence per time), so 08:00 stays 08:00 across DST; a time in a spring gap moves forward, an ambiguous one takes
+its first instant.
+"""
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime, time, timedelta
+from uuid import UUID
+
+from apps.medications.rules.recurrence import Recurrence, occurrences
+from apps.supplements.models import PlanStatus, SupplementPlan
+from backend import clock
+from backend.reminder_sources import ReminderSlot
+
+DAILY = Recurrence(unit="day")
+GENERIC_TEXT = "Time for your supplement"  # privacy (DESIGN): names nothing without the patient's opt-in
+DETAILED_NAMES = {
+    "calcium_carbonate": "calcium",
+    "calcium_citrate": "calcium",
+    "vitamin_d3": "vitamin D",
+    "magnesium": "magnesium",
+    "vitamin_k2": "vitamin K2",
+}
+
+
+def _amount(plan: SupplementPlan) -> str:
+    amount = plan.amount.normalize() if plan.amount == plan.amount.to_integral_value() else plan.amount
+    return f"{amount:f} {plan.unit}"
+
+
+def detailed_text(plan: SupplementPlan) -> str:
+    return f"Time for your {DETAILED_NAMES.get(plan.supplement, 'supplement')} ({_amount(plan)})"
+
+
+class SupplementReminderSource:
+    kind = "supplement"
+
+    def slots(
+        self, *, window_start: datetime, window_end: datetime, patient_ids: Iterable[UUID] | None = None
+    ) -> Iterator[ReminderSlot]:
+        # A local day reaches at most 14 hours either side of its UTC date: a day's margin covers every zone.
+        rows = SupplementPlan.objects.filter(
+            status=PlanStatus.ACTIVE, starts_on__lte=(window_end + timedelta(days=1)).date()
+        ).exclude(ends_on__lt=(window_start - timedelta(days=1)).date())
+        if patient_ids is not None:
+            rows = rows.filter(patient_id__in=list(patient_ids))
+        for plan in rows.select_related("patient__profile").iterator(chunk_size=500):
+            zone = clock.zone(plan.patient.profile.timezone)
+            for hhmm in plan.times_of_day:
+                for occurrence in occurrences(
+                    DAILY,
+                    local_time=time.fromisoformat(hhmm),
+                    zone=zone,
+                    starts_on=plan.starts_on,
+                    ends_on=plan.ends_on,
+                    window_start=window_start,
+                    window_end=window_end,
+                ):
+                    yield ReminderSlot(
+                        source_kind=self.kind,
+                        source_id=plan.id,
+                        patient_id=plan.patient_id,
+                        local_date=occurrence.local_date,
+                        local_time=occurrence.local_time,
+                        due_at=occurrence.due_at,
+                        text_generic=GENERIC_TEXT,
+                        text_detailed=detailed_text(plan),
+                    )

@@ -1,0 +1,316 @@
+"""Writes for supplement plans, supplement intakes and dietary calcium. Keyword-only, validated, atomic.
+
+Intakes and diet entries carry client-generated ids: re-posting one returns the stored row unchanged (phones retry),
+exactly like dose records. Writers of one patient are serialised on her row, so a retry racing its original sees it.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+
+from apps.accounts.models import Patient, User
+from apps.supplements import rules
+from apps.supplements.foods import FOODS, calcium_estimate
+from apps.supplements.models import DietaryCalciumEntry, PlanStatus, SupplementIntake, SupplementPlan
+from backend import clock
+from backend.roles import Role
+
+CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
+MAX_RECORD_AGE = timedelta(days=400)  # older records are history imports: refuse them here (as for doses)
+MAX_TIMES_OF_DAY = 8  # design: more reminders a day than anyone takes supplements
+MAX_SERVINGS = Decimal("20")  # design
+PLAN_FIELDS = ("amount", "unit", "times_of_day", "daily_target", "status", "starts_on", "ends_on")
+# Who may set a plan's daily target (DOMAIN C1/C3/C4: a clinician's decision, not the patient's).
+TARGET_SETTERS = frozenset({Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN})
+
+Errors = dict[str, list[str]]
+
+
+def _local_today(patient: Patient) -> date:
+    return clock.local_today(patient.profile.timezone)
+
+
+def _hhmm(value: time) -> str:
+    return f"{value:%H:%M}"
+
+
+def _times_errors(times_of_day: Sequence[time]) -> list[str]:
+    if len(times_of_day) > MAX_TIMES_OF_DAY:
+        return [f"At most {MAX_TIMES_OF_DAY} times a day."]
+    if any(t.second or t.microsecond for t in times_of_day):
+        return ["Whole minutes only (HH:MM)."]
+    if len({_hhmm(t) for t in times_of_day}) != len(times_of_day):
+        return ["Each time only once."]
+    return []
+
+
+def _validate_plan(plan: SupplementPlan, errors: Errors) -> None:
+    unit_problems = rules.unit_errors(plan.supplement, plan.unit)
+    if unit_problems:
+        errors.setdefault("unit", []).extend(unit_problems)
+    else:
+        errors.setdefault("amount", []).extend(rules.amount_errors(plan.supplement, plan.amount, plan.unit))
+    if plan.daily_target is not None:
+        errors.setdefault("daily_target", []).extend(rules.daily_target_errors(plan.supplement, plan.daily_target))
+    if plan.ends_on is not None and plan.ends_on < plan.starts_on:
+        errors.setdefault("ends_on", []).append("The end date is before the start date.")
+    if plan.starts_on > _local_today(plan.patient) + timedelta(days=366):
+        errors.setdefault("starts_on", []).append("Starts more than a year ahead.")
+    errors = {name: messages for name, messages in errors.items() if messages}
+    if errors:
+        raise ValidationError(errors)
+
+
+def _refuse_target(actor: User, errors: Errors) -> None:
+    if actor.role not in TARGET_SETTERS:
+        errors.setdefault("daily_target", []).append("Only your care team can set a daily target.")
+
+
+@transaction.atomic
+def supplement_plan_create(
+    *,
+    actor: User,
+    patient: Patient,
+    supplement: str,
+    amount: Decimal,
+    unit: str,
+    times_of_day: Sequence[time] = (),
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+    daily_target: Decimal | None = None,
+) -> SupplementPlan:
+    """A plan made by the care team or by the patient herself (she may not set its daily target)."""
+    errors: Errors = {}
+    if daily_target is not None:
+        _refuse_target(actor, errors)
+    if rules.NUTRIENT_OF.get(supplement) is None:
+        raise ValidationError({"supplement": [f"Unknown supplement {supplement!r}."]})
+    times_problems = _times_errors(times_of_day)
+    if times_problems:
+        errors["times_of_day"] = times_problems
+    plan = SupplementPlan(
+        patient=patient,
+        supplement=supplement,
+        amount=amount,
+        unit=unit,
+        times_of_day=sorted(_hhmm(t) for t in times_of_day),
+        daily_target=daily_target,
+        starts_on=starts_on or _local_today(patient),
+        ends_on=ends_on,
+        created_by=actor,
+    )
+    _validate_plan(plan, errors)
+    plan.save()
+    return plan
+
+
+@transaction.atomic
+def supplement_plan_update(*, actor: User, plan: SupplementPlan, **changes: Any) -> SupplementPlan:
+    unknown = set(changes) - set(PLAN_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    plan = SupplementPlan.objects.select_for_update(of=("self",)).select_related("patient__profile").get(pk=plan.pk)
+    if plan.status == PlanStatus.STOPPED:
+        raise ValidationError({"status": ["A stopped plan cannot change; create a new one."]})
+    errors: Errors = {}
+    if "times_of_day" in changes:
+        times_problems = _times_errors(changes["times_of_day"])
+        if times_problems:
+            errors["times_of_day"] = times_problems
+        changes["times_of_day"] = sorted({_hhmm(t) for t in changes["times_of_day"]})
+    changed = {name for name, value in changes.items() if getattr(plan, name) != value}
+    if "daily_target" in changed:
+        _refuse_target(actor, errors)
+    for name in changed:
+        setattr(plan, name, changes[name])
+    if not changed and not errors:
+        return plan
+    if "status" in changed and plan.status == PlanStatus.STOPPED:
+        plan.stopped_on = _local_today(plan.patient)
+    _validate_plan(plan, errors)
+    plan.save()
+    return plan
+
+
+# --- intakes and diet entries ------------------------------------------------------------------------------------
+
+
+def _lock_patient(patient: Patient) -> Patient:
+    """One writer per patient at a time: a retry racing its original waits for it, then finds it."""
+    return Patient.objects.select_for_update(of=("self",)).select_related("profile").get(pk=patient.pk)
+
+
+def _replayed(model: type[models.Model], record_id: uuid.UUID, *, patient: Patient) -> Any:
+    """The stored row when this id was recorded before (a retry); refuses an id used for another patient."""
+    existing = model._default_manager.filter(pk=record_id).first()
+    if existing is None:
+        return None
+    if existing.patient_id != patient.pk:  # type: ignore[attr-defined]
+        raise ValidationError({"id": ["This id is already used by another record."]})
+    return existing
+
+
+def _insert(row: Any, *, patient: Patient) -> tuple[Any, bool]:
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:  # the same id raced in for another patient (whose lock is not ours)
+        existing = _replayed(type(row), row.pk, patient=patient)
+        if existing is None:
+            raise ValidationError({"id": ["This id is already used by another record."]}) from None
+        return existing, False
+    return row, True
+
+
+def _taken_at_errors(taken_at: datetime) -> list[str]:
+    now = clock.now()
+    if taken_at > now + CLOCK_SKEW:
+        return ["Cannot be in the future."]
+    if taken_at < now - MAX_RECORD_AGE:
+        return ["More than 400 days ago: ask the care team to import old records."]
+    return []
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    intake: SupplementIntake
+    created: bool
+
+
+@transaction.atomic
+def supplement_intake_record(
+    *,
+    actor: User,
+    patient: Patient,
+    id: uuid.UUID,
+    taken_at: datetime,
+    supplement: str | None = None,
+    amount: Decimal | None = None,
+    unit: str | None = None,
+    plan: SupplementPlan | None = None,
+    note: str = "",
+) -> IntakeOutcome:
+    """Record a supplement taken. With a plan, supplement/amount/unit default to the plan's.
+    Re-posting the same id returns the stored record unchanged."""
+    patient = _lock_patient(patient)
+    existing = _replayed(SupplementIntake, id, patient=patient)
+    if existing is not None:
+        return IntakeOutcome(existing, created=False)
+    errors: Errors = {}
+    if plan is not None:
+        if plan.patient_id != patient.pk:
+            raise ValidationError({"plan": ["No such supplement plan for this patient."]})
+        if supplement is not None and supplement != plan.supplement:
+            errors["supplement"] = [f"This plan is for {plan.get_supplement_display().lower()}."]
+        supplement = supplement or plan.supplement
+        if amount is None and unit is None:
+            amount, unit = plan.amount, plan.unit
+    for name, value in (("supplement", supplement), ("amount", amount), ("unit", unit)):
+        if value is None:
+            errors.setdefault(name, []).append("This field is required (or give a plan).")
+    if supplement is not None and rules.NUTRIENT_OF.get(supplement) is None:
+        errors.setdefault("supplement", []).append(f"Unknown supplement {supplement!r}.")
+    if not errors and supplement is not None and amount is not None and unit is not None:
+        unit_problems = rules.unit_errors(supplement, unit)
+        if unit_problems:
+            errors["unit"] = unit_problems
+        else:
+            amount_problems = rules.amount_errors(supplement, amount, unit)
+            if amount_problems:
+                errors["amount"] = amount_problems
+    taken_problems = _taken_at_errors(taken_at)
+    if taken_problems:
+        errors["taken_at"] = taken_problems
+    if errors:
+        raise ValidationError(errors)
+    assert supplement is not None and amount is not None and unit is not None  # required above
+    intake = SupplementIntake(
+        id=id,
+        patient=patient,
+        plan=plan,
+        supplement=supplement,
+        amount=amount,
+        unit=unit,
+        taken_at=taken_at,
+        taken_on=clock.local_today(patient.profile.timezone, taken_at),
+        note=note,
+        recorded_by=actor,
+    )
+    intake.full_clean(exclude=["patient", "plan", "recorded_by"], validate_unique=False)
+    row, created = _insert(intake, patient=patient)
+    return IntakeOutcome(row, created=created)
+
+
+@dataclass(frozen=True)
+class DietOutcome:
+    entry: DietaryCalciumEntry
+    created: bool
+
+
+@transaction.atomic
+def dietary_calcium_record(
+    *,
+    actor: User,
+    patient: Patient,
+    id: uuid.UUID,
+    date: date,
+    mg: Decimal | None = None,
+    food: str = "",
+    servings: Decimal | None = None,
+    note: str = "",
+) -> DietOutcome:
+    """Calcium from food on a local day: `mg`, or `food` (+ `servings`, default 1) estimated from the foods table.
+    Re-posting the same id returns the stored entry unchanged."""
+    patient = _lock_patient(patient)
+    existing = _replayed(DietaryCalciumEntry, id, patient=patient)
+    if existing is not None:
+        return DietOutcome(existing, created=False)
+    errors: Errors = {}
+    if food:
+        if mg is not None:
+            errors["mg"] = ["Give either mg or a food with servings, not both."]
+        elif food not in FOODS:
+            errors["food"] = [f"Unknown food {food!r}."]
+        else:
+            servings = Decimal(1) if servings is None else servings
+            if servings <= 0 or servings > MAX_SERVINGS:
+                errors["servings"] = [f"Must be more than 0 and at most {MAX_SERVINGS}."]
+            else:
+                mg = calcium_estimate(food, servings)
+                if mg > rules.NUTRITION_THRESHOLDS.max_diet_mg_per_entry:
+                    errors["servings"] = ["That is more calcium than one entry can hold: check the servings."]
+    elif servings is not None:
+        errors["servings"] = ["Servings need a food."]
+    elif mg is None:
+        errors["mg"] = ["Give mg, or a food with servings."]
+    elif mg <= 0:
+        errors["mg"] = ["Must be more than 0."]
+    elif mg > rules.NUTRITION_THRESHOLDS.max_diet_mg_per_entry:
+        errors["mg"] = [f"More than {rules.NUTRITION_THRESHOLDS.max_diet_mg_per_entry:f} mg in one entry: check it."]
+    today = _local_today(patient)
+    if date > today:
+        errors["date"] = ["Cannot be in the future."]
+    elif date < today - MAX_RECORD_AGE:
+        errors["date"] = ["More than 400 days ago."]
+    if errors:
+        raise ValidationError(errors)
+    assert mg is not None  # given or estimated above
+    entry = DietaryCalciumEntry(
+        id=id,
+        patient=patient,
+        date=date,
+        mg=mg,
+        food=food,
+        servings=servings if food else None,
+        note=note,
+        recorded_by=actor,
+    )
+    entry.full_clean(exclude=["patient", "recorded_by"], validate_unique=False)
+    row, created = _insert(entry, patient=patient)
+    return DietOutcome(row, created=created)
