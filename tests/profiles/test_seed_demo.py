@@ -36,3 +36,8 @@ def test_seed_demo_is_idempotent_and_its_logins_work(db: None, capsys) -> None:
     # One clearly needs treatment (T -2.3, fracture), one clearly not yet (T -1.1, no risk factors).
     assert verdicts["Margaret Hughes"] is True
     assert verdicts["Rosa Martínez"] is False
+    # Something to act on in the demo: Margaret's denosumab is late, so the coordinator has a rebound-risk alert.
+    alerts = client.get("/api/v1/alerts/").json()["results"]
+    assert [(a["patient_name"], a["kind"], a["severity"]) for a in alerts] == [
+        ("Margaret Hughes", "denosumab_late", "high")
+    ]

@@ -1,14 +1,15 @@
 """Loads a demo organisation (a coordinator, a pharmacist, three patients with DXA results and labs) and prints
 the logins. Idempotent: running it again changes nothing and prints the same logins."""
 
-from datetime import date
+import uuid
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from apps.accounts.models import Organisation, User
+from apps.accounts.models import Organisation, Patient, User
 from apps.accounts.services import care_team_assign, organisation_create, staff_create, user_create
 from apps.profiles.services import bone_density_record, lab_record, patient_enrol
 from backend.roles import Role
@@ -66,12 +67,127 @@ PATIENTS: list[dict[str, Any]] = [
 ]
 
 
+def _seed_treatment(coordinator: User, pharmacist: User) -> None:
+    """Schedules, doses, supplement plans and exercise plans dated relative to today, so the demo always shows
+    something to act on: Margaret's denosumab is late (rebound-risk alert), Rosa takes weekly alendronate, Aroha
+    had zoledronic acid three months ago. Runs only for patients with no schedules yet."""
+    from apps.alerts.jobs import injection_watch
+    from apps.exercise.services import exercise_plan_create
+    from apps.medications.models import Medication, Schedule
+    from apps.medications.services import dose_record, schedule_create
+    from apps.supplements.services import supplement_plan_create
+    from backend import clock
+
+    def medication(code: str) -> Medication:
+        return Medication.objects.get(code=code)
+
+    def at(patient: Patient, day: date, hour: int = 9) -> datetime:
+        return datetime.combine(day, time(hour), tzinfo=clock.zone(patient.profile.timezone))
+
+    for spec in PATIENTS:
+        patient = Patient.objects.get(user__email=spec["email"])
+        if Schedule.objects.filter(patient=patient).exists():
+            continue
+        today = clock.local_today(patient.profile.timezone)
+        ai = schedule_create(
+            actor=coordinator,
+            patient=patient,
+            medication=medication(spec["aromatase_inhibitor"]),
+            local_time=time(8, 0),
+            starts_on=spec["ai_started_on"],
+        )
+        for days_ago in range(1, 15):
+            if days_ago not in (4, 9):  # two missed days in the last fortnight
+                dose_record(
+                    actor=patient.user,
+                    patient=patient,
+                    schedule=ai,
+                    id=uuid.uuid4(),
+                    taken_at=at(patient, today - timedelta(days=days_ago), 8),
+                )
+        if spec["email"].startswith("margaret"):
+            last = today - timedelta(days=183 + 45)  # six months and 45 days ago: late (DOMAIN D4, D5)
+            shot = schedule_create(
+                actor=coordinator,
+                patient=patient,
+                medication=medication("denosumab"),
+                local_time=time(10, 0),
+                starts_on=last,
+            )
+            dose_record(
+                actor=coordinator,
+                patient=patient,
+                schedule=shot,
+                id=uuid.uuid4(),
+                source="clinic",
+                site="left upper arm",
+                taken_at=at(patient, last, 10),
+            )
+        elif spec["email"].startswith("rosa"):
+            start = today - timedelta(days=70)
+            weekly = schedule_create(
+                actor=coordinator,
+                patient=patient,
+                medication=medication("alendronate"),
+                local_time=time(6, 30),
+                starts_on=start,
+            )
+            for week in range(10):
+                if week not in (3, 6):
+                    dose_record(
+                        actor=patient.user,
+                        patient=patient,
+                        schedule=weekly,
+                        id=uuid.uuid4(),
+                        taken_at=at(patient, start + timedelta(weeks=week), 6),
+                    )
+        else:
+            given = today - timedelta(days=92)
+            infusion = schedule_create(
+                actor=coordinator,
+                patient=patient,
+                medication=medication("zoledronic_acid"),
+                local_time=time(11, 0),
+                starts_on=given,
+            )
+            dose_record(
+                actor=pharmacist,
+                patient=patient,
+                schedule=infusion,
+                id=uuid.uuid4(),
+                source="clinic",
+                taken_at=at(patient, given, 11),
+            )
+        if not spec["email"].startswith("margaret"):  # her missing calcium/vitamin D shows in the review (D6)
+            supplement_plan_create(
+                actor=coordinator,
+                patient=patient,
+                supplement="calcium_citrate",
+                amount=Decimal("500"),
+                unit="mg",
+                times_of_day=[time(13, 0), time(19, 0)],
+            )
+            supplement_plan_create(
+                actor=coordinator,
+                patient=patient,
+                supplement="vitamin_d3",
+                amount=Decimal("1000"),
+                unit="IU",
+                times_of_day=[time(13, 0)],
+            )
+        exercise_plan_create(actor=coordinator, patient=patient, reminder_days=[0, 2, 4], local_time=time(17, 30))
+    injection_watch()
+
+
 class Command(BaseCommand):
     help = "Load the demo organisation and print its logins (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             self._seed()
+            coordinator = User.objects.get(email=STAFF[0][0])
+            pharmacist = User.objects.get(email=STAFF[1][0])
+            _seed_treatment(coordinator, pharmacist)
         self.stdout.write(self.style.SUCCESS(f"Demo organisation: {ORGANISATION}"))
         self.stdout.write(f"All demo logins use the password: {DEMO_PASSWORD}")
         for email, name, role in STAFF:
