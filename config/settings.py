@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.supplements",
     "apps.exercise",
     "apps.alerts",
+    "apps.reminders",
 ]
 
 MIDDLEWARE = [

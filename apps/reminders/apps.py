@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RemindersConfig(AppConfig):
+    name = "apps.reminders"
+    label = "reminders"
+    default_auto_field = "django.db.models.BigAutoField"
