@@ -24,6 +24,8 @@ class ReminderSlot:
     # Privacy (DESIGN): the generic text names no drug or diagnosis; the detailed one is used only with opt-in.
     text_generic: str
     text_detailed: str
+    # After this long a reminder no longer helps (a fasting morning dose at night): expire instead of sending.
+    stale_after_minutes: int | None = None
 
 
 class ReminderSource(Protocol):

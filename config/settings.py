@@ -212,12 +212,31 @@ CELERY_BEAT_SCHEDULE = {
     # Cheap when idle (an index on the next check instant); states change at patients' local midnights.
     "injection_watch": {"task": "alerts.injection_watch", "schedule": crontab(minute="*/5")},
     "low_adherence": {"task": "alerts.low_adherence_watch", "schedule": crontab(hour="*/6", minute=41)},
+    # Reminders (issue 5): a rolling 14-day horizon kept current, and a dispatcher every minute.
+    "materialise_reminders": {"task": "reminders.materialise", "schedule": crontab(minute="*/10")},
+    "dispatch_reminders": {"task": "reminders.dispatch", "schedule": crontab()},
 }
 
+# Push providers: an empty value switches that provider off (its sends fail "not configured", recorded).
+FIREBASE_CREDENTIALS = env.str("FIREBASE_CREDENTIALS", default="")  # service-account JSON path
 PUSH_NOTIFICATIONS_SETTINGS = {
     "UPDATE_ON_DUPLICATE_REG_ID": True,
     "UNIQUE_REG_ID": True,
+    "FCM_MAX_RECIPIENTS": 500,  # send_each's limit
+    "APNS_AUTH_KEY_PATH": env.str("APNS_AUTH_KEY_PATH", default=""),
+    "APNS_AUTH_KEY_ID": env.str("APNS_AUTH_KEY_ID", default=""),
+    "APNS_TEAM_ID": env.str("APNS_TEAM_ID", default=""),
+    "APNS_TOPIC": env.str("APNS_TOPIC", default=""),  # iOS bundle id
+    "APNS_USE_SANDBOX": env.bool("APNS_USE_SANDBOX", default=not PRODUCTION),
+    "WP_PRIVATE_KEY": env.str("WP_PRIVATE_KEY", default=""),  # VAPID private key
+    "WP_CLAIMS": {"sub": env.str("WP_CLAIMS_SUB", default="mailto:push@bonesync.invalid")},
+    "WP_ERROR_TIMEOUT": env.int("WP_TIMEOUT_SECONDS", default=5),
 }
+# The server POSTs to registered WebPush endpoints: only known push services, never arbitrary hosts.
+WEBPUSH_ALLOWED_HOST_SUFFIXES = env.list(
+    "WEBPUSH_ALLOWED_HOST_SUFFIXES",
+    default=["fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com", "push.apple.com"],
+)
 
 # Security headers; HTTPS-only behaviour in production.
 SECURE_CONTENT_TYPE_NOSNIFF = True

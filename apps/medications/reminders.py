@@ -7,7 +7,7 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 
-from apps.medications.models import Schedule, ScheduleStatus
+from apps.medications.models import DrugClass, Schedule, ScheduleStatus
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, injection_status
 from apps.medications.rules.recurrence import occurrences, to_instant
 from apps.medications.services import recurrence_of
@@ -19,6 +19,8 @@ GENERIC_DOSE_TEXT = {
     "week": "Time for your weekly medicine",
     "month": "Time for your monthly medicine",
 }
+# DOMAIN A1: taken on waking, fasting; three hours on, breakfast has usually happened and the dose waits (A3).
+FASTING_DOSE_STALE_MINUTES = 180
 BOOKING_DAYS_BEFORE = frozenset({28, 21, 14, 7, 1})  # design: weekly nudges to book while due_soon (D5), then daily
 
 
@@ -55,6 +57,9 @@ class MedicationReminderSource:
                     due_at=occurrence.due_at,
                     text_generic=GENERIC_DOSE_TEXT.get(schedule.unit, "Time for your medicine"),
                     text_detailed=f"Time for your {schedule.medication.name.lower()} {schedule.dose}",
+                    stale_after_minutes=FASTING_DOSE_STALE_MINUTES
+                    if schedule.medication.drug_class == DrugClass.ORAL_BISPHOSPHONATE
+                    else None,
                 )
 
 

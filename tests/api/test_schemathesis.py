@@ -10,6 +10,7 @@ the scope checks runs too, not only the 404 path.
 Bounded and reproducible: a fixed number of examples per operation and role, derandomized.
 """
 
+import re
 from typing import Any
 
 import pytest
@@ -126,6 +127,8 @@ def test_hostile_query_strings_are_refused_or_ignored(
     operation = schema[path][method]
     path_parameters = path_ids(actor.in_scope_patients[0]) if "{patient_id}" in path else {}
     path_parameters = {name: value for name, value in path_parameters.items() if f"{{{name}}}" in path}
+    for name in re.findall(r"\{(\w+)\}", path):
+        path_parameters.setdefault(name, "1")
     for value in HOSTILE_STRINGS:
         case = operation.Case(path_parameters=path_parameters, query={name: value})
         server_errors.clear()

@@ -1,0 +1,133 @@
+"""Upcoming reminder occurrences and the patient's reminder preferences."""
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.api_base import PatientDataView
+from apps.profiles.services import patient_profile_update
+from apps.reminders.models import ReminderOccurrence, ReminderPreference
+from backend import clock
+from backend.pagination import PaginatedListMixin
+from backend.roles import Role
+from backend.serializers import LocalTimeField, StrictSerializer
+
+MAX_WINDOW = timedelta(days=31)
+
+
+class ReminderOutput(serializers.ModelSerializer[ReminderOccurrence]):
+    schedule = serializers.UUIDField(source="source_id", help_text="The schedule or plan it comes from.")
+
+    class Meta:
+        model = ReminderOccurrence
+        fields = [
+            "id",
+            "source_kind",
+            "schedule",
+            "kind",
+            "due_at",
+            "local_date",
+            "local_time",
+            "state",
+            "text_generic",
+        ]
+
+
+class ReminderQuery(serializers.Serializer[Any]):
+    # "from" is a keyword: the field is added below.
+    to = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        first, last = attrs.get("from"), attrs.get("to")
+        if first and last and last < first:
+            raise serializers.ValidationError({"to": ["Must not be before 'from'."]})
+        if first and last and last - first > MAX_WINDOW:
+            raise serializers.ValidationError({"to": ["The window is at most 31 days."]})
+        return attrs
+
+
+ReminderQuery._declared_fields["from"] = serializers.DateField(required=False)
+
+
+class ReminderListView(PaginatedListMixin, PatientDataView):
+    audit_resource = "reminders"
+
+    @extend_schema(
+        parameters=[ReminderQuery],
+        responses=ReminderOutput(many=True),
+        summary="Upcoming reminder occurrences (default: the next 14 days)",
+    )
+    def get(self, request: Request, patient_id: str) -> Response:
+        patient = self.get_patient(request, patient_id)
+        query = ReminderQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        zone = clock.zone(patient.profile.timezone)
+        today = clock.local_today(patient.profile.timezone)
+        first = query.validated_data.get("from") or today
+        last = query.validated_data.get("to") or first + timedelta(days=13)
+        if last - first > MAX_WINDOW:
+            raise serializers.ValidationError({"to": ["The window is at most 31 days."]})
+        start = datetime.combine(first, time(0), tzinfo=zone)
+        end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
+        rows = ReminderOccurrence.objects.filter(patient=patient, due_at__gte=start, due_at__lt=end).order_by(
+            "due_at", "id"
+        )
+        return self.paginated_response(request, rows, ReminderOutput)
+
+
+class PreferenceOutput(serializers.Serializer[Any]):
+    reminders_enabled = serializers.BooleanField()
+    nudges_enabled = serializers.BooleanField()
+    nudge_after_minutes = serializers.IntegerField()
+    quiet_hours_start = LocalTimeField(allow_null=True)
+    quiet_hours_end = LocalTimeField(allow_null=True)
+    push_detail_opt_in = serializers.BooleanField(help_text="Push texts may name the medicine.")
+
+
+class ReminderPreferenceView(PatientDataView):
+    audit_resource = "reminder_preferences"
+    roles_by_method = {"PATCH": (Role.PATIENT, Role.COORDINATOR, Role.ADMIN)}
+
+    class Input(StrictSerializer):
+        reminders_enabled = serializers.BooleanField(required=False)
+        nudges_enabled = serializers.BooleanField(required=False)
+        nudge_after_minutes = serializers.IntegerField(min_value=15, max_value=720, required=False)
+        quiet_hours_start = LocalTimeField(required=False, allow_null=True)
+        quiet_hours_end = LocalTimeField(required=False, allow_null=True)
+        push_detail_opt_in = serializers.BooleanField(required=False)
+
+    @staticmethod
+    def _payload(patient: Any) -> dict[str, Any]:
+        prefs = ReminderPreference.objects.filter(patient=patient).first() or ReminderPreference(patient=patient)
+        profile = patient.profile
+        return {
+            "reminders_enabled": prefs.reminders_enabled,
+            "nudges_enabled": prefs.nudges_enabled,
+            "nudge_after_minutes": prefs.nudge_after_minutes,
+            "quiet_hours_start": profile.quiet_hours_start,
+            "quiet_hours_end": profile.quiet_hours_end,
+            "push_detail_opt_in": profile.push_detail_opt_in,
+        }
+
+    @extend_schema(responses=PreferenceOutput, summary="Reminder preferences")
+    def get(self, request: Request, patient_id: str) -> Response:
+        return Response(PreferenceOutput(self._payload(self.get_patient(request, patient_id))).data)
+
+    @extend_schema(request=Input, responses=PreferenceOutput, summary="Change reminder preferences")
+    def patch(self, request: Request, patient_id: str) -> Response:
+        patient = self.get_patient(request, patient_id)
+        data = self.Input(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        profile_fields = {
+            k: values.pop(k) for k in ("quiet_hours_start", "quiet_hours_end", "push_detail_opt_in") if k in values
+        }
+        if profile_fields:
+            patient_profile_update(patient=patient, **profile_fields)
+        if values:
+            ReminderPreference.objects.update_or_create(patient=patient, defaults=values)
+        return Response(PreferenceOutput(self._payload(patient)).data)

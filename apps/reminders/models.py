@@ -1,0 +1,93 @@
+"""Reminder occurrences (materialised from every reminder source over a rolling horizon), their deliveries, and
+each patient's reminder preferences."""
+
+from django.db import models
+
+from apps.accounts.models import Patient
+from backend.models import BaseModel
+
+
+class OccurrenceState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CLAIMED = "claimed", "Being sent"
+    SENT = "sent", "Sent"
+    SKIPPED = "skipped", "Skipped"
+    EXPIRED = "expired", "Expired"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class OccurrenceKind(models.TextChoices):
+    REMINDER = "reminder", "Reminder"
+    NUDGE = "nudge", "Follow-up nudge"
+
+
+class ReminderOccurrence(BaseModel):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reminder_occurrences")
+    source_kind = models.CharField(max_length=30)
+    source_id = models.UUIDField()
+    kind = models.CharField(max_length=10, choices=OccurrenceKind.choices, default=OccurrenceKind.REMINDER)
+    local_date = models.DateField()
+    local_time = models.TimeField()
+    due_at = models.DateTimeField()
+    text_generic = models.CharField(max_length=200)
+    text_detailed = models.CharField(max_length=300)
+    expires_at = models.DateTimeField(help_text="After this a reminder no longer helps: expired, not sent.")
+    state = models.CharField(max_length=10, choices=OccurrenceState.choices, default=OccurrenceState.PENDING)
+    # When the dispatcher should next look at it: due_at at first, later the end of quiet hours or a retry.
+    next_attempt_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True, help_text="A claim past this instant is retaken.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True, help_text="Why skipped, expired, failed or cancelled.")
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_kind", "source_id", "kind", "due_at"], name="reminder_occurrence_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="reminder_dispatchable_idx",
+                condition=models.Q(state__in=["pending", "claimed"]),
+            ),
+            models.Index(fields=["patient", "due_at"], name="reminder_patient_due_idx"),
+            models.Index(fields=["source_kind", "source_id", "state"], name="reminder_source_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_kind} {self.kind} at {self.due_at:%Y-%m-%d %H:%M} ({self.state})"
+
+
+class Delivery(models.Model):
+    """What was sent for an occurrence, to which device, and what the provider answered."""
+
+    id = models.BigAutoField(primary_key=True)
+    occurrence = models.ForeignKey(ReminderOccurrence, on_delete=models.CASCADE, related_name="deliveries")
+    platform = models.CharField(max_length=10)
+    device_id = models.BigIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=10)  # sent | failed | dead | skipped
+    error = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} {self.platform} {self.device_id}"
+
+
+class ReminderPreference(models.Model):
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, primary_key=True, related_name="reminder_prefs")
+    reminders_enabled = models.BooleanField(default=True)
+    nudges_enabled = models.BooleanField(default=True)
+    nudge_after_minutes = models.PositiveSmallIntegerField(
+        default=120, help_text="Follow-up when a dose is still not recorded this long after its reminder."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Reminder preferences of {self.patient_id}"

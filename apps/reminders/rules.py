@@ -1,0 +1,96 @@
+"""What the dispatcher does with one due occurrence: pure decisions, no ORM, no I/O."""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from apps.medications.rules.recurrence import to_instant
+
+# Design (issue 5): how long each kind of reminder stays useful, unless the source says otherwise.
+STALE_AFTER_MINUTES: dict[str, int] = {
+    "medication": 6 * 60,
+    "injection_booking": 12 * 60,
+    "supplement": 4 * 60,
+    "exercise": 6 * 60,
+}
+DEFAULT_STALE_AFTER_MINUTES = 6 * 60
+MAX_ATTEMPTS = 5
+RETRY_BASE_SECONDS = 60  # 1, 2, 4, 8 minutes between transient failures
+
+
+@dataclass(frozen=True)
+class Send:
+    pass
+
+
+@dataclass(frozen=True)
+class Defer:
+    until: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Expire:
+    reason: str
+
+
+Decision = Send | Defer | Skip | Expire
+
+
+def stale_after(source_kind: str, source_minutes: int | None) -> timedelta:
+    return timedelta(minutes=source_minutes or STALE_AFTER_MINUTES.get(source_kind, DEFAULT_STALE_AFTER_MINUTES))
+
+
+def in_quiet_hours(local: time, start: time | None, end: time | None) -> bool:
+    """Quiet hours may span midnight (22:00-07:00). Equal start and end means none."""
+    if start is None or end is None or start == end:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def quiet_hours_end(now: datetime, end: time, zone: ZoneInfo) -> datetime:
+    """The next instant at which the local clock reads `end` (DST-correct)."""
+    local_now = now.astimezone(zone)
+    candidate = to_instant(local_now.date(), end, zone)
+    if candidate <= now:
+        candidate = to_instant(local_now.date() + timedelta(days=1), end, zone)
+    return candidate
+
+
+def decide(
+    *,
+    now: datetime,
+    due_at: datetime,
+    expires_at: datetime,
+    zone: ZoneInfo,
+    quiet_start: time | None,
+    quiet_end: time | None,
+    reminders_enabled: bool,
+    already_recorded: bool,
+) -> Decision:
+    if not reminders_enabled:
+        return Skip("reminders switched off by the patient")
+    if already_recorded:
+        return Skip("dose already recorded")
+    if now >= expires_at:
+        return Expire("too late to help")
+    if quiet_end is not None and in_quiet_hours(now.astimezone(zone).time(), quiet_start, quiet_end):
+        until = quiet_hours_end(now, quiet_end, zone)
+        if until >= expires_at:
+            return Expire("quiet hours last past the time it would help")
+        return Defer(until, "quiet hours")
+    return Send()
+
+
+def retry_delay(attempts: int) -> timedelta | None:
+    """Backoff after a transient failure; None when the attempts are used up."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    return timedelta(seconds=RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
