@@ -215,6 +215,7 @@ CELERY_BEAT_SCHEDULE = {
     # Reminders (issue 5): a rolling 14-day horizon kept current, and a dispatcher every minute.
     "materialise_reminders": {"task": "reminders.materialise", "schedule": crontab(minute="*/10")},
     "dispatch_reminders": {"task": "reminders.dispatch", "schedule": crontab()},
+    "push_staff_alerts": {"task": "reminders.push_staff_alerts", "schedule": crontab(minute="*/5")},
 }
 
 # Push providers: an empty value switches that provider off (its sends fail "not configured", recorded).

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from apps.accounts.models import Patient, User
+from apps.alerts import hooks
 from apps.alerts.models import SEVERITY_RANK, Alert, AlertEvent, AlertState, Notice, Severity
 from apps.medications.models import Schedule
 from backend import clock
@@ -42,6 +43,7 @@ def alert_raise(
     except IntegrityError:
         return None
     AlertEvent.objects.create(alert=alert, action=AlertEvent.Action.RAISED, at=now)
+    hooks.alert_raised(alert)
     return alert
 
 

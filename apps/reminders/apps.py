@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 
 
@@ -19,3 +21,20 @@ class RemindersConfig(AppConfig):
             transaction.on_commit(lambda: materialise(patient_ids=[schedule.patient_id]))
 
         hooks.on_schedule_changed(refresh_patient_reminders)
+
+        from apps.alerts import hooks as alert_hooks
+        from apps.alerts.models import Alert
+
+        def push_to_staff_after_commit(alert: Alert) -> None:
+            from apps.reminders.tasks import push_staff_alerts_task
+
+            # Enqueue once the alert is visible; if the broker is down the sweep job catches it up.
+            def enqueue() -> None:
+                try:
+                    push_staff_alerts_task.delay()
+                except Exception:  # broker unreachable: the periodic sweep will push it
+                    logging.getLogger(__name__).warning("could not enqueue the staff push for alert %s", alert.pk)
+
+            transaction.on_commit(enqueue)
+
+        alert_hooks.on_alert_raised(push_to_staff_after_commit)

@@ -91,3 +91,20 @@ class ReminderPreference(models.Model):
 
     def __str__(self) -> str:
         return f"Reminder preferences of {self.patient_id}"
+
+
+class StaffAlertPush(models.Model):
+    """One push per alert per coordinator: the unique pair is the claim, the row is the record."""
+
+    id = models.BigAutoField(primary_key=True)
+    alert = models.ForeignKey("alerts.Alert", on_delete=models.CASCADE, related_name="staff_pushes")
+    staff = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    outcome = models.CharField(max_length=10, blank=True)  # sent | failed | no_device
+    error = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["alert", "staff"], name="staff_alert_push_once")]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} {self.alert_id} -> {self.staff_id}"

@@ -15,3 +15,10 @@ def materialise_task() -> dict[str, Any]:
 @shared_task(name="reminders.dispatch", acks_late=True)
 def dispatch_task() -> dict[str, Any]:
     return asdict(dispatch())
+
+
+@shared_task(name="reminders.push_staff_alerts", acks_late=True)
+def push_staff_alerts_task() -> dict[str, Any]:
+    from apps.reminders.staff_alerts import push_pending_staff_alerts
+
+    return asdict(push_pending_staff_alerts())

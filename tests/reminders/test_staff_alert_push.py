@@ -1,0 +1,65 @@
+"""Staff alert pushes: one push per alert per assigned coordinator, recorded, no patient name on the lock screen."""
+
+from push_notifications.models import GCMDevice
+
+from apps.alerts.services import alert_raise
+from apps.reminders.models import StaffAlertPush
+from apps.reminders.staff_alerts import push_pending_staff_alerts
+from tests.conftest import World
+from tests.factories import CareTeamFactory
+
+
+def raise_late(world: World, patient=None):
+    return alert_raise(
+        patient=patient or world.ann,
+        kind="denosumab_late",
+        severity="high",
+        message="Denosumab injection is 40 days overdue.",
+        episode="2026-03-02",
+        rule="D5",
+    )
+
+
+def test_each_assigned_coordinator_gets_one_push(world: World, fake_fcm) -> None:
+    GCMDevice.objects.create(user=world.cora, registration_id="cora-phone", cloud_message_type="FCM")
+    GCMDevice.objects.create(user=world.cody, registration_id="cody-phone", cloud_message_type="FCM")
+    GCMDevice.objects.create(user=world.phil, registration_id="phil-phone", cloud_message_type="FCM")
+    alert = raise_late(world)
+    first = push_pending_staff_alerts()
+    again = push_pending_staff_alerts()
+    assert (first.pushed, again.pushed) == (1, 0)  # Cora is assigned; Cody is not; pharmacists are not pushed
+    assert [(m.token, m.body) for m in fake_fcm.delivered] == [
+        ("cora-phone", "High-priority alert for one of your patients")
+    ]
+    assert "Ann" not in fake_fcm.delivered[0].body and "denosumab" not in fake_fcm.delivered[0].body
+    assert fake_fcm.delivered[0].data["alert"] == str(alert.id)
+    assert list(StaffAlertPush.objects.values_list("staff__email", "outcome")) == [("cora@example.org", "sent")]
+
+
+def test_another_organisations_coordinator_is_never_pushed(world: World, fake_fcm) -> None:
+    GCMDevice.objects.create(user=world.zed, registration_id="zed-phone", cloud_message_type="FCM")
+    raise_late(world)
+    push_pending_staff_alerts()
+    assert fake_fcm.messages == []
+
+
+def test_a_coordinator_without_device_is_recorded_and_a_second_gets_hers(world: World, fake_fcm) -> None:
+    CareTeamFactory.create(patient=world.ann, staff=world.cody)
+    GCMDevice.objects.create(user=world.cody, registration_id="cody-phone", cloud_message_type="FCM")
+    raise_late(world)
+    report = push_pending_staff_alerts()
+    assert (report.pushed, report.no_device) == (1, 1)
+    assert dict(StaffAlertPush.objects.values_list("staff__email", "outcome")) == {
+        "cora@example.org": "no_device",
+        "cody@example.org": "sent",
+    }
+
+
+def test_resolved_alerts_are_not_pushed_late(world: World, fake_fcm) -> None:
+    from apps.alerts.services import alert_resolve
+
+    GCMDevice.objects.create(user=world.cora, registration_id="cora-phone", cloud_message_type="FCM")
+    alert = raise_late(world)
+    alert_resolve(alert=alert, actor=world.cora, note="Called her; injection booked for Monday.")
+    assert push_pending_staff_alerts().alerts == 0
+    assert fake_fcm.messages == []
