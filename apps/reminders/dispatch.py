@@ -94,7 +94,7 @@ def _finish(occurrence: ReminderOccurrence, until: datetime, **changes: Any) -> 
 
 def _prefs(occurrence: ReminderOccurrence) -> ReminderPreference:
     try:
-        prefs: ReminderPreference = occurrence.patient.reminder_prefs  # type: ignore[attr-defined]
+        prefs: ReminderPreference = occurrence.patient.reminder_prefs
         return prefs
     except ReminderPreference.DoesNotExist:
         return ReminderPreference(patient=occurrence.patient)
