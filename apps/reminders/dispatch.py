@@ -13,7 +13,9 @@ from django.db import transaction
 from django.db.models import Q
 from push_notifications.models import APNSDevice, GCMDevice, WebPushDevice
 
-from apps.medications.models import DoseRecord
+from apps.medications.models import DoseRecord, DrugClass, Schedule
+from apps.medications.rules.recurrence import next_occurrence, to_instant
+from apps.medications.services import recurrence_of
 from apps.reminders import rules
 from apps.reminders.models import Delivery, OccurrenceKind, OccurrenceState, ReminderOccurrence, ReminderPreference
 from backend import clock
@@ -21,6 +23,7 @@ from backend.push import PushMessage, send_to_devices
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120
+MONTHLY_SKIP_WITHIN_DAYS = 7  # DOMAIN A3 (ibandronate): skip the catch-up when the next dose is this close
 BATCH = 500
 DEVICE_MODELS: tuple[Any, ...] = (GCMDevice, APNSDevice, WebPushDevice)
 
@@ -59,20 +62,28 @@ def claim(*, now: datetime, limit: int = BATCH) -> tuple[list[ReminderOccurrence
 
 
 def _recorded(occurrences: list[ReminderOccurrence]) -> set[tuple[Any, Any]]:
-    """(schedule id, local date) pairs that already have a dose record: no reminder for them."""
+    """(schedule id, date) pairs that already have a dose record: no reminder for them."""
     medication = [o for o in occurrences if o.source_kind == "medication"]
     if not medication:
         return set()
-    rows = DoseRecord.objects.filter(
-        schedule_id__in={o.source_id for o in medication}, taken_on__in={o.local_date for o in medication}
-    ).values_list("schedule_id", "taken_on")
-    recorded: set[tuple[Any, Any]] = set(rows)
+    schedule_ids = {o.source_id for o in medication}
+    dates = {o.local_date for o in medication} | {o.dose_date for o in medication if o.dose_date}
+    recorded: set[tuple[Any, Any]] = set(
+        DoseRecord.objects.filter(schedule_id__in=schedule_ids, taken_on__in=dates).values_list(
+            "schedule_id", "taken_on"
+        )
+    )
     recorded |= set(
-        DoseRecord.objects.filter(
-            schedule_id__in={o.source_id for o in medication}, occurrence_on__in={o.local_date for o in medication}
-        ).values_list("schedule_id", "occurrence_on")
+        DoseRecord.objects.filter(schedule_id__in=schedule_ids, occurrence_on__in=dates).values_list(
+            "schedule_id", "occurrence_on"
+        )
     )
     return recorded
+
+
+def _is_recorded(occurrence: ReminderOccurrence, recorded: set[tuple[Any, Any]]) -> bool:
+    dates = {occurrence.local_date, occurrence.dose_date or occurrence.local_date}
+    return any((occurrence.source_id, day) in recorded for day in dates)
 
 
 def _devices(user_ids: set[Any]) -> dict[Any, list[Any]]:
@@ -147,7 +158,7 @@ def _dispatch_one(
         quiet_start=profile.quiet_hours_start,
         quiet_end=profile.quiet_hours_end,
         reminders_enabled=prefs.reminders_enabled,
-        already_recorded=(occurrence.source_id, occurrence.local_date) in recorded,
+        already_recorded=_is_recorded(occurrence, recorded),
     )
     if isinstance(decision, rules.Defer):
         _finish(
@@ -158,6 +169,8 @@ def _dispatch_one(
     if isinstance(decision, rules.Skip | rules.Expire):
         state = OccurrenceState.SKIPPED if isinstance(decision, rules.Skip) else OccurrenceState.EXPIRED
         _finish(occurrence, until, state=state, reason=decision.reason, finished_at=now)
+        if isinstance(decision, rules.Expire):
+            _schedule_next_morning(occurrence)
         deliveries.append(
             Delivery(occurrence=occurrence, platform="", outcome="skipped", error=decision.reason, at=now)
         )
@@ -190,6 +203,7 @@ def _dispatch_one(
         if _finish(occurrence, until, state=OccurrenceState.SENT, attempts=attempts, finished_at=now, reason=""):
             report.sent += 1
             _schedule_nudge(occurrence, prefs)
+            _schedule_next_morning(occurrence)
         return
     delay = rules.retry_delay(attempts) if any(r.transient for r in results) else None
     if delay is not None:
@@ -223,12 +237,60 @@ def _schedule_nudge(occurrence: ReminderOccurrence, prefs: ReminderPreference) -
                 source_id=occurrence.source_id,
                 kind=OccurrenceKind.NUDGE,
                 local_date=occurrence.local_date,
+                dose_date=occurrence.dose_date or occurrence.local_date,
                 local_time=occurrence.local_time,
                 due_at=at,
                 expires_at=occurrence.expires_at,
                 text_generic="Still to do: " + occurrence.text_generic[0].lower() + occurrence.text_generic[1:],
                 text_detailed="Still to do: " + occurrence.text_detailed[0].lower() + occurrence.text_detailed[1:],
                 next_attempt_at=at,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _schedule_next_morning(occurrence: ReminderOccurrence) -> None:
+    """DOMAIN A3: a missed weekly (or monthly) oral bisphosphonate is taken the next morning, never two on one day;
+    a monthly one only when the next dose is more than 7 days away. The catch-up is created now and skipped at
+    dispatch if the dose (for its date, or that morning) has been recorded by then."""
+    if occurrence.kind != OccurrenceKind.REMINDER or occurrence.source_kind != "medication":
+        return
+    schedule = Schedule.objects.filter(pk=occurrence.source_id).select_related("medication", "patient__profile").first()
+    if schedule is None or schedule.medication.drug_class != DrugClass.ORAL_BISPHOSPHONATE or schedule.unit == "day":
+        return
+    zone = clock.zone(schedule.patient.profile.timezone)
+    morning = occurrence.local_date + timedelta(days=1)
+    due_at = to_instant(morning, schedule.local_time, zone)
+    if schedule.unit == "month":
+        upcoming = next_occurrence(
+            recurrence_of(schedule),
+            local_time=schedule.local_time,
+            zone=zone,
+            starts_on=schedule.starts_on,
+            ends_on=schedule.ends_on,
+            after=due_at - timedelta(seconds=1),
+        )
+        if upcoming is not None and (upcoming.local_date - morning).days <= MONTHLY_SKIP_WITHIN_DAYS:
+            return  # A3 (monthly): the next scheduled dose is close; skip rather than double up
+    ReminderOccurrence.objects.bulk_create(
+        [
+            ReminderOccurrence(
+                patient_id=occurrence.patient_id,
+                source_kind=occurrence.source_kind,
+                source_id=occurrence.source_id,
+                kind=OccurrenceKind.NEXT_MORNING,
+                local_date=morning,
+                local_time=schedule.local_time,
+                due_at=due_at,
+                dose_date=occurrence.local_date,
+                expires_at=due_at + (occurrence.expires_at - occurrence.due_at),
+                text_generic="Missed yesterday's medicine? Take it this morning, never two on the same day",
+                text_detailed=(
+                    f"Missed your {schedule.medication.name.lower()} yesterday? Take it this morning as usual; "
+                    "never two on the same day, then back to your usual day."
+                ),
+                next_attempt_at=due_at,
             )
         ],
         ignore_conflicts=True,

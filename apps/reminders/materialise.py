@@ -38,6 +38,7 @@ def _occurrence(slot: ReminderSlot) -> ReminderOccurrence:
         local_date=slot.local_date,
         local_time=slot.local_time,
         due_at=slot.due_at,
+        dose_date=slot.local_date,
         expires_at=slot.due_at + stale_after(slot.source_kind, slot.stale_after_minutes),
         text_generic=slot.text_generic,
         text_detailed=slot.text_detailed,

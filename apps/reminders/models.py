@@ -20,16 +20,20 @@ class OccurrenceState(models.TextChoices):
 class OccurrenceKind(models.TextChoices):
     REMINDER = "reminder", "Reminder"
     NUDGE = "nudge", "Follow-up nudge"
+    NEXT_MORNING = "next_morning", "Missed dose: next morning (DOMAIN A3)"
 
 
 class ReminderOccurrence(BaseModel):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reminder_occurrences")
     source_kind = models.CharField(max_length=30)
     source_id = models.UUIDField()
-    kind = models.CharField(max_length=10, choices=OccurrenceKind.choices, default=OccurrenceKind.REMINDER)
+    kind = models.CharField(max_length=12, choices=OccurrenceKind.choices, default=OccurrenceKind.REMINDER)
     local_date = models.DateField()
     local_time = models.TimeField()
     due_at = models.DateTimeField()
+    dose_date = models.DateField(
+        null=True, blank=True, help_text="The scheduled date the dose is for (differs for a next-morning catch-up)."
+    )
     text_generic = models.CharField(max_length=200)
     text_detailed = models.CharField(max_length=300)
     expires_at = models.DateTimeField(help_text="After this a reminder no longer helps: expired, not sent.")

@@ -3,6 +3,7 @@
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 import time_machine
 from push_notifications.models import GCMDevice
 
@@ -162,3 +163,46 @@ def test_an_expired_claim_is_taken_again(world: World, fake_fcm) -> None:
     assert dispatch(now=DUE + timedelta(seconds=CLAIM_SECONDS - 1)).claimed == 0
     assert dispatch(now=DUE + timedelta(seconds=CLAIM_SECONDS + 1)).sent == 1
     assert len(fake_fcm.delivered) == 1
+
+
+MONDAY = datetime(2026, 3, 23, 7, tzinfo=UTC)  # 07:00 London (GMT)
+TUESDAY = datetime(2026, 3, 24, 7, tzinfo=UTC)
+
+
+def weekly_alendronate(world: World):
+    schedule = make_schedule(world.ann, "alendronate", starts_on=date(2026, 3, 2), weekday=0, local_time=time(7))
+    materialise(now=NOW, patient_ids=[world.ann.id])
+    phone(world.ann.user)
+    return schedule
+
+
+def test_missed_weekly_dose_gets_a_next_morning_reminder(world: World, fake_fcm) -> None:
+    """DOMAIN A3: the next morning, never two on the same day."""
+    weekly_alendronate(world)
+    dispatch(now=MONDAY)
+    catch_up = ReminderOccurrence.objects.get(kind="next_morning")
+    assert (catch_up.local_date, catch_up.due_at, catch_up.dose_date) == (date(2026, 3, 24), TUESDAY, date(2026, 3, 23))
+    assert dispatch(now=TUESDAY).sent == 1
+    assert "never two on the same day" in fake_fcm.delivered[-1].body
+
+
+@pytest.mark.parametrize(
+    "taken_at",
+    [MONDAY + timedelta(hours=2), TUESDAY - timedelta(minutes=30)],
+    ids=["taken-monday-later", "taken-tuesday-early"],
+)
+def test_no_next_morning_reminder_once_the_dose_is_recorded(world: World, fake_fcm, taken_at) -> None:
+    schedule = weekly_alendronate(world)
+    dispatch(now=MONDAY)
+    with time_machine.travel(taken_at + timedelta(minutes=1), tick=False):
+        dose_record(actor=world.ann.user, patient=world.ann, schedule=schedule, id=uuid.uuid4(), taken_at=taken_at)
+    report = dispatch(now=TUESDAY)
+    assert report.sent == 0
+    assert ReminderOccurrence.objects.get(kind="next_morning").reason == "dose already recorded"
+
+
+def test_daily_medicines_get_no_next_morning_reminder(world: World, fake_fcm) -> None:
+    setup_daily(world)
+    phone(world.ann.user)
+    dispatch(now=DUE)
+    assert not ReminderOccurrence.objects.filter(kind="next_morning").exists()
