@@ -12,6 +12,7 @@ from apps.accounts.models import Patient, User
 from apps.exercise.models import ExerciseKind, ExercisePlan, ExerciseSession, PlanStatus
 from apps.exercise.rules import MAX_SESSION_MINUTES, target_errors
 from backend import clock
+from backend.client_ids import insert_or_replay, replayed
 from backend.roles import Role
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
@@ -151,7 +152,7 @@ def exercise_session_record(
 
     No lock is needed (unlike a dose, a session checks nothing against the patient's other rows): the primary key
     decides between two racing posts of one id, and the loser answers with the winner's row."""
-    existing = _replayed(id, patient=patient)
+    existing = replayed(ExerciseSession, id, patient_id=patient.pk)
     if existing is not None:
         return SessionOutcome(existing, created=False)
     errors: dict[str, list[str]] = {}
@@ -173,22 +174,5 @@ def exercise_session_record(
         recorded_by=actor,
     )
     session.full_clean(exclude=["patient", "recorded_by"], validate_unique=False)
-    try:
-        with transaction.atomic():
-            session.save(force_insert=True)
-    except IntegrityError:  # the same id raced in from another request
-        existing = _replayed(id, patient=patient)
-        if existing is None:
-            raise ValidationError({"id": ["This id is already used by another record."]}) from None
-        return SessionOutcome(existing, created=False)
-    return SessionOutcome(session, created=True)
-
-
-def _replayed(session_id: uuid.UUID, *, patient: Patient) -> ExerciseSession | None:
-    """The stored session when this id was recorded before (a retry); refuses an id used for someone else."""
-    existing = ExerciseSession.objects.filter(pk=session_id).first()
-    if existing is None:
-        return None
-    if existing.patient_id != patient.pk:
-        raise ValidationError({"id": ["This id is already used by another record."]})
-    return existing
+    row, created = insert_or_replay(session, patient_id=patient.pk)
+    return SessionOutcome(row, created=created)

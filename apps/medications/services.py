@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 
 from apps.accounts.models import Patient, User
@@ -30,6 +30,7 @@ from apps.medications.rules.injection import (
 )
 from apps.medications.rules.recurrence import Recurrence, local_dates, recurrence_errors, to_instant
 from backend import clock
+from backend.client_ids import insert_or_replay, replayed
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
 MAX_DOSE_AGE = timedelta(days=400)  # older records are history imports, not doses: refuse them here
@@ -216,7 +217,7 @@ def dose_record(
         .select_related("medication", "patient__profile")
         .get(pk=schedule.pk)
     )
-    existing = _replayed(id, patient=patient, schedule=schedule)
+    existing = replayed(DoseRecord, id, patient_id=patient.pk, schedule_id=schedule.pk)
     if existing is not None:
         return DoseOutcome(existing, created=False)
     if schedule.status == ScheduleStatus.STOPPED:
@@ -236,26 +237,11 @@ def dose_record(
         recorded_by=actor,
     )
     dose.full_clean(exclude=["patient", "schedule", "recorded_by"], validate_unique=False)
-    try:
-        with transaction.atomic():
-            dose.save(force_insert=True)
-    except IntegrityError:  # the same id raced in through another schedule's lock
-        existing = _replayed(id, patient=patient, schedule=schedule)
-        if existing is None:
-            raise ValidationError({"id": ["This id is already used by another record."]}) from None
-        return DoseOutcome(existing, created=False)
+    stored, created = insert_or_replay(dose, patient_id=patient.pk, schedule_id=schedule.pk)
+    if not created:  # the same id raced in through another schedule's lock
+        return DoseOutcome(stored, created=False)
     _after_dose_change(schedule, dose)
     return DoseOutcome(dose, created=True)
-
-
-def _replayed(dose_id: uuid.UUID, *, patient: Patient, schedule: Schedule) -> DoseRecord | None:
-    """The stored record when this id was recorded before (a retry); refuses an id used for something else."""
-    existing = DoseRecord.objects.filter(pk=dose_id).first()
-    if existing is None:
-        return None
-    if existing.patient_id != patient.pk or existing.schedule_id != schedule.pk:
-        raise ValidationError({"id": ["This id is already used by another record."]})
-    return existing
 
 
 @transaction.atomic

@@ -12,13 +12,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import transaction
 
 from apps.accounts.models import Patient, User
 from apps.supplements import rules
 from apps.supplements.foods import FOODS, calcium_estimate
 from apps.supplements.models import DietaryCalciumEntry, PlanStatus, SupplementIntake, SupplementPlan
 from backend import clock
+from backend.client_ids import insert_or_replay, replayed
 from backend.roles import Role
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
@@ -146,28 +147,6 @@ def _lock_patient(patient: Patient) -> Patient:
     return Patient.objects.select_for_update(of=("self",)).select_related("profile").get(pk=patient.pk)
 
 
-def _replayed(model: type[models.Model], record_id: uuid.UUID, *, patient: Patient) -> Any:
-    """The stored row when this id was recorded before (a retry); refuses an id used for another patient."""
-    existing = model._default_manager.filter(pk=record_id).first()
-    if existing is None:
-        return None
-    if existing.patient_id != patient.pk:  # type: ignore[attr-defined]
-        raise ValidationError({"id": ["This id is already used by another record."]})
-    return existing
-
-
-def _insert(row: Any, *, patient: Patient) -> tuple[Any, bool]:
-    try:
-        with transaction.atomic():
-            row.save(force_insert=True)
-    except IntegrityError:  # the same id raced in for another patient (whose lock is not ours)
-        existing = _replayed(type(row), row.pk, patient=patient)
-        if existing is None:
-            raise ValidationError({"id": ["This id is already used by another record."]}) from None
-        return existing, False
-    return row, True
-
-
 def _taken_at_errors(taken_at: datetime) -> list[str]:
     now = clock.now()
     if taken_at > now + CLOCK_SKEW:
@@ -199,7 +178,7 @@ def supplement_intake_record(
     """Record a supplement taken. With a plan, supplement/amount/unit default to the plan's.
     Re-posting the same id returns the stored record unchanged."""
     patient = _lock_patient(patient)
-    existing = _replayed(SupplementIntake, id, patient=patient)
+    existing = replayed(SupplementIntake, id, patient_id=patient.pk)
     if existing is not None:
         return IntakeOutcome(existing, created=False)
     errors: Errors = {}
@@ -243,7 +222,7 @@ def supplement_intake_record(
         recorded_by=actor,
     )
     intake.full_clean(exclude=["patient", "plan", "recorded_by"], validate_unique=False)
-    row, created = _insert(intake, patient=patient)
+    row, created = insert_or_replay(intake, patient_id=patient.pk)
     return IntakeOutcome(row, created=created)
 
 
@@ -268,7 +247,7 @@ def dietary_calcium_record(
     """Calcium from food on a local day: `mg`, or `food` (+ `servings`, default 1) estimated from the foods table.
     Re-posting the same id returns the stored entry unchanged."""
     patient = _lock_patient(patient)
-    existing = _replayed(DietaryCalciumEntry, id, patient=patient)
+    existing = replayed(DietaryCalciumEntry, id, patient_id=patient.pk)
     if existing is not None:
         return DietOutcome(existing, created=False)
     errors: Errors = {}
@@ -312,5 +291,5 @@ def dietary_calcium_record(
         recorded_by=actor,
     )
     entry.full_clean(exclude=["patient", "recorded_by"], validate_unique=False)
-    row, created = _insert(entry, patient=patient)
+    row, created = insert_or_replay(entry, patient_id=patient.pk)
     return DietOutcome(row, created=created)

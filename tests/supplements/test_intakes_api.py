@@ -259,13 +259,13 @@ def test_an_id_that_raced_in_is_replayed_or_refused(world: World) -> None:
     """The IntegrityError fallback: the id was inserted after the replay check (by a writer holding another lock)."""
     from django.core.exceptions import ValidationError
 
-    from apps.supplements import services
+    from backend.client_ids import insert_or_replay
 
     stored = make_intake(world.ann, NOW - timedelta(hours=1))
     late = SupplementIntake(**{f.attname: getattr(stored, f.attname) for f in SupplementIntake._meta.concrete_fields})
-    row, created = services._insert(late, patient=world.ann)
+    row, created = insert_or_replay(late, patient_id=world.ann.pk)
     assert (row.pk, created) == (stored.pk, False)
     with pytest.raises(ValidationError) as refused:
-        services._insert(late, patient=world.bea)
+        insert_or_replay(late, patient_id=world.bea.pk)
     assert "id" in refused.value.message_dict
     assert SupplementIntake.objects.count() == 1
