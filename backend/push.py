@@ -111,6 +111,9 @@ def platform_of(device: Device) -> Platform:
     raise ValueError(f"{type(device).__name__} is not a supported push device.")
 
 
+Pair = tuple["Device", PushMessage]
+
+
 def send_to_devices(devices: Sequence[Device], message: PushMessage) -> list[DeliveryResult]:
     """Send `message` to every device, one batch call per provider (per chunk); one result per device, in order.
 
@@ -119,46 +122,63 @@ def send_to_devices(devices: Sequence[Device], message: PushMessage) -> list[Del
     """
     unique: dict[tuple[str, int], Device] = {}
     for device in devices:
-        try:
-            platform: str = platform_of(device)
-        except ValueError:
-            platform = type(device).__name__
-        unique.setdefault((platform, int(device.pk)), device)
+        unique.setdefault((_platform_name(device), int(device.pk)), device)
+    return send_messages([(device, message) for device in unique.values()])
 
-    by_platform: dict[Platform, list[Device]] = {platform: [] for platform in PLATFORMS}
-    results: dict[tuple[str, int], DeliveryResult] = {}
-    for (platform, pk), device in unique.items():
+
+def send_messages(pairs: Sequence[Pair]) -> list[DeliveryResult]:
+    """Send each (device, message) pair, different messages in one provider batch call where the provider has one
+    (FCM `send_each` takes up to 500 different messages; APNs requests share one HTTP/2 client per 100). One result
+    per pair, in the order given; dead devices are deactivated as in `send_to_devices`."""
+    by_platform: dict[Platform, list[int]] = {platform: [] for platform in PLATFORMS}
+    results: list[DeliveryResult | None] = [None] * len(pairs)
+    for index, (device, _message) in enumerate(pairs):
+        platform = _platform_name(device)
         if platform not in PLATFORMS:
             error = f"{platform} is not a supported push device."
-            results[(platform, pk)] = DeliveryResult(pk, platform, "failed", error=error)
+            results[index] = DeliveryResult(int(device.pk), platform, "failed", error=error)
         elif device.active:
-            by_platform[platform].append(device)  # type: ignore[index]
+            by_platform[platform].append(index)  # type: ignore[index]
         else:
-            results[(platform, pk)] = DeliveryResult(pk, platform, "dead", error="Device is inactive.")
+            results[index] = DeliveryResult(int(device.pk), platform, "dead", error="Device is inactive.")
 
-    senders: dict[Platform, Callable[[Sequence[Any], PushMessage], list[DeliveryResult]]] = {
+    senders: dict[Platform, Callable[[Sequence[Pair]], list[DeliveryResult]]] = {
         "fcm": _send_fcm,
         "apns": _send_apns,
         "webpush": _send_webpush,
     }
-    for name, group in by_platform.items():
-        if not group:
+    for name, indexes in by_platform.items():
+        if not indexes:
             continue
+        group = [pairs[i] for i in indexes]
         try:
-            platform_results = senders[name](group, message)
+            platform_results = senders[name](group)
         except Exception as exc:  # a bug or an outage below us must not lose the other platforms' results
             logger.exception("push: %s batch failed", name)
-            platform_results = _all_failed(group, name, _describe(exc), transient=True)
-        for result in platform_results:
-            results[(name, result.device_id)] = result
-        _deactivate(name, group, platform_results)
+            platform_results = _all_failed([d for d, _ in group], name, _describe(exc), transient=True)
+        if len(platform_results) != len(group):  # never trust a count we did not check
+            error = f"{name}: {len(platform_results)} results for {len(group)} messages."
+            platform_results = _all_failed([d for d, _ in group], name, error, transient=True)
+        for index, result in zip(indexes, platform_results, strict=True):
+            results[index] = result
+        _deactivate(name, [d for d, _ in group], platform_results)
     unanswered = DeliveryResult(0, "", "failed", error="The transport gave no result for this device.", transient=True)
-    return [results.get(key) or replace(unanswered, device_id=key[1], platform=key[0]) for key in unique]
+    return [
+        result or replace(unanswered, device_id=int(pairs[i][0].pk), platform=_platform_name(pairs[i][0]))
+        for i, result in enumerate(results)
+    ]
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
 
 T = TypeVar("T")
+
+
+def _platform_name(device: Device) -> str:
+    try:
+        return platform_of(device)
+    except ValueError:
+        return type(device).__name__
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -234,15 +254,19 @@ def fcm_configuration_error() -> str:
     return ""
 
 
-def _fcm_message(message: PushMessage) -> Any:
+def _fcm_message(message: PushMessage, token: str) -> Any:
     from firebase_admin import messaging
 
-    return messaging.Message(
+    fcm_message = messaging.Message(
         notification=messaging.Notification(title=message.title, body=message.body),
         data=dict(message.data),
         android=messaging.AndroidConfig(priority="high", ttl=message.ttl_seconds),
         apns=messaging.APNSConfig(headers={"apns-expiration": str(int(time.time()) + message.ttl_seconds)}),
     )
+    # Set as django-push-notifications' gcm._prepare_message does: a registration token (the constructor's `token`
+    # argument warns that it is deprecated in favour of installation ids, which our devices do not hold).
+    fcm_message.token = token
+    return fcm_message
 
 
 def _fcm_outcome(exc: BaseException | None) -> tuple[Outcome, bool]:
@@ -259,55 +283,65 @@ def _fcm_outcome(exc: BaseException | None) -> tuple[Outcome, bool]:
     return "failed", True  # transport trouble that firebase_admin did not classify
 
 
-def _send_fcm(devices: Sequence[GCMDevice], message: PushMessage) -> list[DeliveryResult]:
+def _send_fcm(pairs: Sequence[Pair]) -> list[DeliveryResult]:
+    devices: list[GCMDevice] = [d for d, _ in pairs]
     not_configured = fcm_configuration_error()
     if not_configured:
         return _all_failed(devices, "fcm", not_configured, transient=False)
 
     from django.core.exceptions import ImproperlyConfigured
+    from firebase_admin import messaging
     from push_notifications import gcm
+    from push_notifications.conf import get_manager
 
-    results: list[DeliveryResult] = []
-    legacy = [d for d in devices if d.cloud_message_type != "FCM"]
-    error = "Legacy GCM devices are not supported; register an FCM token."
-    results += _all_failed(legacy, "fcm", error, transient=False)
-    fcm_message = _fcm_message(message)
-    by_app: dict[str | None, list[GCMDevice]] = {}
-    for device in devices:
-        if device.cloud_message_type == "FCM":
-            by_app.setdefault(device.application_id or None, []).append(device)
-    for application_id, app_devices in by_app.items():
-        for chunk in _chunks(app_devices, FCM_BATCH_SIZE):
-            tokens = [d.registration_id for d in chunk]
-            # gcm.send_message is what GCMDevice.objects...send_message calls per application; called directly with
-            # our list, its BatchResponse lines up with `chunk` one to one (the queryset method re-reads the rows).
+    results: dict[int, DeliveryResult] = {}
+    by_app: dict[str | None, list[int]] = {}
+    for index, device in enumerate(devices):
+        if device.cloud_message_type != "FCM":
+            error = "Legacy GCM devices are not supported; register an FCM token."
+            results[index] = DeliveryResult(int(device.pk), "fcm", "failed", error=error)
+        else:
+            by_app.setdefault(device.application_id or None, []).append(index)
+    for application_id, indexes in by_app.items():
+        for chunk in _chunks(indexes, FCM_BATCH_SIZE):
+            chunk_devices = [devices[i] for i in chunk]
+            tokens = [d.registration_id for d in chunk_devices]
             try:
-                batch = gcm.send_message(tokens, fcm_message, application_id=application_id)
+                app = get_manager().get_firebase_app(application_id) if application_id else None
+                # One send_each call carries up to 500 different messages (gcm.send_message sends one message to
+                # many tokens); the library's own check then deactivates the dead tokens, as it would there.
+                batch = messaging.send_each(
+                    [_fcm_message(pairs[i][1], token) for i, token in zip(chunk, tokens, strict=True)], app=app
+                )
+                responses = list(batch.responses)
+                gcm._deactivate_devices_with_error_results(tokens, responses)
             except ImproperlyConfigured as exc:
-                results += _all_failed(chunk, "fcm", f"FCM not configured: {exc}", transient=False)
+                for i in chunk:
+                    results[i] = DeliveryResult(int(devices[i].pk), "fcm", "failed", error=f"FCM not configured: {exc}")
                 continue
             except Exception as exc:
                 logger.warning("push: FCM batch of %d failed: %s", len(chunk), _describe(exc))
-                results += _all_failed(chunk, "fcm", _describe(exc), transient=True)
+                for i in chunk:
+                    results[i] = DeliveryResult(
+                        int(devices[i].pk), "fcm", "failed", error=_describe(exc), transient=True
+                    )
                 continue
-            responses = list(batch.responses) if batch is not None else []
             if len(responses) != len(chunk):
                 error = f"FCM answered {len(responses)} results for {len(chunk)} messages."
-                results += _all_failed(chunk, "fcm", error, transient=True)
+                for i in chunk:
+                    results[i] = DeliveryResult(int(devices[i].pk), "fcm", "failed", error=error, transient=True)
                 continue
-            for device, response in zip(chunk, responses, strict=True):
+            for i, response in zip(chunk, responses, strict=True):
                 outcome, transient = _fcm_outcome(response.exception)
-                results.append(
-                    DeliveryResult(
-                        int(device.pk),
-                        "fcm",
-                        outcome,
-                        provider_message_id=str(response.message_id or "") if outcome == "sent" else "",
-                        error=_describe(response.exception) if response.exception is not None else "",
-                        transient=transient,
-                    )
+                results[i] = DeliveryResult(
+                    int(devices[i].pk),
+                    "fcm",
+                    outcome,
+                    provider_message_id=str(response.message_id or "") if outcome == "sent" else "",
+                    error=_describe(response.exception) if response.exception is not None else "",
+                    transient=transient,
                 )
-    return results
+    return [results[i] for i in range(len(devices))]
 
 
 # --- APNs (aioapns through django-push-notifications' apns_async) ------------------------------------------------
@@ -341,37 +375,45 @@ def _apns_outcome(result: Any) -> tuple[Outcome, bool, str]:
     return "failed", transient, error
 
 
-def _send_apns(devices: Sequence[APNSDevice], message: PushMessage) -> list[DeliveryResult]:
+async def _apns_requests(chunk: Sequence[Pair]) -> list[tuple[str, Any]]:
+    """Every (token, result) of one chunk, each token with its own message, over one client (the library's
+    `_send_bulk_request` sends one alert to all tokens; its request builder and sender are reused here)."""
+    from push_notifications import apns_async
+
+    client = apns_async._create_client(topic=_pn_settings().get("APNS_TOPIC"))
+    requests = [
+        apns_async._create_notification_request_from_args(
+            device.registration_id,
+            apns_async.Alert(title=message.title, body=message.body),
+            sound="default",
+            extra=dict(message.data),
+            expiration=int(time.time()) + message.ttl_seconds,
+        )
+        for device, message in chunk
+    ]
+    return list(await asyncio.gather(*(apns_async._send_request(client, request) for request in requests)))
+
+
+def _send_apns(pairs: Sequence[Pair]) -> list[DeliveryResult]:
+    devices: list[APNSDevice] = [d for d, _ in pairs]
     not_configured = apns_configuration_error()
     if not_configured:
         return _all_failed(devices, "apns", not_configured, transient=False)
 
-    from push_notifications import apns_async
-
-    alert = apns_async.Alert(title=message.title, body=message.body)
     results: list[DeliveryResult] = []
-    for chunk in _chunks(devices, APNS_BATCH_SIZE):
+    for chunk in _chunks(pairs, APNS_BATCH_SIZE):
+        chunk_devices = [d for d, _ in chunk]
         # The library's public apns_send_bulk_message raises on the first failed token and drops the per-token
-        # answers (timeouts look like successes); its batch coroutine returns every (token, result) pair.
+        # answers (timeouts look like successes); its request coroutine returns every (token, result) pair.
         try:
-            answers = _run_sync(
-                apns_async._send_bulk_request(
-                    registration_ids=[d.registration_id for d in chunk],
-                    alert=alert,
-                    topic=_pn_settings().get("APNS_TOPIC"),
-                    sound="default",
-                    extra=dict(message.data),
-                    expiration=int(time.time()) + message.ttl_seconds,
-                )
-            )
+            answers = _run_sync(_apns_requests(chunk))
         except Exception as exc:
             logger.warning("push: APNs batch of %d failed: %s", len(chunk), _describe(exc))
-            results += _all_failed(chunk, "apns", _describe(exc), transient=True)
+            results += _all_failed(chunk_devices, "apns", _describe(exc), transient=True)
             continue
-        by_token = dict(answers)
-        for device in chunk:
-            result = by_token.get(device.registration_id)
-            if result is None:
+        # Answers come back in request order (asyncio.gather); a token may appear twice with different messages.
+        for device, (token, result) in zip(chunk_devices, answers, strict=True):
+            if result is None or token != device.registration_id:
                 results += _all_failed([device], "apns", "APNs gave no answer for this token.", transient=True)
                 continue
             outcome, transient, error = _apns_outcome(result)
@@ -402,7 +444,8 @@ def webpush_configuration_error() -> str:
 _PUSH_FAILED_STATUS = re.compile(r"Push failed: (\d{3})")
 
 
-def _send_webpush(devices: Sequence[WebPushDevice], message: PushMessage) -> list[DeliveryResult]:
+def _send_webpush(pairs: Sequence[Pair]) -> list[DeliveryResult]:
+    devices: list[WebPushDevice] = [d for d, _ in pairs]
     not_configured = webpush_configuration_error()
     if not_configured:
         return _all_failed(devices, "webpush", not_configured, transient=False)
@@ -410,12 +453,12 @@ def _send_webpush(devices: Sequence[WebPushDevice], message: PushMessage) -> lis
     import requests
     from push_notifications.exceptions import WebPushError
 
-    payload = json.dumps({"title": message.title, "body": message.body, "data": message.data})
     results: list[DeliveryResult] = []
     # WebPush has no batch call: one request per subscription (the library's queryset method stops at the
     # first error, so each device is sent on its own here).
-    for device in devices:
+    for device, message in pairs:
         pk = int(device.pk)
+        payload = json.dumps({"title": message.title, "body": message.body, "data": message.data})
         try:
             answer = device.send_message(payload, ttl=message.ttl_seconds)
         except WebPushError as exc:

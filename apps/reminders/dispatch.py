@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from push_notifications.models import APNSDevice, GCMDevice, WebPushDevice
 
 from apps.medications.models import DoseRecord, DrugClass, Schedule
@@ -19,7 +19,7 @@ from apps.medications.services import recurrence_of
 from apps.reminders import rules
 from apps.reminders.models import Delivery, OccurrenceKind, OccurrenceState, ReminderOccurrence, ReminderPreference
 from backend import clock
-from backend.push import PushMessage, send_to_devices
+from backend.push import PushMessage, send_messages
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120
@@ -94,13 +94,37 @@ def _devices(user_ids: set[Any]) -> dict[Any, list[Any]]:
     return by_user
 
 
-def _finish(occurrence: ReminderOccurrence, until: datetime, **changes: Any) -> bool:
-    """Finalise only if our claim still holds (a retaken claim belongs to another worker now)."""
-    return bool(
-        ReminderOccurrence.objects.filter(pk=occurrence.pk, state=OccurrenceState.CLAIMED, claimed_until=until).update(
-            **changes
-        )
-    )
+class _Finisher:
+    """Writes the batch's outcomes in a few statements: occurrences with the same changes are finalised together,
+    and only those whose claim still holds (a claim retaken after its deadline belongs to another worker now)."""
+
+    def __init__(self, until: datetime) -> None:
+        self.until = until
+        self.groups: dict[str, tuple[dict[str, Any], list[ReminderOccurrence]]] = {}
+
+    def add(self, occurrence: ReminderOccurrence, **changes: Any) -> None:
+        key = repr(sorted(changes.items()))
+        self.groups.setdefault(key, (changes, []))[1].append(occurrence)
+
+    def flush(self) -> set[Any]:
+        """Apply every group; the ids whose claim held (and so were finalised by this worker)."""
+        held: set[Any] = set()
+        for changes, occurrences in self.groups.values():
+            with transaction.atomic():
+                mine = list(
+                    ReminderOccurrence.objects.filter(
+                        pk__in=[o.pk for o in occurrences],
+                        state=OccurrenceState.CLAIMED,
+                        claimed_until=self.until,
+                    )
+                    .select_for_update()
+                    .values_list("pk", flat=True)
+                )
+                if mine:
+                    ReminderOccurrence.objects.filter(pk__in=mine).update(**changes)
+            held.update(mine)
+        self.groups.clear()
+        return held
 
 
 def _prefs(occurrence: ReminderOccurrence) -> ReminderPreference:
@@ -112,45 +136,67 @@ def _prefs(occurrence: ReminderOccurrence) -> ReminderPreference:
 
 
 def dispatch_batch(*, now: datetime, report: DispatchReport, limit: int = BATCH) -> int:
+    """Claim up to `limit` due occurrences, decide each, push all that are to be sent in the providers' batch calls
+    (different messages in one call), then record the outcomes in a few statements."""
     occurrences, until = claim(now=now, limit=limit)
     report.claimed += len(occurrences)
     if not occurrences:
         return 0
     recorded = _recorded(occurrences)
     devices = _devices({o.patient.user_id for o in occurrences})
+    finisher = _Finisher(until)
     deliveries: list[Delivery] = []
+    to_send: list[ReminderOccurrence] = []
+    expired: list[ReminderOccurrence] = []
     for occurrence in occurrences:
         try:
-            _dispatch_one(
-                occurrence,
-                now=now,
-                until=until,
-                recorded=recorded,
-                devices=devices,
-                deliveries=deliveries,
-                report=report,
-            )
+            decision = _decide(occurrence, now=now, recorded=recorded)
         except Exception as exc:  # a malformed row is recorded and skipped, never the batch
             log.exception("dispatch failed for occurrence %s", occurrence.pk)
             report.errors.append(str(occurrence.pk))
-            _finish(occurrence, until, state=OccurrenceState.FAILED, reason=f"error: {exc}"[:200], finished_at=now)
-    Delivery.objects.bulk_create(deliveries)
+            finisher.add(occurrence, state=OccurrenceState.FAILED, reason=f"error: {exc}"[:200], finished_at=now)
+            continue
+        if isinstance(decision, rules.Defer):
+            finisher.add(
+                occurrence, state=OccurrenceState.PENDING, next_attempt_at=decision.until, reason=decision.reason
+            )
+            report.deferred += 1
+        elif isinstance(decision, rules.Skip | rules.Expire):
+            is_skip = isinstance(decision, rules.Skip)
+            state = OccurrenceState.SKIPPED if is_skip else OccurrenceState.EXPIRED
+            finisher.add(occurrence, state=state, reason=decision.reason, finished_at=now)
+            deliveries.append(
+                Delivery(occurrence=occurrence, platform="", outcome="skipped", error=decision.reason, at=now)
+            )
+            report.skipped += is_skip
+            report.expired += not is_skip
+            if not is_skip:
+                expired.append(occurrence)
+        elif not devices.get(occurrence.patient.user_id):
+            finisher.add(occurrence, state=OccurrenceState.SKIPPED, reason="no registered device", finished_at=now)
+            deliveries.append(
+                Delivery(occurrence=occurrence, platform="", outcome="skipped", error="no device", at=now)
+            )
+            report.skipped += 1
+        else:
+            to_send.append(occurrence)
+
+    sent = _push(to_send, devices=devices, now=now, finisher=finisher, deliveries=deliveries, report=report)
+    held = finisher.flush()
+    Delivery.objects.bulk_create(deliveries, batch_size=1000)
+    sent = [o for o in sent if o.pk in held]
+    report.sent += len(sent)
+    _create_follow_ups(
+        nudges=[o for o in sent if _prefs(o).nudges_enabled],
+        next_mornings=sent + [o for o in expired if o.pk in held],
+    )
     return len(occurrences)
 
 
-def _dispatch_one(
-    occurrence: ReminderOccurrence,
-    *,
-    now: datetime,
-    until: datetime,
-    recorded: set[tuple[Any, Any]],
-    devices: dict[Any, list[Any]],
-    deliveries: list[Delivery],
-    report: DispatchReport,
-) -> None:
+def _decide(occurrence: ReminderOccurrence, *, now: datetime, recorded: set[tuple[Any, Any]]) -> rules.Decision:
     profile = occurrence.patient.profile
     prefs = _prefs(occurrence)
-    decision = rules.decide(
+    return rules.decide(
         now=now,
         due_at=occurrence.due_at,
         expires_at=occurrence.expires_at,
@@ -160,121 +206,128 @@ def _dispatch_one(
         reminders_enabled=prefs.reminders_enabled,
         already_recorded=_is_recorded(occurrence, recorded),
     )
-    if isinstance(decision, rules.Defer):
-        _finish(
-            occurrence, until, state=OccurrenceState.PENDING, next_attempt_at=decision.until, reason=decision.reason
+
+
+def _push(
+    occurrences: list[ReminderOccurrence],
+    *,
+    devices: dict[Any, list[Any]],
+    now: datetime,
+    finisher: _Finisher,
+    deliveries: list[Delivery],
+    report: DispatchReport,
+) -> list[ReminderOccurrence]:
+    """Push every occurrence to every device of its patient in one `send_messages` call; the ones sent."""
+    pairs: list[tuple[Any, PushMessage]] = []
+    owners: list[ReminderOccurrence] = []
+    for occurrence in occurrences:
+        # DESIGN privacy: the drug is named only when the patient opted in.
+        body = occurrence.text_detailed if occurrence.patient.profile.push_detail_opt_in else occurrence.text_generic
+        message = PushMessage(
+            title="BoneSync", body=body, data={"occurrence": str(occurrence.pk), "kind": occurrence.kind}
         )
-        report.deferred += 1
-        return
-    if isinstance(decision, rules.Skip | rules.Expire):
-        state = OccurrenceState.SKIPPED if isinstance(decision, rules.Skip) else OccurrenceState.EXPIRED
-        _finish(occurrence, until, state=state, reason=decision.reason, finished_at=now)
-        if isinstance(decision, rules.Expire):
-            _schedule_next_morning(occurrence)
+        for device in devices[occurrence.patient.user_id]:
+            pairs.append((device, message))
+            owners.append(occurrence)
+    results = send_messages(pairs) if pairs else []
+    per_occurrence: dict[Any, list[tuple[str, bool, str]]] = defaultdict(list)
+    for occurrence, result in zip(owners, results, strict=True):
+        per_occurrence[occurrence.pk].append((result.outcome, result.transient, result.error))
         deliveries.append(
-            Delivery(occurrence=occurrence, platform="", outcome="skipped", error=decision.reason, at=now)
-        )
-        report.skipped += isinstance(decision, rules.Skip)
-        report.expired += isinstance(decision, rules.Expire)
-        return
-    targets = devices.get(occurrence.patient.user_id, [])
-    if not targets:
-        _finish(occurrence, until, state=OccurrenceState.SKIPPED, reason="no registered device", finished_at=now)
-        deliveries.append(Delivery(occurrence=occurrence, platform="", outcome="skipped", error="no device", at=now))
-        report.skipped += 1
-        return
-    # DESIGN privacy: the drug is named only when the patient opted in.
-    body = occurrence.text_detailed if profile.push_detail_opt_in else occurrence.text_generic
-    message = PushMessage(title="BoneSync", body=body, data={"occurrence": str(occurrence.pk), "kind": occurrence.kind})
-    results = send_to_devices(targets, message)
-    deliveries.extend(
-        Delivery(
-            occurrence=occurrence,
-            platform=r.platform,
-            device_id=r.device_id,
-            outcome=r.outcome,
-            error=r.error[:300],
-            at=now,
-        )
-        for r in results
-    )
-    attempts = occurrence.attempts + 1
-    if any(r.outcome == "sent" for r in results):
-        if _finish(occurrence, until, state=OccurrenceState.SENT, attempts=attempts, finished_at=now, reason=""):
-            report.sent += 1
-            _schedule_nudge(occurrence, prefs)
-            _schedule_next_morning(occurrence)
-        return
-    delay = rules.retry_delay(attempts) if any(r.transient for r in results) else None
-    if delay is not None:
-        _finish(
-            occurrence,
-            until,
-            state=OccurrenceState.PENDING,
-            attempts=attempts,
-            next_attempt_at=now + delay,
-            reason="provider unavailable, will retry",
-        )
-        report.retrying += 1
-    else:
-        reason = "; ".join(sorted({r.error or r.outcome for r in results}))[:200]
-        _finish(occurrence, until, state=OccurrenceState.FAILED, attempts=attempts, finished_at=now, reason=reason)
-        report.failed += 1
-
-
-def _schedule_nudge(occurrence: ReminderOccurrence, prefs: ReminderPreference) -> None:
-    """A follow-up when a medication dose is still not recorded after the grace period (skipped if it is)."""
-    if occurrence.kind != OccurrenceKind.REMINDER or occurrence.source_kind != "medication" or not prefs.nudges_enabled:
-        return
-    at = occurrence.due_at + timedelta(minutes=prefs.nudge_after_minutes)
-    if at >= occurrence.expires_at:
-        return
-    ReminderOccurrence.objects.bulk_create(
-        [
-            ReminderOccurrence(
-                patient_id=occurrence.patient_id,
-                source_kind=occurrence.source_kind,
-                source_id=occurrence.source_id,
-                kind=OccurrenceKind.NUDGE,
-                local_date=occurrence.local_date,
-                dose_date=occurrence.dose_date or occurrence.local_date,
-                local_time=occurrence.local_time,
-                due_at=at,
-                expires_at=occurrence.expires_at,
-                text_generic="Still to do: " + occurrence.text_generic[0].lower() + occurrence.text_generic[1:],
-                text_detailed="Still to do: " + occurrence.text_detailed[0].lower() + occurrence.text_detailed[1:],
-                next_attempt_at=at,
+            Delivery(
+                occurrence=occurrence,
+                platform=result.platform,
+                device_id=result.device_id,
+                outcome=result.outcome,
+                error=result.error[:300],
+                at=now,
             )
-        ],
-        ignore_conflicts=True,
+        )
+    sent: list[ReminderOccurrence] = []
+    attempted = F("attempts") + 1
+    for occurrence in occurrences:
+        settlement = rules.settle(outcomes=per_occurrence[occurrence.pk], attempts=occurrence.attempts + 1)
+        if isinstance(settlement, rules.Sent):
+            finisher.add(occurrence, state=OccurrenceState.SENT, attempts=attempted, finished_at=now, reason="")
+            sent.append(occurrence)
+        elif isinstance(settlement, rules.Retry):
+            finisher.add(
+                occurrence,
+                state=OccurrenceState.PENDING,
+                attempts=attempted,
+                next_attempt_at=now + settlement.delay,
+                reason="provider unavailable, will retry",
+            )
+            report.retrying += 1
+        else:
+            finisher.add(
+                occurrence, state=OccurrenceState.FAILED, attempts=attempted, finished_at=now, reason=settlement.reason
+            )
+            report.failed += 1
+    return sent
+
+
+def _create_follow_ups(*, nudges: list[ReminderOccurrence], next_mornings: list[ReminderOccurrence]) -> None:
+    rows = [row for o in nudges if (row := _nudge(o)) is not None]
+    rows += _next_mornings(next_mornings)
+    if rows:
+        ReminderOccurrence.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+
+
+def _nudge(occurrence: ReminderOccurrence) -> ReminderOccurrence | None:
+    """A follow-up when a medication dose is still not recorded after the grace period (skipped if it is)."""
+    if occurrence.kind != OccurrenceKind.REMINDER or occurrence.source_kind != "medication":
+        return None
+    at = occurrence.due_at + timedelta(minutes=_prefs(occurrence).nudge_after_minutes)
+    if at >= occurrence.expires_at:
+        return None
+    return ReminderOccurrence(
+        patient_id=occurrence.patient_id,
+        source_kind=occurrence.source_kind,
+        source_id=occurrence.source_id,
+        kind=OccurrenceKind.NUDGE,
+        local_date=occurrence.local_date,
+        dose_date=occurrence.dose_date or occurrence.local_date,
+        local_time=occurrence.local_time,
+        due_at=at,
+        expires_at=occurrence.expires_at,
+        text_generic="Still to do: " + occurrence.text_generic[0].lower() + occurrence.text_generic[1:],
+        text_detailed="Still to do: " + occurrence.text_detailed[0].lower() + occurrence.text_detailed[1:],
+        next_attempt_at=at,
     )
 
 
-def _schedule_next_morning(occurrence: ReminderOccurrence) -> None:
+def _next_mornings(occurrences: list[ReminderOccurrence]) -> list[ReminderOccurrence]:
     """DOMAIN A3: a missed weekly (or monthly) oral bisphosphonate is taken the next morning, never two on one day;
     a monthly one only when the next dose is more than 7 days away. The catch-up is created now and skipped at
     dispatch if the dose (for its date, or that morning) has been recorded by then."""
-    if occurrence.kind != OccurrenceKind.REMINDER or occurrence.source_kind != "medication":
-        return
-    schedule = Schedule.objects.filter(pk=occurrence.source_id).select_related("medication", "patient__profile").first()
-    if schedule is None or schedule.medication.drug_class != DrugClass.ORAL_BISPHOSPHONATE or schedule.unit == "day":
-        return
-    zone = clock.zone(schedule.patient.profile.timezone)
-    morning = occurrence.local_date + timedelta(days=1)
-    due_at = to_instant(morning, schedule.local_time, zone)
-    if schedule.unit == "month":
-        upcoming = next_occurrence(
-            recurrence_of(schedule),
-            local_time=schedule.local_time,
-            zone=zone,
-            starts_on=schedule.starts_on,
-            ends_on=schedule.ends_on,
-            after=due_at - timedelta(seconds=1),
-        )
-        if upcoming is not None and (upcoming.local_date - morning).days <= MONTHLY_SKIP_WITHIN_DAYS:
-            return  # A3 (monthly): the next scheduled dose is close; skip rather than double up
-    ReminderOccurrence.objects.bulk_create(
-        [
+    candidates = [o for o in occurrences if o.kind == OccurrenceKind.REMINDER and o.source_kind == "medication"]
+    if not candidates:
+        return []
+    schedules = Schedule.objects.filter(
+        pk__in={o.source_id for o in candidates}, medication__drug_class=DrugClass.ORAL_BISPHOSPHONATE
+    ).select_related("medication", "patient__profile")
+    by_id = {s.pk: s for s in schedules if s.unit != "day"}
+    rows: list[ReminderOccurrence] = []
+    for occurrence in candidates:
+        schedule = by_id.get(occurrence.source_id)
+        if schedule is None:
+            continue
+        zone = clock.zone(schedule.patient.profile.timezone)
+        morning = occurrence.local_date + timedelta(days=1)
+        due_at = to_instant(morning, schedule.local_time, zone)
+        if schedule.unit == "month":
+            upcoming = next_occurrence(
+                recurrence_of(schedule),
+                local_time=schedule.local_time,
+                zone=zone,
+                starts_on=schedule.starts_on,
+                ends_on=schedule.ends_on,
+                after=due_at - timedelta(seconds=1),
+            )
+            if upcoming is not None and (upcoming.local_date - morning).days <= MONTHLY_SKIP_WITHIN_DAYS:
+                continue  # A3 (monthly): the next scheduled dose is close; skip rather than double up
+        rows.append(
             ReminderOccurrence(
                 patient_id=occurrence.patient_id,
                 source_kind=occurrence.source_kind,
@@ -292,9 +345,8 @@ def _schedule_next_morning(occurrence: ReminderOccurrence) -> None:
                 ),
                 next_attempt_at=due_at,
             )
-        ],
-        ignore_conflicts=True,
-    )
+        )
+    return rows
 
 
 def dispatch(*, now: datetime | None = None, max_batches: int = 1000) -> DispatchReport:

@@ -94,3 +94,32 @@ def retry_delay(attempts: int) -> timedelta | None:
     if attempts >= MAX_ATTEMPTS:
         return None
     return timedelta(seconds=RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
+
+
+@dataclass(frozen=True)
+class Sent:
+    pass
+
+
+@dataclass(frozen=True)
+class Retry:
+    delay: timedelta
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+
+
+Settlement = Sent | Retry | Failed
+
+
+def settle(*, outcomes: list[tuple[str, bool, str]], attempts: int) -> Settlement:
+    """What a push attempt means for its occurrence, from each device's (outcome, transient, error): sent when any
+    device took it; else retried with backoff when any failure may pass; else failed with the reasons."""
+    if any(outcome == "sent" for outcome, _, _ in outcomes):
+        return Sent()
+    delay = retry_delay(attempts) if any(transient for _, transient, _ in outcomes) else None
+    if delay is not None:
+        return Retry(delay)
+    return Failed("; ".join(sorted({error or outcome for outcome, _, error in outcomes}))[:200])
