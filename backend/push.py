@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from django.conf import settings
 
@@ -284,7 +284,7 @@ def _fcm_outcome(exc: BaseException | None) -> tuple[Outcome, bool]:
 
 
 def _send_fcm(pairs: Sequence[Pair]) -> list[DeliveryResult]:
-    devices: list[GCMDevice] = [d for d, _ in pairs]
+    devices = [cast("GCMDevice", d) for d, _ in pairs]
     not_configured = fcm_configuration_error()
     if not_configured:
         return _all_failed(devices, "fcm", not_configured, transient=False)
@@ -383,7 +383,7 @@ async def _apns_requests(chunk: Sequence[Pair]) -> list[tuple[str, Any]]:
     client = apns_async._create_client(topic=_pn_settings().get("APNS_TOPIC"))
     requests = [
         apns_async._create_notification_request_from_args(
-            device.registration_id,
+            cast("APNSDevice", device).registration_id,
             apns_async.Alert(title=message.title, body=message.body),
             sound="default",
             extra=dict(message.data),
@@ -395,14 +395,14 @@ async def _apns_requests(chunk: Sequence[Pair]) -> list[tuple[str, Any]]:
 
 
 def _send_apns(pairs: Sequence[Pair]) -> list[DeliveryResult]:
-    devices: list[APNSDevice] = [d for d, _ in pairs]
+    devices = [cast("APNSDevice", d) for d, _ in pairs]
     not_configured = apns_configuration_error()
     if not_configured:
         return _all_failed(devices, "apns", not_configured, transient=False)
 
     results: list[DeliveryResult] = []
     for chunk in _chunks(pairs, APNS_BATCH_SIZE):
-        chunk_devices = [d for d, _ in chunk]
+        chunk_devices = [cast("APNSDevice", d) for d, _ in chunk]
         # The library's public apns_send_bulk_message raises on the first failed token and drops the per-token
         # answers (timeouts look like successes); its request coroutine returns every (token, result) pair.
         try:
@@ -445,7 +445,7 @@ _PUSH_FAILED_STATUS = re.compile(r"Push failed: (\d{3})")
 
 
 def _send_webpush(pairs: Sequence[Pair]) -> list[DeliveryResult]:
-    devices: list[WebPushDevice] = [d for d, _ in pairs]
+    devices = [cast("WebPushDevice", d) for d, _ in pairs]
     not_configured = webpush_configuration_error()
     if not_configured:
         return _all_failed(devices, "webpush", not_configured, transient=False)
@@ -456,7 +456,7 @@ def _send_webpush(pairs: Sequence[Pair]) -> list[DeliveryResult]:
     results: list[DeliveryResult] = []
     # WebPush has no batch call: one request per subscription (the library's queryset method stops at the
     # first error, so each device is sent on its own here).
-    for device, message in pairs:
+    for device, (_, message) in zip(devices, pairs, strict=True):
         pk = int(device.pk)
         payload = json.dumps({"title": message.title, "body": message.body, "data": message.data})
         try:

@@ -18,7 +18,7 @@ DUE = datetime(2026, 3, 23, 7, tzinfo=UTC)  # Monday 07:00 London (GMT): the wee
 
 
 def patients_due(count: int, make_device, platform: str = "fcm") -> list:
-    patients = [PatientFactory() for _ in range(count)]
+    patients = [PatientFactory.create() for _ in range(count)]
     for patient in patients:
         # Monday 2026-03-02 start: weekly on Mondays at 07:00.
         make_schedule(patient, "alendronate", starts_on=date(2026, 3, 2), local_time=time(7))
