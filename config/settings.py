@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "apps.exercise",
     "apps.alerts",
     "apps.reminders",
+    "apps.console",
 ]
 
 MIDDLEWARE = [
@@ -121,6 +122,15 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# The care team's console (apps/console): session sign-in for staff, CSRF on every form.
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:home"
+LOGOUT_REDIRECT_URL = "console:login"
+CSRF_FAILURE_VIEW = "apps.console.views.csrf_failure"
+SESSION_COOKIE_AGE = env.int("CONSOLE_SESSION_HOURS", default=10) * 3600  # a working day, then sign in again
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -1,0 +1,354 @@
+"""Chart geometry for the console's server-side SVG: pure functions from values to coordinates, no Django, no I/O.
+
+Templates draw what these return (rectangles, paths, ticks); nothing is fetched from outside the machine, and the
+same numbers are shown beside each chart as a table for screen readers and keyboard users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from math import ceil, floor, log10
+
+__all__ = [
+    "Bar",
+    "BarChart",
+    "BarGroup",
+    "Column",
+    "ColumnChart",
+    "LineChart",
+    "Point",
+    "Reference",
+    "Series",
+    "Tick",
+    "column_chart",
+    "grouped_bar_chart",
+    "line_chart",
+]
+
+
+def _r(value: float) -> float:
+    """SVG coordinates to a tenth of a pixel: short markup, no visible difference."""
+    return round(value, 1)
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float  # x for a horizontal axis, y for a vertical one
+    label: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A horizontal or vertical rule across the plot (a target, a diagnostic threshold)."""
+
+    position: float
+    label: str
+
+
+# --- grouped horizontal bars (adherence per schedule, one bar per window) -----------------------------------------
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    series: int  # index into the chart's series names (the template styles bar-0, bar-1, ...)
+    value: float | None  # None: no data for this bar (drawn as a label only)
+    label: str  # e.g. "78%" or "no data"
+    label_x: float
+    label_y: float
+
+
+@dataclass(frozen=True)
+class BarGroup:
+    label: str
+    label_y: float
+    bars: tuple[Bar, ...]
+
+
+@dataclass(frozen=True)
+class BarChart:
+    width: float
+    height: float
+    plot_left: float
+    plot_right: float
+    plot_top: float
+    plot_bottom: float
+    series: tuple[str, ...]
+    groups: tuple[BarGroup, ...]
+    x_ticks: tuple[Tick, ...]
+    threshold: Reference | None
+    legend: tuple[tuple[str, float], ...] = field(default=())  # (series name, x) along the top
+
+    @property
+    def empty(self) -> bool:
+        return not self.groups
+
+
+def grouped_bar_chart(
+    groups: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    series: Sequence[str],
+    max_value: float = 1.0,
+    threshold: float | None = None,
+    threshold_label: str = "",
+    width: float = 720,
+    label_width: float = 200,
+    bar_height: float = 14,
+    bar_gap: float = 3,
+    group_gap: float = 14,
+    percent: bool = True,
+) -> BarChart:
+    """One group per row label, one bar per series (values 0..max_value, None for no data)."""
+    if max_value <= 0:
+        raise ValueError("max_value must be positive")
+    for label, values in groups:
+        if len(values) != len(series):
+            raise ValueError(f"group {label!r} has {len(values)} values for {len(series)} series")
+    top, bottom_axis, right_pad = 28.0, 24.0, 48.0
+    left, right = label_width, width - right_pad
+    span = right - left
+    group_height = len(series) * bar_height + (len(series) - 1) * bar_gap
+    plot_top = top
+    plot_bottom = top + len(groups) * group_height + max(0, len(groups) - 1) * group_gap + 8
+    height = plot_bottom + bottom_axis
+
+    def x_of(value: float) -> float:
+        return left + span * min(max(value, 0.0), max_value) / max_value
+
+    def fmt(value: float) -> str:
+        return f"{round(value * 100)}%" if percent else f"{value:g}"
+
+    out_groups = []
+    y = plot_top + 4
+    for label, values in groups:
+        bars = []
+        for index, value in enumerate(values):
+            bar_y = y + index * (bar_height + bar_gap)
+            bar_width = 0.0 if value is None else x_of(value) - left
+            text = "no data" if value is None else fmt(value)
+            bars.append(
+                Bar(
+                    x=_r(left),
+                    y=_r(bar_y),
+                    width=_r(bar_width),
+                    height=_r(bar_height),
+                    series=index,
+                    value=value,
+                    label=text,
+                    label_x=_r(left + bar_width + 4),
+                    label_y=_r(bar_y + bar_height - 3),
+                )
+            )
+        out_groups.append(BarGroup(label=label, label_y=_r(y + group_height / 2 + 4), bars=tuple(bars)))
+        y += group_height + group_gap
+
+    steps = 4
+    ticks = tuple(Tick(_r(x_of(max_value * i / steps)), fmt(max_value * i / steps)) for i in range(steps + 1))
+    line = Reference(_r(x_of(threshold)), threshold_label) if threshold is not None else None
+    legend_step = min(140.0, span / max(1, len(series)))
+    legend = tuple((name, _r(left + i * legend_step)) for i, name in enumerate(series))
+    return BarChart(
+        width=_r(width),
+        height=_r(height),
+        plot_left=_r(left),
+        plot_right=_r(right),
+        plot_top=_r(plot_top),
+        plot_bottom=_r(plot_bottom),
+        series=tuple(series),
+        groups=tuple(out_groups),
+        x_ticks=ticks,
+        threshold=line,
+        legend=legend,
+    )
+
+
+# --- columns (a week's daily calcium against its target) ----------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    x: float
+    y: float
+    width: float
+    height: float
+    center: float
+    label: str
+    value: float | None
+    value_label: str
+    met: bool | None
+
+
+@dataclass(frozen=True)
+class ColumnChart:
+    width: float
+    height: float
+    plot_left: float
+    plot_right: float
+    plot_top: float
+    plot_bottom: float
+    columns: tuple[Column, ...]
+    y_ticks: tuple[Tick, ...]
+    target: Reference | None
+
+
+def _nice_step(span: float, count: int) -> float:
+    """A 1-2-5 step giving about `count` intervals over `span`."""
+    raw = span / max(1, count)
+    magnitude = 10 ** floor(log10(raw)) if raw > 0 else 1.0
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def column_chart(
+    columns: Sequence[tuple[str, float | None]],
+    *,
+    target: float | None = None,
+    target_label: str = "",
+    unit: str = "",
+    width: float = 420,
+    height: float = 200,
+) -> ColumnChart:
+    """One column per label (None: nothing to show yet, e.g. a day still ahead), with a target rule."""
+    left, right, top, bottom = 52.0, width - 12, 16.0, height - 26
+    values = [v for _, v in columns if v is not None]
+    top_value = max([*values, target or 0.0, 1.0])
+    step = _nice_step(top_value, 4)
+    y_max = ceil(top_value * 1.1 / step) * step
+
+    def y_of(value: float) -> float:
+        return bottom - (bottom - top) * max(0.0, value) / y_max
+
+    slot = (right - left) / max(1, len(columns))
+    col_width = slot * 0.6
+    out = []
+    for index, (label, value) in enumerate(columns):
+        x = left + index * slot + (slot - col_width) / 2
+        y = y_of(value) if value is not None else bottom
+        out.append(
+            Column(
+                x=_r(x),
+                y=_r(y),
+                width=_r(col_width),
+                height=_r(bottom - y),
+                center=_r(x + col_width / 2),
+                label=label,
+                value=value,
+                value_label="—" if value is None else f"{value:,.0f}{unit}",
+                met=None if value is None or target is None else value >= target,
+            )
+        )
+    ticks = []
+    tick = 0.0
+    while tick <= y_max + 1e-9:
+        ticks.append(Tick(_r(y_of(tick)), f"{tick:,.0f}"))
+        tick += step
+    return ColumnChart(
+        width=_r(width),
+        height=_r(height),
+        plot_left=_r(left),
+        plot_right=_r(right),
+        plot_top=_r(top),
+        plot_bottom=_r(bottom),
+        columns=tuple(out),
+        y_ticks=tuple(ticks),
+        target=Reference(_r(y_of(target)), target_label) if target is not None else None,
+    )
+
+
+# --- lines over dates (T-score trend by site) -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    on: date
+    value: float
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    index: int  # the template styles line-0, line-1, ... (colour and dash pattern, so not by colour alone)
+    points: tuple[Point, ...]
+    path: str  # SVG path data through the points, in date order
+
+
+@dataclass(frozen=True)
+class LineChart:
+    width: float
+    height: float
+    plot_left: float
+    plot_right: float
+    plot_top: float
+    plot_bottom: float
+    series: tuple[Series, ...]
+    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[Tick, ...]
+    references: tuple[Reference, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not any(s.points for s in self.series)
+
+
+def line_chart(
+    series: Mapping[str, Sequence[tuple[date, float]]],
+    *,
+    references: Sequence[tuple[float, str]] = (),
+    y_step: float = 0.5,
+    width: float = 720,
+    height: float = 260,
+) -> LineChart:
+    """Values over dates, one line per series; the y range covers every value and reference, padded half a step
+    and rounded to whole steps, with higher values drawn higher."""
+    left, right, top, bottom = 56.0, width - 110, 14.0, height - 30
+    values = [v for rows in series.values() for _, v in rows] + [value for value, _ in references]
+    dates = [d for rows in series.values() for d, _ in rows]
+    y_low = floor((min(values) - y_step / 2) / y_step) * y_step if values else -1.0
+    y_high = ceil((max(values) + y_step / 2) / y_step) * y_step if values else 1.0
+    first, last = (min(dates), max(dates)) if dates else (date(2000, 1, 1), date(2000, 1, 1))
+    days = (last - first).days
+
+    def x_of(day: date) -> float:
+        if days == 0:
+            return (left + right) / 2
+        return left + (right - left) * (day - first).days / days
+
+    def y_of(value: float) -> float:
+        return bottom - (bottom - top) * (value - y_low) / (y_high - y_low)
+
+    out = []
+    for index, (name, rows) in enumerate(series.items()):
+        points = tuple(Point(_r(x_of(d)), _r(y_of(v)), d, v) for d, v in sorted(rows))
+        path = " ".join(f"{'M' if i == 0 else 'L'}{p.x},{p.y}" for i, p in enumerate(points))
+        out.append(Series(name=name, index=index, points=points, path=path))
+
+    y_ticks = []
+    count = round((y_high - y_low) / y_step)
+    every = max(1, ceil(count / 8))  # at most about eight labels
+    for i in range(0, count + 1, every):
+        value = y_low + i * y_step
+        y_ticks.append(Tick(_r(y_of(value)), f"{value:+.1f}" if value else "0.0"))
+
+    x_ticks: list[Tick] = []
+    if dates:
+        candidates = [first, *(date(year, 1, 1) for year in range(first.year + 1, last.year + 1)), last]
+        for day in candidates:
+            x = _r(x_of(day))
+            label = str(day.year) if (day.month, day.day) == (1, 1) else f"{day:%b %Y}"
+            if all(abs(x - t.position) >= 60 for t in x_ticks):
+                x_ticks.append(Tick(x, label))
+    return LineChart(
+        width=_r(width),
+        height=_r(height),
+        plot_left=_r(left),
+        plot_right=_r(right),
+        plot_top=_r(top),
+        plot_bottom=_r(bottom),
+        series=tuple(out),
+        x_ticks=tuple(x_ticks),
+        y_ticks=tuple(y_ticks),
+        references=tuple(Reference(_r(y_of(value)), label) for value, label in references),
+    )

@@ -1,0 +1,189 @@
+"""Reads for the console pages. They compose the other apps' selectors and rules (scope, alerts, injection state,
+adherence, nutrition, exercise, bone health) and add only what a page needs to show them together; no clinical rule
+is decided here."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.db.models import CharField, Exists, Max, Min, OuterRef, QuerySet, Subquery
+
+from apps.accounts.models import Patient, User
+from apps.accounts.selectors import patient_list, patient_search
+from apps.alerts.models import Alert, AlertEvent, AlertState
+from apps.alerts.selectors import OPEN_STATES, alert_list
+from apps.exercise.rules import IsoWeek
+from apps.exercise.selectors import WeeklySummary, weekly_summary
+from apps.medications.adherence import ScheduleAdherence, patient_adherence
+from apps.medications.models import DoseRecord, DoseStatus, Schedule, ScheduleStatus
+from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionStatus
+from apps.medications.selectors import ScheduleState, dose_list, schedule_list, schedule_state
+from apps.profiles.hooks import apply_patient_filters
+from apps.profiles.models import BoneDensityResult
+from apps.profiles.rules import BoneHealthAssessment
+from apps.profiles.selectors import bone_density_list, bone_health_assessment
+from apps.supplements.selectors import DailyNutrition, daily_nutrition
+from backend import clock
+from backend.dates import add_months
+
+ADHERENCE_WINDOWS = (90, 180, 365)  # issue 7: adherence per schedule over the last 90/180/365 days
+
+
+# --- worklist ------------------------------------------------------------------------------------------------------
+def _last_contact(field: str) -> Subquery:
+    """The latest alert event a staff member made (acknowledged or resolved, with its note) for the row's patient:
+    what the console calls the last contact. Automatic resolutions have no actor and do not count."""
+    events = (
+        AlertEvent.objects.filter(alert__patient=OuterRef("patient_id"), actor__isnull=False)
+        .exclude(action=AlertEvent.Action.RAISED)
+        .order_by("-at", "-id")
+        .values(field)[:1]
+    )
+    return Subquery(events)
+
+
+def worklist(*, user: User) -> QuerySet[Alert]:
+    """Open and acknowledged alerts in scope, most urgent first (the alerts app's order), with everything a row shows
+    in the same query: patient, schedule, medication, and the patient's last contact."""
+    return (
+        alert_list(user=user, states=list(OPEN_STATES))
+        .select_related("patient__profile", "schedule__patient__profile", "acknowledged_by")
+        .annotate(
+            last_contact_at=_last_contact("at"),
+            last_contact_action=_last_contact("action"),
+            last_contact_note=_last_contact("note"),
+            last_contact_by=_last_contact("actor__full_name"),
+        )
+    )
+
+
+def alert_injection_status(alert: Alert, *, now: datetime) -> InjectionStatus | None:
+    """Live injection state of the alert's schedule (days overdue), None for alerts not about an injection."""
+    if alert.schedule is None:
+        return None
+    return schedule_state(alert.schedule, now=now).injection
+
+
+# --- patient list --------------------------------------------------------------------------------------------------
+def filter_injection_state(rows: QuerySet[Patient], state: str) -> QuerySet[Patient]:
+    """Patients with an injectable schedule in this state, as the injection watch last recorded it."""
+    return rows.filter(Exists(Schedule.objects.filter(patient=OuterRef("pk"), injection_state=state)))
+
+
+def patient_rows(
+    *, user: User, q: str = "", injection_state: str = "", filters: dict[str, Any] | None = None
+) -> QuerySet[Patient]:
+    """Patients in scope, searched and filtered with the API's patient-list filters, each annotated with her most
+    urgent open alert, her injection state and her lowest 90-day adherence: one query for the page."""
+    rows = apply_patient_filters(patient_search(patient_list(user=user), q), filters or {})
+    if injection_state:
+        rows = filter_injection_state(rows, injection_state)
+    open_alerts = Alert.objects.filter(patient=OuterRef("pk")).exclude(state=AlertState.RESOLVED).order_by()
+    injectable = (
+        Schedule.objects.filter(patient=OuterRef("pk"))
+        .exclude(injection_state="")
+        .exclude(status=ScheduleStatus.STOPPED)
+        .order_by("next_due_on", "id")
+    )
+    lowest_pdc = (
+        Schedule.objects.filter(patient=OuterRef("pk"), status=ScheduleStatus.ACTIVE, adherence_pdc__isnull=False)
+        .order_by()
+        .values("patient")
+        .annotate(low=Min("adherence_pdc"))
+        .values("low")
+    )
+    top_alert = open_alerts.values("patient").annotate(top=Max("severity_rank")).values("top")
+    return (
+        rows.select_related("profile")
+        .annotate(
+            top_alert_rank=Subquery(top_alert),
+            injection_state=Subquery(injectable.values("injection_state")[:1], output_field=CharField()),
+            injection_due_on=Subquery(injectable.values("next_due_on")[:1]),
+            lowest_pdc=Subquery(lowest_pdc),
+        )
+        .order_by("user__full_name", "id")
+    )
+
+
+# --- patient page --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScheduleRow:
+    schedule: Schedule
+    state: ScheduleState
+
+
+@dataclass(frozen=True)
+class InjectionTimeline:
+    schedule: Schedule
+    given: list[DoseRecord]  # newest first
+    status: InjectionStatus | None
+    following_due: date | None  # the one after, if this one is given on its due date (DOMAIN D1, D2)
+    interval_months: int
+
+
+@dataclass(frozen=True)
+class AdherenceRow:
+    schedule: Schedule
+    pdc: dict[int, Decimal | None]  # window (days) -> PDC, None when the schedule was not active in that window
+
+
+@dataclass(frozen=True)
+class PatientOverview:
+    patient: Patient
+    today: date
+    schedules: list[ScheduleRow]
+    injections: list[InjectionTimeline]
+    adherence: list[AdherenceRow]
+    dxa: list[BoneDensityResult]
+    assessment: BoneHealthAssessment
+    week: IsoWeek
+    nutrition: list[DailyNutrition]  # the local ISO week's days up to today
+    exercise: WeeklySummary
+    alerts: list[Alert]
+
+
+def _adherence_rows(patient: Patient, today: date) -> list[AdherenceRow]:
+    by_window: dict[int, list[ScheduleAdherence]] = {
+        window: patient_adherence(patient=patient, window_days=window, today=today) for window in ADHERENCE_WINDOWS
+    }
+    schedules: dict[UUID, Schedule] = {}
+    pdc: dict[UUID, dict[int, Decimal | None]] = {}
+    for window, rows in by_window.items():
+        for row in rows:
+            schedules.setdefault(row.schedule.pk, row.schedule)
+            pdc.setdefault(row.schedule.pk, dict.fromkeys(ADHERENCE_WINDOWS))[window] = row.result.pdc
+    ordered = sorted(schedules.values(), key=lambda s: (s.starts_on, s.created_at, s.pk))
+    return [AdherenceRow(schedule, pdc[schedule.pk]) for schedule in ordered]
+
+
+def patient_overview(*, patient: Patient, user: User, now: datetime | None = None) -> PatientOverview:
+    now = now or clock.now()
+    profile = patient.profile
+    today = clock.local_today(profile.timezone, now)
+    schedules = [ScheduleRow(s, schedule_state(s, now=now)) for s in schedule_list(patient=patient)]
+    injections = []
+    for row in schedules:
+        bands = BANDS_BY_DRUG.get(row.schedule.medication.injection_bands)
+        if bands is None:
+            continue
+        given = list(dose_list(patient=patient, schedule_id=row.schedule.pk).filter(status=DoseStatus.TAKEN)[:12])
+        status = row.state.injection
+        following = add_months(status.next_due, bands.interval_months) if status is not None else None
+        injections.append(InjectionTimeline(row.schedule, given, status, following, bands.interval_months))
+    week = IsoWeek.of(today)
+    days = [week.monday + timedelta(days=i) for i in range((today - week.monday).days + 1)]
+    return PatientOverview(
+        patient=patient,
+        today=today,
+        schedules=schedules,
+        injections=injections,
+        adherence=_adherence_rows(patient, today),
+        dxa=list(bone_density_list(patient=patient)),
+        assessment=bone_health_assessment(patient=patient, today=today),
+        week=week,
+        nutrition=[daily_nutrition(patient=patient, day=day, timezone=profile.timezone) for day in days],
+        exercise=weekly_summary(patient=patient, week=week, now=now),
+        alerts=list(worklist(user=user).filter(patient=patient)),
+    )

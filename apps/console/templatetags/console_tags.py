@@ -1,0 +1,28 @@
+"""Small display filters for the console templates."""
+
+from decimal import Decimal
+
+from django import template
+
+from apps.alerts.models import SEVERITY_RANK
+from apps.medications.models import InjectionStateField
+
+register = template.Library()
+
+_SEVERITY_BY_RANK = {rank: str(severity) for severity, rank in SEVERITY_RANK.items()}
+_INJECTION_LABELS = dict(InjectionStateField.choices)
+
+
+@register.filter
+def severity_name(rank: int | None) -> str:
+    return _SEVERITY_BY_RANK.get(rank or 0, "")
+
+
+@register.filter
+def injection_label(state: str | None) -> str:
+    return _INJECTION_LABELS.get(state or "", state or "")
+
+
+@register.filter
+def percent(value: Decimal | float | None) -> str:
+    return "—" if value is None else f"{round(Decimal(str(value)) * 100)}%"

@@ -1,0 +1,38 @@
+"""Console URLs under /console/.
+
+Patient and schedule ids are named `patient_pk` / `schedule_pk`, not `patient_id`: tests/test_access_matrix.py walks
+every `<uuid:patient_id>` route expecting the API's PatientDataView (JSON errors, bearer tokens). The console's pages
+have their own matrix (tests/console/test_access.py) that walks every route below for every role.
+"""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from apps.console import views
+from apps.console.forms import StaffAuthenticationForm
+
+app_name = "console"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="console/login.html",
+            authentication_form=StaffAuthenticationForm,
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only (Django 5)
+    path("worklist/", views.worklist, name="worklist"),
+    path(
+        "alerts/<uuid:alert_id>/acknowledge/", views.alert_action, {"action": "acknowledge"}, name="alert_acknowledge"
+    ),
+    path("alerts/<uuid:alert_id>/resolve/", views.alert_action, {"action": "resolve"}, name="alert_resolve"),
+    path("patients/", views.patients, name="patients"),
+    path("patients/<uuid:patient_pk>/", views.patient, name="patient"),
+    path("reviews/", views.reviews, name="reviews"),
+    path("reviews/<uuid:schedule_pk>/", views.review_decide, name="review_decide"),
+    path("<path:rest>", views.unknown, name="unknown"),
+]

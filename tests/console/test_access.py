@@ -1,0 +1,149 @@
+"""Every console page for every role: anonymous users sign in first, patients are refused, staff see only their
+scope (another organisation's or an unassigned patient's ids answer 404), and each page view is audit-logged.
+
+The cases below are checked against the URL conf, so a new console route without a case fails here."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import get_resolver
+
+from apps.accounts.models import Patient
+from apps.alerts.models import Alert, AlertState
+from apps.medications.models import ReviewStatus, Schedule
+from backend.models import AuditEvent
+from tests.conftest import World
+from tests.console.conftest import make_critical_denosumab_alert
+from tests.factories import make_schedule
+
+
+def _actor(world: World, name: str) -> Any:
+    value = getattr(world, name)
+    return value.user if isinstance(value, Patient) else value
+
+
+@pytest.fixture
+def ids(world: World) -> dict[str, str]:
+    alert = make_critical_denosumab_alert(world.ann)
+    schedule = make_schedule(world.ann, "alendronate")
+    return {"alert": str(alert.pk), "schedule": str(schedule.pk), "patient": str(world.ann.pk)}
+
+
+# (url name, method, path template, {who: expected status}); "anon" is a visitor who has not signed in.
+PATIENT_REFUSED = {"ann": 403, "bea": 403}
+CASES: list[tuple[str, str, str, dict[str, int]]] = [
+    ("home", "get", "/console/", {"anon": 302, **PATIENT_REFUSED, "cora": 302, "phil": 302, "admin": 302}),
+    ("login", "get", "/console/login/", {"anon": 200}),
+    ("logout", "post", "/console/logout/", {"anon": 302, "cora": 302}),
+    (
+        "worklist",
+        "get",
+        "/console/worklist/",
+        {"anon": 302, **PATIENT_REFUSED, "cora": 200, "cody": 200, "zed": 200, "admin": 200, "phil": 403},
+    ),
+    (
+        "alert_acknowledge",
+        "post",
+        "/console/alerts/{alert}/acknowledge/",
+        {"anon": 302, **PATIENT_REFUSED, "cody": 404, "zed": 404, "phil": 403, "pia": 403, "cora": 302},
+    ),
+    (
+        "alert_resolve",
+        "post",
+        "/console/alerts/{alert}/resolve/",
+        {"anon": 302, **PATIENT_REFUSED, "cody": 404, "zed": 404, "phil": 403, "cora": 400, "admin": 400},
+    ),
+    (
+        "patients",
+        "get",
+        "/console/patients/",
+        {"anon": 302, **PATIENT_REFUSED, "cora": 200, "cody": 200, "phil": 200, "zed": 200, "pia": 200, "admin": 200},
+    ),
+    (
+        "patient",
+        "get",
+        "/console/patients/{patient}/",
+        {"anon": 302, **PATIENT_REFUSED, "cora": 200, "phil": 200, "admin": 200, "cody": 404, "zed": 404, "pia": 404},
+    ),
+    (
+        "reviews",
+        "get",
+        "/console/reviews/",
+        {"anon": 302, **PATIENT_REFUSED, "phil": 200, "pia": 200, "admin": 200, "cora": 403, "zed": 403},
+    ),
+    (
+        "review_decide",
+        "post",
+        "/console/reviews/{schedule}/",
+        {"anon": 302, **PATIENT_REFUSED, "cora": 403, "pia": 404, "phil": 400, "admin": 400},
+    ),
+    ("unknown", "get", "/console/no-such-page/", {"anon": 302, "cora": 404, "phil": 404}),
+]
+FLAT = [(name, method, path, who, status) for name, method, path, by_who in CASES for who, status in by_who.items()]
+
+
+def test_every_console_route_has_cases() -> None:
+    names = {name for name, *_ in CASES}
+    console = get_resolver().namespace_dict["console"][1]
+    console_names = {getattr(pattern, "name", None) for pattern in console.url_patterns}
+    assert console_names == names, f"console routes without access cases: {console_names - names}"
+
+
+@pytest.mark.parametrize(("name", "method", "path", "who", "status"), FLAT, ids=[f"{c[0]}-{c[3]}" for c in FLAT])
+def test_access(world: World, ids: dict[str, str], console_for, name, method, path, who, status) -> None:
+    client = Client() if who == "anon" else console_for(_actor(world, who))
+    # Empty posts: the right user gets a validation answer (400) and nothing changes; the wrong one 403/404.
+    response = getattr(client, method)(path.format(**ids), {})
+    assert response.status_code == status, response.content[:300]
+    if status == 302 and who == "anon" and name not in {"logout"}:
+        assert response["Location"].startswith("/console/login/")
+    if status in (403, 404) and who != "anon":
+        assert response["Content-Type"].startswith("text/html")
+    if status == 404:
+        assert b"not in your care" in response.content or b"nothing here" in response.content
+    if name in {"alert_acknowledge", "alert_resolve"} and who != "cora":
+        assert Alert.objects.get(pk=ids["alert"]).state == AlertState.OPEN
+    if name == "review_decide":  # the schedule stays pending whoever posts an empty form
+        assert Schedule.objects.get(pk=ids["schedule"]).review_status == ReviewStatus.PENDING
+
+
+def test_patients_are_refused_with_a_clear_message(world: World, console_for) -> None:
+    response = console_for(world.ann.user).get("/console/patients/")
+    assert response.status_code == 403
+    assert "Patients sign in with the BoneSync app" in response.content.decode()
+
+
+def test_patient_page_view_is_audit_logged(world: World, console_for) -> None:
+    response = console_for(world.cora).get(f"/console/patients/{world.ann.pk}/")
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(patient_id=world.ann.pk)
+    assert (event.actor, event.action, event.resource, event.method) == (world.cora, "read", "console_patient", "GET")
+    assert event.path == f"/console/patients/{world.ann.pk}/"
+
+
+def test_out_of_scope_patient_page_is_not_logged_and_shows_nothing(world: World, console_for) -> None:
+    response = console_for(world.zed).get(f"/console/patients/{world.ann.pk}/")
+    assert response.status_code == 404
+    assert "Ann" not in response.content.decode()
+    assert not AuditEvent.objects.filter(patient_id=world.ann.pk).exists()
+
+
+def test_list_pages_log_the_patients_they_show_or_the_view_itself(world: World, console_for) -> None:
+    alert = make_critical_denosumab_alert(world.ann)
+    assert console_for(world.cora).get("/console/worklist/").status_code == 200
+    assert AuditEvent.objects.filter(
+        actor=world.cora, resource="console_worklist", patient_id=alert.patient_id
+    ).exists()
+    assert console_for(world.cody).get("/console/worklist/").status_code == 200  # nothing assigned to Cody
+    assert AuditEvent.objects.filter(actor=world.cody, resource="console_worklist", patient_id=None).count() == 1
+    assert console_for(world.phil).get("/console/patients/").status_code == 200
+    assert set(
+        AuditEvent.objects.filter(actor=world.phil, resource="console_patients").values_list("patient_id", flat=True)
+    ) == {world.ann.pk, world.bea.pk}
+
+
+def test_anonymous_is_sent_to_sign_in_and_back(world: World) -> None:
+    response = Client().get(f"/console/patients/{world.ann.pk}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/console/login/?next=/console/patients/{world.ann.pk}/"
