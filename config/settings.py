@@ -105,6 +105,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://bonesync")}
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # A Redis outage must not hang requests: the throttles fail open after these (backend/throttles.py).
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})
 
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
@@ -209,6 +212,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_BROKER_DIR),
         "store_processed": False,
     }
+else:
+    # Redis down must not hold a web request for long: connecting gives up after 2 s.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
+# Enqueueing from a request (after commit) retries once, briefly: every enqueued job is also a periodic sweep over
+# the database, so a message that could not be published is caught up when the broker returns.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -227,6 +237,10 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch_reminders": {"task": "reminders.dispatch", "schedule": crontab()},
     "push_staff_alerts": {"task": "reminders.push_staff_alerts", "schedule": crontab(minute="*/5")},
 }
+
+# A dispatcher's claim on a batch lapses after this: a killed worker's reminders are retaken then (and may be pushed
+# twice, at most once more each, if the provider had them before the kill).
+REMINDER_CLAIM_SECONDS = env.int("REMINDER_CLAIM_SECONDS", default=120)
 
 # Push providers: an empty value switches that provider off (its sends fail "not configured", recorded).
 FIREBASE_CREDENTIALS = env.str("FIREBASE_CREDENTIALS", default="")  # service-account JSON path

@@ -9,7 +9,6 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
@@ -23,6 +22,7 @@ from backend.audit import audit_record
 from backend.permissions import require_role
 from backend.roles import Role
 from backend.serializers import StrictSerializer
+from backend.throttles import ResilientScopedRateThrottle
 
 
 # --- auth -------------------------------------------------------------------------------------------------
@@ -42,21 +42,21 @@ class TokenObtainView(TokenObtainPairView):
     """Sign in with email and password; answers an access and a refresh token. Throttled per client."""
 
     serializer_class = EmailTokenObtainSerializer
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ResilientScopedRateThrottle]
     throttle_scope = "auth"
 
 
 class TokenRotateView(TokenRefreshView):
     """Exchange a refresh token for a new pair; the old refresh token is revoked (rotation)."""
 
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ResilientScopedRateThrottle]
     throttle_scope = "auth"
 
 
 class LogoutView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ResilientScopedRateThrottle]
     throttle_scope = "auth"
 
     class Input(StrictSerializer):

@@ -1,6 +1,7 @@
 """Send the reminders that are due: claim a batch (SKIP LOCKED on PostgreSQL), decide each one (pure rules), push,
 and record every delivery. A claim has a deadline: a worker killed mid-batch leaves claims that the next run takes
-again after `CLAIM_SECONDS` — that bounds the window in which a reminder could be pushed twice.
+again after `REMINDER_CLAIM_SECONDS` (setting; default `CLAIM_SECONDS`). That bounds the window in which a reminder
+could be pushed twice: only a killed worker's batch, at most once more each, and not before its claims lapse.
 """
 
 import logging
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from push_notifications.models import APNSDevice, GCMDevice, WebPushDevice
@@ -22,7 +24,7 @@ from backend import clock
 from backend.push import PushMessage, send_messages
 
 log = logging.getLogger(__name__)
-CLAIM_SECONDS = 120
+CLAIM_SECONDS = 120  # default; longer than a batch takes (200 provider calls at worst), short enough to retry soon
 MONTHLY_SKIP_WITHIN_DAYS = 7  # DOMAIN A3 (ibandronate): skip the catch-up when the next dose is this close
 BATCH = 500
 DEVICE_MODELS: tuple[Any, ...] = (GCMDevice, APNSDevice, WebPushDevice)
@@ -42,7 +44,7 @@ class DispatchReport:
 
 def claim(*, now: datetime, limit: int = BATCH) -> tuple[list[ReminderOccurrence], datetime]:
     """Claim due occurrences (pending and due, or claimed by a worker whose deadline passed)."""
-    until = now + timedelta(seconds=CLAIM_SECONDS)
+    until = now + timedelta(seconds=getattr(settings, "REMINDER_CLAIM_SECONDS", CLAIM_SECONDS))
     due = Q(state=OccurrenceState.PENDING, next_attempt_at__lte=now) | Q(
         state=OccurrenceState.CLAIMED, claimed_until__lt=now
     )
