@@ -1,8 +1,10 @@
 """Console fixtures: signed-in Django test clients per user, a critical denosumab alert, a schedule with a high
 finding, and Playwright pointed at Debian's Chromium (never a downloaded browser)."""
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -57,6 +59,26 @@ def add_dxa_history(patient: Patient) -> None:
     ]:
         BoneDensityFactory.create(patient=patient, measured_on=measured_on, site="lumbar_spine", t_score=spine)
         BoneDensityFactory.create(patient=patient, measured_on=measured_on, site="femoral_neck", t_score=neck)
+
+
+@pytest.fixture(scope="session")
+def _async_unsafe_while_playwright_runs() -> Iterator[None]:
+    """Playwright's sync API keeps an event loop running in this thread from its start to the end of the session,
+    so Django's ORM would refuse every query made here after it (SynchronousOnlyOperation, TOOLING.md). Allowed
+    from the moment Playwright starts, and only then: a run without browser tests keeps Django's check."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="session")
+def playwright(_async_unsafe_while_playwright_runs: None, playwright: Any) -> Any:
+    """pytest-playwright's own fixture, started after the line above (arguments are set up in order)."""
+    return playwright
 
 
 @pytest.fixture(scope="session")
