@@ -94,8 +94,8 @@ def grouped_bar_chart(
     max_value: float = 1.0,
     threshold: float | None = None,
     threshold_label: str = "",
-    width: float = 720,
-    label_width: float = 200,
+    width: float = 1100,
+    label_width: float = 220,
     bar_height: float = 14,
     bar_gap: float = 3,
     group_gap: float = 14,
@@ -107,7 +107,7 @@ def grouped_bar_chart(
     for label, values in groups:
         if len(values) != len(series):
             raise ValueError(f"group {label!r} has {len(values)} values for {len(series)} series")
-    top, bottom_axis, right_pad = 28.0, 24.0, 48.0
+    top, bottom_axis, right_pad = 44.0, 24.0, 60.0  # legend, then the threshold's label, above the plot
     left, right = label_width, width - right_pad
     span = right - left
     group_height = len(series) * bar_height + (len(series) - 1) * bar_gap
@@ -208,8 +208,8 @@ def column_chart(
     target: float | None = None,
     target_label: str = "",
     unit: str = "",
-    width: float = 420,
-    height: float = 200,
+    width: float = 540,
+    height: float = 220,
 ) -> ColumnChart:
     """One column per label (None: nothing to show yet, e.g. a day still ahead), with a target rule."""
     left, right, top, bottom = 52.0, width - 12, 16.0, height - 26
@@ -298,12 +298,12 @@ def line_chart(
     *,
     references: Sequence[tuple[float, str]] = (),
     y_step: float = 0.5,
-    width: float = 720,
-    height: float = 260,
+    width: float = 1100,
+    height: float = 280,
 ) -> LineChart:
     """Values over dates, one line per series; the y range covers every value and reference, padded half a step
     and rounded to whole steps, with higher values drawn higher."""
-    left, right, top, bottom = 56.0, width - 110, 14.0, height - 30
+    left, right, top, bottom = 56.0, width - 190, 14.0, height - 30  # room on the right for reference labels
     values = [v for rows in series.values() for _, v in rows] + [value for value, _ in references]
     dates = [d for rows in series.values() for d, _ in rows]
     y_low = floor((min(values) - y_step / 2) / y_step) * y_step if values else -1.0

@@ -1,6 +1,7 @@
 """Small display filters for the console templates."""
 
 from decimal import Decimal
+from typing import Any
 
 from django import template
 
@@ -26,3 +27,10 @@ def injection_label(state: str | None) -> str:
 @register.filter
 def percent(value: Decimal | float | None) -> str:
     return "—" if value is None else f"{round(Decimal(str(value)) * 100)}%"
+
+
+@register.filter
+def every(schedule: Any) -> str:
+    """ "every week", "every 6 months": a schedule's recurrence in words."""
+    unit = str(schedule.get_unit_display()).lower()
+    return f"every {unit}" if schedule.interval == 1 else f"every {schedule.interval} {unit}s"
