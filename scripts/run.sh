@@ -15,6 +15,7 @@ echo
 echo "API:          http://127.0.0.1:${PORT}/api/v1/"
 echo "API docs:     http://127.0.0.1:${PORT}/api/docs/"
 echo "Django admin: http://127.0.0.1:${PORT}/admin/"
+echo "Care team console: http://127.0.0.1:${PORT}/console/ (nina.coordinator@ or paul.pharmacist@demo.bonesync.test)"
 echo "Sign in:      curl -s -X POST http://127.0.0.1:${PORT}/api/v1/auth/token/ -H 'Content-Type: application/json' \\"
 echo "                -d '{\"email\": \"nina.coordinator@demo.bonesync.test\", \"password\": \"BoneSync-demo-2026\"}'"
 echo

@@ -17,14 +17,16 @@ urlpatterns = [
     path("", views.home, name="home"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            template_name="console/login.html",
-            authentication_form=StaffAuthenticationForm,
-            redirect_authenticated_user=True,
+        views.console_headers(
+            auth_views.LoginView.as_view(
+                template_name="console/login.html",
+                authentication_form=StaffAuthenticationForm,
+                redirect_authenticated_user=True,
+            )
         ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only (Django 5)
+    path("logout/", views.console_headers(auth_views.LogoutView.as_view()), name="logout"),  # POST only (Django 5)
     path("worklist/", views.worklist, name="worklist"),
     path(
         "alerts/<uuid:alert_id>/acknowledge/", views.alert_action, {"action": "acknowledge"}, name="alert_acknowledge"

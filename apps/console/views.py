@@ -4,7 +4,7 @@ audit-log what was shown, and render templates. Out-of-scope ids answer an HTML 
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.conf import settings
@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -51,13 +51,27 @@ CONTENT_SECURITY_POLICY = (
 )
 
 View = Callable[..., HttpResponse]
+R = TypeVar("R", bound=HttpResponseBase)
 
 
-def page(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
-    response = TemplateResponse(request, f"console/{template}", context, status=status)
+def with_console_headers(response: R) -> R:
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["Cache-Control"] = "no-store"  # patient data: never kept by the browser or a proxy
     return response
+
+
+def console_headers(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """For views the console does not render itself (Django's sign-in and sign-out)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        return with_console_headers(view(request, *args, **kwargs))
+
+    return wrapper
+
+
+def page(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+    return with_console_headers(TemplateResponse(request, f"console/{template}", context, status=status))
 
 
 def refused(request: HttpRequest, message: str) -> HttpResponse:

@@ -147,3 +147,11 @@ def test_anonymous_is_sent_to_sign_in_and_back(world: World) -> None:
     response = Client().get(f"/console/patients/{world.ann.pk}/")
     assert response.status_code == 302
     assert response["Location"] == f"/console/login/?next=/console/patients/{world.ann.pk}/"
+
+
+@pytest.mark.parametrize("url", ["/console/login/", "/console/worklist/", "/console/no-such-page/"])
+def test_pages_load_nothing_from_elsewhere_and_are_not_cached(world: World, console_for, url: str) -> None:
+    response = console_for(world.cora).get(url) if "login" not in url else Client().get(url)
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert response["Cache-Control"] == "no-store"
+    assert b"http://" not in response.content and b"https://" not in response.content
