@@ -177,9 +177,11 @@ def weekly_alendronate(world: World):
 
 
 def test_missed_weekly_dose_gets_a_next_morning_reminder(world: World, fake_fcm) -> None:
-    """DOMAIN A3: the next morning, never two on the same day."""
+    """DOMAIN A3: the next morning, never two on the same day. Planned once the nudge finds the dose unrecorded."""
     weekly_alendronate(world)
     dispatch(now=MONDAY)
+    assert not ReminderOccurrence.objects.filter(kind="next_morning").exists()  # not yet: the nudge comes first
+    assert dispatch(now=MONDAY + timedelta(minutes=120)).sent == 1  # the nudge, still unrecorded
     catch_up = ReminderOccurrence.objects.get(kind="next_morning")
     assert (catch_up.local_date, catch_up.due_at, catch_up.dose_date) == (date(2026, 3, 24), TUESDAY, date(2026, 3, 23))
     assert dispatch(now=TUESDAY).sent == 1
@@ -194,11 +196,41 @@ def test_missed_weekly_dose_gets_a_next_morning_reminder(world: World, fake_fcm)
 def test_no_next_morning_reminder_once_the_dose_is_recorded(world: World, fake_fcm, taken_at) -> None:
     schedule = weekly_alendronate(world)
     dispatch(now=MONDAY)
+    dispatch(now=MONDAY + timedelta(minutes=120))  # the nudge, still unrecorded: the catch-up is planned
     with time_machine.travel(taken_at + timedelta(minutes=1), tick=False):
         dose_record(actor=world.ann.user, patient=world.ann, schedule=schedule, id=uuid.uuid4(), taken_at=taken_at)
     report = dispatch(now=TUESDAY)
     assert report.sent == 0
     assert ReminderOccurrence.objects.get(kind="next_morning").reason == "dose already recorded"
+
+
+def test_a_dose_recorded_before_the_nudge_needs_no_catch_up(world: World, fake_fcm) -> None:
+    schedule = weekly_alendronate(world)
+    dispatch(now=MONDAY)
+    with time_machine.travel(MONDAY + timedelta(minutes=30), tick=False):
+        dose_record(actor=world.ann.user, patient=world.ann, schedule=schedule, id=uuid.uuid4(), taken_at=MONDAY)
+    assert dispatch(now=MONDAY + timedelta(minutes=120)).skipped == 1  # the nudge
+    assert not ReminderOccurrence.objects.filter(kind="next_morning").exists()
+
+
+def test_without_nudges_the_catch_up_is_planned_when_the_reminder_goes_out(world: World, fake_fcm) -> None:
+    weekly_alendronate(world)
+    ReminderPreference.objects.create(patient=world.ann, nudges_enabled=False)
+    dispatch(now=MONDAY)
+    assert not ReminderOccurrence.objects.filter(kind="nudge").exists()
+    assert ReminderOccurrence.objects.get(kind="next_morning").due_at == TUESDAY
+    assert dispatch(now=TUESDAY).sent == 1
+
+
+def test_an_expired_nudge_still_plans_the_catch_up_with_the_doses_window(world: World, fake_fcm) -> None:
+    weekly_alendronate(world)
+    dispatch(now=MONDAY)
+    dispatch(now=MONDAY + timedelta(hours=5))  # the dispatcher was down: the nudge is past its time
+    nudge = ReminderOccurrence.objects.get(kind="nudge")
+    assert nudge.state == "expired"
+    catch_up = ReminderOccurrence.objects.get(kind="next_morning")
+    reminder = ReminderOccurrence.objects.get(kind="reminder", due_at=MONDAY)
+    assert catch_up.expires_at - catch_up.due_at == reminder.expires_at - reminder.due_at  # DOMAIN A1: 3 hours
 
 
 def test_daily_medicines_get_no_next_morning_reminder(world: World, fake_fcm) -> None:
