@@ -6,7 +6,7 @@ A source answers with plain data, computed in the patient's zone (DST-correct th
 the dispatcher can materialise, deduplicate (source_kind, source_id, due_at) and push them.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Protocol
@@ -37,6 +37,11 @@ class ReminderSource(Protocol):
         """Slots with due_at in [window_start, window_end), for these patients (None: all), active sources only."""
         ...
 
+    def live(self, source_ids: Collection[UUID]) -> set[UUID]:
+        """Those of these ids whose schedule or plan still exists and is active (the dispatcher checks before
+        pushing: a follow-up of a stopped schedule, or a reminder whose plan was removed, is not sent)."""
+        ...
+
 
 _sources: dict[str, ReminderSource] = {}
 
@@ -47,3 +52,13 @@ def register_reminder_source(source: ReminderSource) -> None:
 
 def reminder_sources() -> list[ReminderSource]:
     return [_sources[kind] for kind in sorted(_sources)]
+
+
+def live_sources(ids_by_kind: dict[str, set[UUID]]) -> set[tuple[str, UUID]]:
+    """(kind, id) pairs still live, one query per kind; a kind no source registers has none."""
+    live: set[tuple[str, UUID]] = set()
+    for kind, ids in ids_by_kind.items():
+        source = _sources.get(kind)
+        if source is not None and ids:
+            live.update((kind, source_id) for source_id in source.live(ids))
+    return live

@@ -1,7 +1,7 @@
 """Exercise days as a reminder source (backend.reminder_sources): one slot per chosen weekday at the plan's local
 time, in the patient's zone, so 18:00 stays 18:00 across DST."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -32,6 +32,10 @@ def detailed_text(plan: ExercisePlan) -> str:
 
 class ExerciseReminderSource:
     kind = "exercise"
+
+    def live(self, source_ids: Collection[UUID]) -> set[UUID]:
+        rows = ExercisePlan.objects.filter(pk__in=list(source_ids), status=PlanStatus.ACTIVE)
+        return set(rows.values_list("pk", flat=True))
 
     def slots(
         self, *, window_start: datetime, window_end: datetime, patient_ids: Iterable[UUID] | None = None

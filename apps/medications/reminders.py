@@ -1,7 +1,7 @@
 """Reminder sources of the medications app: scheduled doses, and booking reminders for 6-monthly injections
 (DOMAIN D5: due_soon -> remind to book; due and later -> a daily reminder)."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
@@ -31,8 +31,17 @@ def _active(patient_ids: Iterable[UUID] | None) -> QuerySet[Schedule]:
     return rows
 
 
+def _live(source_ids: Collection[UUID], *, injectable: bool) -> set[UUID]:
+    rows = Schedule.objects.filter(pk__in=list(source_ids), status=ScheduleStatus.ACTIVE)
+    rows = rows.exclude(medication__injection_bands="") if injectable else rows.filter(medication__injection_bands="")
+    return set(rows.values_list("pk", flat=True))
+
+
 class MedicationReminderSource:
     kind = "medication"
+
+    def live(self, source_ids: Collection[UUID]) -> set[UUID]:
+        return _live(source_ids, injectable=False)
 
     def slots(
         self, *, window_start: datetime, window_end: datetime, patient_ids: Iterable[UUID] | None = None
@@ -65,6 +74,9 @@ class MedicationReminderSource:
 
 class InjectionBookingReminderSource:
     kind = "injection_booking"
+
+    def live(self, source_ids: Collection[UUID]) -> set[UUID]:
+        return _live(source_ids, injectable=True)
 
     def slots(
         self, *, window_start: datetime, window_end: datetime, patient_ids: Iterable[UUID] | None = None

@@ -22,6 +22,7 @@ from apps.reminders import rules
 from apps.reminders.models import Delivery, OccurrenceKind, OccurrenceState, ReminderOccurrence, ReminderPreference
 from backend import clock
 from backend.push import PushMessage, send_messages
+from backend.reminder_sources import live_sources
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120  # default; longer than a batch takes (200 provider calls at worst), short enough to retry soon
@@ -100,6 +101,14 @@ def _recorded(occurrences: list[ReminderOccurrence]) -> set[tuple[Any, Any]]:
     return recorded
 
 
+def _live(occurrences: list[ReminderOccurrence]) -> set[tuple[str, Any]]:
+    """Which occurrences' sources still exist and are active (one query per source kind in the batch)."""
+    ids_by_kind: dict[str, set[Any]] = defaultdict(set)
+    for occurrence in occurrences:
+        ids_by_kind[occurrence.source_kind].add(occurrence.source_id)
+    return live_sources(ids_by_kind)
+
+
 def _is_recorded(occurrence: ReminderOccurrence, recorded: set[tuple[Any, Any]]) -> bool:
     dates = {occurrence.local_date, occurrence.dose_date or occurrence.local_date}
     return any((occurrence.source_id, day) in recorded for day in dates)
@@ -160,6 +169,7 @@ def dispatch_batch(*, now: datetime, report: DispatchReport, limit: int = BATCH)
     if not occurrences:
         return 0
     recorded = _recorded(occurrences)
+    live = _live(occurrences)
     devices = _devices({o.patient.user_id for o in occurrences})
     finisher = _Finisher(until)
     deliveries: list[Delivery] = []
@@ -167,7 +177,10 @@ def dispatch_batch(*, now: datetime, report: DispatchReport, limit: int = BATCH)
     expired: list[ReminderOccurrence] = []
     for occurrence in occurrences:
         try:
-            decision = _decide(occurrence, now=now, recorded=recorded)
+            if (occurrence.source_kind, occurrence.source_id) not in live:
+                decision: rules.Decision = rules.Skip("its schedule or plan was stopped or removed")
+            else:
+                decision = _decide(occurrence, now=now, recorded=recorded)
         except Exception as exc:  # a malformed row is recorded and skipped, never the batch
             log.exception("dispatch failed for occurrence %s", occurrence.pk)
             report.errors.append(str(occurrence.pk))

@@ -5,7 +5,7 @@ recurrence per time), so 08:00 stays 08:00 across DST; a time in a spring gap mo
 its first instant.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, time, timedelta
 from uuid import UUID
 
@@ -36,6 +36,10 @@ def detailed_text(plan: SupplementPlan) -> str:
 
 class SupplementReminderSource:
     kind = "supplement"
+
+    def live(self, source_ids: Collection[UUID]) -> set[UUID]:
+        rows = SupplementPlan.objects.filter(pk__in=list(source_ids), status=PlanStatus.ACTIVE)
+        return set(rows.values_list("pk", flat=True))
 
     def slots(
         self, *, window_start: datetime, window_end: datetime, patient_ids: Iterable[UUID] | None = None
