@@ -47,3 +47,74 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.resource} {self.patient_id}"
+
+
+# --- sync versioning (WatermelonDB sync; the machinery lives in backend/sync_versions.py) -------------------------
+class SyncVersioned(models.Model):
+    """A row the patients' app syncs. Both columns are written by database triggers (never by Python), so they move
+    on every write however it is made: save(), queryset.update(), bulk_create, bulk_update, raw SQL."""
+
+    version = models.BigIntegerField(
+        default=0, editable=False, help_text="Sync version of the last write that changed a synced column."
+    )
+    created_version = models.BigIntegerField(default=0, editable=False, help_text="Sync version of the insert.")
+
+    class Meta:
+        abstract = True
+
+
+class SyncTombstone(models.Model):
+    """A deleted synced row (deletes arrive in the app as deletes). Written by the delete triggers; an insert of the
+    same id removes it."""
+
+    id = models.BigAutoField(primary_key=True)
+    table_name = models.CharField(max_length=40)
+    row_id = models.UUIDField()
+    # No foreign key: the tombstone outlives its row, and backend knows no patient model.
+    patient_id = models.UUIDField()
+    version = models.BigIntegerField()
+    deleted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["table_name", "row_id"], name="sync_tombstone_once")]
+        indexes = [models.Index(fields=["patient_id", "version"], name="sync_tombstone_patient_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.table_name} {self.row_id} deleted at version {self.version}"
+
+
+class SyncPull(models.Model):
+    """One pull served: its id is the `timestamp` the app gets back and sends as `last_pulled_at`; the snapshot says
+    exactly which versions that pull could see ("xmin:xmax:in-progress,..."), so the next pull and the push
+    conflict check are exact even when an older transaction commits after the pull."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    snapshot = models.TextField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"pull {self.id} by {self.user_id}"
+
+
+class SyncCursor(models.Model):
+    """How far a patient's devices have pulled, as confirmed by the app: the newest pull whose `timestamp` a device
+    sent back as `last_pulled_at` (it sends it only after applying that pull). Read by the reminder dispatcher."""
+
+    patient_id = models.UUIDField(primary_key=True)  # no foreign key: backend knows no patient model
+    pull_id = models.BigIntegerField()
+    snapshot = models.TextField()
+    confirmed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} through pull {self.pull_id}"
+
+
+class SyncClock(models.Model):
+    """The version counter of the embedded SQLite database (one writer at a time); PostgreSQL uses transaction ids."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"sync clock at {self.value}"

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "apps.exercise",
     "apps.alerts",
     "apps.reminders",
+    "apps.sync",
     "apps.console",
 ]
 

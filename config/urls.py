@@ -13,6 +13,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("apps.exercise.urls")),
     path("", include("apps.alerts.urls")),
     path("", include("apps.reminders.urls")),
+    path("", include("apps.sync.urls")),
     path("", include("backend.urls")),
 ]
 

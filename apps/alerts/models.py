@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.accounts.models import Patient
-from backend.models import BaseModel
+from backend.models import BaseModel, SyncVersioned
 
 
 class Severity(models.TextChoices):
@@ -91,7 +91,7 @@ class AlertEvent(models.Model):
         return f"{self.action} {self.alert_id}"
 
 
-class Notice(BaseModel):
+class Notice(SyncVersioned, BaseModel):
     """A plain-language message for the patient (what to do), listed in her app."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="notices")

@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.accounts.models import Patient
-from backend.models import BaseModel
+from backend.models import BaseModel, SyncVersioned
 
 
 class AromataseInhibitor(models.TextChoices):
@@ -22,7 +22,7 @@ class Smoking(models.TextChoices):
     CURRENT = "current", "Current smoker"
 
 
-class PatientProfile(models.Model):
+class PatientProfile(SyncVersioned):
     patient = models.OneToOneField(Patient, on_delete=models.CASCADE, primary_key=True, related_name="profile")
     birth_date = models.DateField()
     timezone = models.CharField(max_length=64, help_text="IANA time zone, e.g. Europe/Paris.")
@@ -68,7 +68,7 @@ class DxaSite(models.TextChoices):
     TOTAL_HIP = "total_hip", "Total hip"
 
 
-class BoneDensityResult(BaseModel):
+class BoneDensityResult(SyncVersioned, BaseModel):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="bone_density_results")
     measured_on = models.DateField()
     site = models.CharField(max_length=20, choices=DxaSite.choices)

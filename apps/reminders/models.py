@@ -4,7 +4,7 @@ each patient's reminder preferences."""
 from django.db import models
 
 from apps.accounts.models import Patient
-from backend.models import BaseModel
+from backend.models import BaseModel, SyncVersioned
 
 
 class OccurrenceState(models.TextChoices):
@@ -17,13 +17,17 @@ class OccurrenceState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# Skipped by the dispatcher because a device of the patient already holds it and fires it locally (apps/sync).
+ON_DEVICE_REASON = "on device"
+
+
 class OccurrenceKind(models.TextChoices):
     REMINDER = "reminder", "Reminder"
     NUDGE = "nudge", "Follow-up nudge"
     NEXT_MORNING = "next_morning", "Missed dose: next morning (DOMAIN A3)"
 
 
-class ReminderOccurrence(BaseModel):
+class ReminderOccurrence(SyncVersioned, BaseModel):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reminder_occurrences")
     source_kind = models.CharField(max_length=30)
     source_id = models.UUIDField()
@@ -59,6 +63,7 @@ class ReminderOccurrence(BaseModel):
                 condition=models.Q(state__in=["pending", "claimed"]),
             ),
             models.Index(fields=["patient", "due_at"], name="reminder_patient_due_idx"),
+            models.Index(fields=["patient", "version"], name="reminder_patient_sync_idx"),
             models.Index(fields=["source_kind", "source_id", "state"], name="reminder_source_state_idx"),
         ]
 

@@ -1,0 +1,219 @@
+"""`GET|POST /api/v1/sync/`: WatermelonDB's pull and push for the patient's own app (API.md "Sync")."""
+
+import json
+import re
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.api_base import request_user
+from apps.accounts.models import Patient, User
+from apps.sync.pull import Migration, pull_changes
+from apps.sync.push import PushConflictError, parse_changes, push_changes
+from apps.sync.registry import BY_NAME
+from backend.audit import audit_record
+from backend.errors import ErrorSerializer, error_body
+from backend.models import SyncPull
+from backend.roles import Role
+
+TIMESTAMP = re.compile(r"^[0-9]{1,18}$")
+TABLE_NAMES = ", ".join(BY_NAME)
+
+
+def _patient(user: User) -> Patient:
+    if user.role != Role.PATIENT:
+        raise exceptions.PermissionDenied("Sync is for the patients' app; staff use the REST API.")
+    try:
+        return user.patient
+    except Patient.DoesNotExist as exc:
+        raise exceptions.PermissionDenied("This account has no patient record to sync.") from exc
+
+
+def _since(user: User, raw: str | None, *, required: bool) -> SyncPull | None:
+    if raw in (None, "", "null") and not required:
+        return None
+    if raw is None or not TIMESTAMP.match(raw) or int(raw) < 1:
+        raise serializers.ValidationError(
+            {"last_pulled_at": ["Must be a timestamp this server returned (a positive integer)."]}
+        )
+    pull = SyncPull.objects.filter(pk=int(raw), user=user).first()
+    if pull is None:
+        raise serializers.ValidationError(
+            {"last_pulled_at": ["Not a timestamp this server gave this account (it is unknown, or in the future)."]}
+        )
+    return pull
+
+
+def _schema_version(raw: str | None) -> None:
+    if raw is None or raw in ("", "null"):
+        return
+    if not re.match(r"^[0-9]{1,9}$", raw) or int(raw) < 1:
+        raise serializers.ValidationError({"schema_version": ["Must be a positive integer."]})
+
+
+def _migration(raw: str | None) -> Migration | None:
+    if raw is None or raw in ("", "null"):
+        return None
+    problem = "Must be WatermelonDB's migration object: {from, tables, columns: [{table, columns}]}."
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise serializers.ValidationError({"migration": [problem]}) from exc
+    if data is None:
+        return None
+    if not isinstance(data, dict) or set(data) - {"from", "tables", "columns"}:
+        raise serializers.ValidationError({"migration": [problem]})
+    tables, columns = data.get("tables", []), data.get("columns", [])
+    start = data.get("from")
+    if not isinstance(start, int) or isinstance(start, bool) or start < 1:
+        raise serializers.ValidationError({"migration.from": ["Must be a positive integer."]})
+    if not isinstance(tables, list) or not isinstance(columns, list):
+        raise serializers.ValidationError({"migration": [problem]})
+    errors: dict[str, list[str]] = {}
+    known: dict[str, frozenset[str]] = {}
+    for index, name in enumerate(tables):
+        if not isinstance(name, str) or name not in BY_NAME:
+            errors[f"migration.tables.{index}"] = [f"Unknown table; the synced tables are {TABLE_NAMES}."]
+    for index, entry in enumerate(columns):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("columns"), list)
+            or set(entry) - {"table", "columns"}
+        ):
+            errors[f"migration.columns.{index}"] = [problem]
+            continue
+        table = BY_NAME.get(entry.get("table"))  # type: ignore[arg-type]
+        if table is None:
+            errors[f"migration.columns.{index}.table"] = [f"Unknown table; the synced tables are {TABLE_NAMES}."]
+            continue
+        unknown = [c for c in entry["columns"] if not isinstance(c, str) or c not in table.by_name]
+        if unknown:
+            errors[f"migration.columns.{index}.columns"] = [f"Unknown column(s): {', '.join(map(str, unknown))}."]
+            continue
+        known[table.name] = known.get(table.name, frozenset()) | frozenset(entry["columns"])
+    if errors:
+        raise serializers.ValidationError(errors)
+    return Migration(from_version=start, tables=frozenset(tables), columns=known)
+
+
+TABLE_CHANGES = inline_serializer(
+    "SyncTableChanges",
+    {
+        "created": serializers.ListField(child=serializers.DictField(), help_text="Records (each with an id)."),
+        "updated": serializers.ListField(child=serializers.DictField(), help_text="Records (each with an id)."),
+        "deleted": serializers.ListField(child=serializers.CharField(), help_text="Ids."),
+    },
+)
+PULL_OUTPUT = inline_serializer(
+    "SyncPullOutput",
+    {
+        "changes": serializers.DictField(child=TABLE_CHANGES, help_text=f"One entry per table: {TABLE_NAMES}."),
+        "timestamp": serializers.IntegerField(min_value=1, help_text="Send it back as last_pulled_at."),
+    },
+)
+PUSH_OUTPUT = inline_serializer(
+    "SyncPushOutput",
+    {
+        "experimentalRejectedIds": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            required=False,
+            help_text="Per table, ids of records not applied (read-only, or refused by the services).",
+        ),
+        "rejected": serializers.DictField(
+            child=serializers.DictField(child=serializers.CharField()),
+            required=False,
+            help_text="Per table and id, why the record was rejected.",
+        ),
+    },
+)
+PUSH_INPUT = {
+    "type": "object",
+    "description": (
+        "{changes: {table: {created: [record], updated: [record], deleted: [id]}}}, or the changes object itself. "
+        f"Tables: {TABLE_NAMES}."
+    ),
+    "additionalProperties": {
+        "type": "object",
+        "properties": {
+            "created": {"type": "array", "items": {"type": "object"}},
+            "updated": {"type": "array", "items": {"type": "object"}},
+            "deleted": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+        },
+    },
+}
+LAST_PULLED_AT = OpenApiParameter(
+    "last_pulled_at",
+    OpenApiTypes.STR,
+    description="The timestamp of the app's last pull; empty or `null` on the first sync.",
+)
+
+
+class SyncView(APIView):
+    @extend_schema(
+        summary="Pull: changes since last_pulled_at (WatermelonDB protocol; patients only)",
+        parameters=[
+            LAST_PULLED_AT,
+            OpenApiParameter("schema_version", OpenApiTypes.INT, description="The app's schema version."),
+            OpenApiParameter(
+                "migration",
+                OpenApiTypes.STR,
+                description="JSON {from, tables, columns: [{table, columns}]} or null: rows of these are sent in full.",
+            ),
+        ],
+        responses={200: PULL_OUTPUT},
+    )
+    def get(self, request: Request) -> Response:
+        user = request_user(request)
+        patient = _patient(user)
+        params = request.query_params
+        since = _since(user, params.get("last_pulled_at"), required=False)
+        _schema_version(params.get("schema_version"))
+        migration = _migration(params.get("migration")) if since is not None else None
+        changes, timestamp = pull_changes(user=user, patient=patient, since=since, migration=migration)
+        audit_record(actor=user, action="read", resource="sync", patient_ids=[patient.pk], request=request)
+        return Response({"changes": changes, "timestamp": timestamp})
+
+    @extend_schema(
+        summary="Push: apply the app's offline changes, all or nothing (WatermelonDB protocol; patients only)",
+        parameters=[
+            OpenApiParameter(
+                "last_pulled_at",
+                OpenApiTypes.INT,
+                required=True,
+                description="The timestamp of the pull that preceded this push.",
+            )
+        ],
+        request={"application/json": PUSH_INPUT},
+        responses={
+            200: PUSH_OUTPUT,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="A pushed record changed (or was deleted) on the server after last_pulled_at: pull first.",
+            ),
+        },
+        examples=[OpenApiExample("nothing rejected", value={}, response_only=True, status_codes=["200"])],
+    )
+    def post(self, request: Request) -> Response:
+        user = request_user(request)
+        patient = _patient(user)
+        since = _since(user, request.query_params.get("last_pulled_at"), required=True)
+        assert since is not None
+        records = parse_changes(request.data)
+        try:
+            result = push_changes(actor=user, patient=patient, since=since, records=records)
+        except PushConflictError as conflict:
+            fields = {table: ids for table, ids in conflict.conflicts.items()}
+            return Response(
+                error_body(
+                    "conflict",
+                    "Some records changed on the server after your last pull: pull, then push again.",
+                    fields,
+                ),
+                status=409,
+            )
+        audit_record(actor=user, action="update", resource="sync", patient_ids=[patient.pk], request=request)
+        return Response(result.body())

@@ -1,0 +1,356 @@
+"""The synced tables (API.md "Sync"): which model each is, its columns and how they travel, and what the app may
+write. Writes go through the same services as the REST API, so a dose pushed days late does everything a REST post
+does (resolves the injection alert, cancels pending reminders, moves the next due date).
+
+Every column listed here must be watched by its table's sync trigger (the apps' `*_sync_versions` migrations);
+tests/sync/test_versions.py checks it.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Model
+
+from apps.accounts.models import Patient, User
+from apps.alerts.models import Notice
+from apps.exercise import services as exercise_services
+from apps.exercise.models import ExercisePlan, ExerciseSession
+from apps.medications import selectors as medication_selectors
+from apps.medications import services as medication_services
+from apps.medications.models import DoseRecord, Schedule
+from apps.profiles import services as profile_services
+from apps.profiles.models import BoneDensityResult, PatientProfile
+from apps.reminders.models import ON_DEVICE_REASON, OccurrenceState, ReminderOccurrence
+from apps.supplements import selectors as supplement_selectors
+from apps.supplements import services as supplement_services
+from apps.supplements.models import SupplementIntake, SupplementPlan
+from apps.sync import codecs
+from apps.sync.codecs import Codec
+
+Values = dict[str, Any]
+Creator = Callable[..., None]
+Updater = Callable[..., None]
+SERVER_TIMESTAMPS = frozenset({"created_at", "updated_at"})
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    codec: Codec
+    source: str | tuple[str, ...] = ""  # ORM path(s) read for it; the column name by default
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        if isinstance(self.source, tuple):
+            return self.source
+        return (self.source or self.name,)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    model: type[Model]
+    columns: tuple[Column, ...]
+    pk: str = "id"
+    # Computed by the server (local dates, timestamps): the app's copy is ignored on push.
+    derived: frozenset[str] = SERVER_TIMESTAMPS
+    creatable: frozenset[str] = frozenset()  # what the app sets when it creates a row
+    updatable: frozenset[str] = frozenset()  # what the app may change later
+    create: Creator | None = None
+    update: Updater | None = None
+    by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {c.name: c for c in self.columns})
+
+    @property
+    def db_table(self) -> str:
+        return str(self.model._meta.db_table)
+
+    def serialise(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        """One row from `values_list(pk, *sources)` as the app sees it."""
+        record: dict[str, Any] = {"id": str(values[0])}
+        index = 1
+        for column in self.columns:
+            width = len(column.sources)
+            raw = values[index] if width == 1 else values[index : index + width]
+            index += width
+            record[column.name] = column.codec.to_client(raw)
+        return record
+
+    @property
+    def sources(self) -> list[str]:
+        return [self.pk, *(s for c in self.columns for s in c.sources)]
+
+
+def device_state(pair: tuple[str, str]) -> str:
+    """A reminder's state as the app sees it: "pending" while the app should fire it itself (being sent counts, and
+    so does a reminder the dispatcher left to the device); otherwise what happened to it."""
+    state, reason = pair
+    if state in (OccurrenceState.PENDING, OccurrenceState.CLAIMED):
+        return OccurrenceState.PENDING
+    if state == OccurrenceState.SKIPPED and reason == ON_DEVICE_REASON:
+        return OccurrenceState.PENDING
+    return state
+
+
+DEVICE_STATE = Codec("string", device_state, codecs.TEXT.parse)
+T, TN = codecs.TEXT, codecs.TEXT.or_null()
+INT, INT_N = codecs.INTEGER, codecs.INTEGER.or_null()
+DEC, DEC_N = codecs.DECIMAL, codecs.DECIMAL.or_null()
+B, MS, MS_N = codecs.BOOLEAN, codecs.INSTANT, codecs.INSTANT.or_null()
+D, D_N, TM, TM_N = codecs.DATE, codecs.DATE.or_null(), codecs.TIME, codecs.TIME.or_null()
+ID_N, JSON = codecs.UUID.or_null(), codecs.JSON_LIST
+ID = codecs.UUID
+
+
+def _cols(*spec: tuple[Any, ...]) -> tuple[Column, ...]:
+    return tuple(Column(*item) for item in spec)
+
+
+# --- writers: the REST API's services -----------------------------------------------------------------------------
+def _required(values: Values, *names: str) -> None:
+    missing = [name for name in names if values.get(name) is None]
+    if missing:
+        raise ValidationError({name: ["This column is required."] for name in missing})
+
+
+def _dose_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> None:
+    _required(values, "schedule_id", "taken_at")
+    schedule = medication_selectors.schedule_list(patient=patient).filter(pk=values["schedule_id"]).first()
+    if schedule is None:
+        raise ValidationError({"schedule_id": ["No such schedule for this patient."]})
+    # An empty status or source means the default (taken, app), as on the REST API.
+    options = {
+        k: values[k]
+        for k in ("status", "source", "site", "note", "occurrence_on")
+        if values.get(k) is not None and not (k in ("status", "source") and values[k] == "")
+    }
+    medication_services.dose_record(
+        actor=actor, patient=patient, schedule=schedule, id=record_id, taken_at=values["taken_at"], **options
+    )
+
+
+def _dose_update(*, actor: User, patient: Patient, row: Any, changes: Values) -> None:
+    medication_services.dose_correct(actor=actor, dose=row, **changes)
+
+
+def _intake_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> None:
+    _required(values, "taken_at")
+    plan = None
+    if values.get("plan_id") is not None:
+        plan = supplement_selectors.plan_list(patient=patient).filter(pk=values["plan_id"]).first()
+        if plan is None:
+            raise ValidationError({"plan_id": ["No such supplement plan for this patient."]})
+    supplement_services.supplement_intake_record(
+        actor=actor,
+        patient=patient,
+        id=record_id,
+        taken_at=values["taken_at"],
+        supplement=values.get("supplement") or None,
+        amount=values.get("amount"),
+        unit=values.get("unit") or None,
+        plan=plan,
+        note=values.get("note") or "",
+    )
+
+
+def _session_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> None:
+    _required(values, "kind", "minutes", "performed_at")
+    exercise_services.exercise_session_record(
+        actor=actor,
+        patient=patient,
+        id=record_id,
+        kind=values["kind"],
+        minutes=values["minutes"],
+        performed_at=values["performed_at"],
+        note=values.get("note") or "",
+    )
+
+
+def _profile_update(*, actor: User, patient: Patient, row: Any, changes: Values) -> None:
+    profile_services.patient_profile_update(patient=patient, **changes)
+
+
+# --- the tables ---------------------------------------------------------------------------------------------------
+PROFILE_PREFERENCES = frozenset({"quiet_hours_start", "quiet_hours_end", "push_detail_opt_in"})
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "profiles",
+        PatientProfile,
+        _cols(
+            ("birth_date", D),
+            ("timezone", T),
+            ("aromatase_inhibitor", T),
+            ("ai_started_on", D_N),
+            ("height_cm", DEC_N),
+            ("weight_kg", DEC_N),
+            ("smoker", T),
+            ("family_hip_fracture", B),
+            ("prior_fragility_fracture", B),
+            ("oral_corticosteroids_months", INT),
+            ("prior_skeletal_radiation", B),
+            ("bone_metastases", B),
+            ("cannot_stay_upright", B),
+            ("esophageal_disorder", B),
+            ("quiet_hours_start", TM_N),
+            ("quiet_hours_end", TM_N),
+            ("push_detail_opt_in", B),
+            ("updated_at", MS),
+        ),
+        pk="patient_id",
+        updatable=PROFILE_PREFERENCES,
+        update=_profile_update,
+    ),
+    Table(
+        "schedules",
+        Schedule,
+        _cols(
+            ("medication_id", ID),
+            ("medication_code", T, "medication__code"),
+            ("medication_name", T, "medication__name"),
+            ("dose", T),
+            ("unit", T),
+            ("interval", INT),
+            ("weekday", INT_N),
+            ("month_day", INT_N),
+            ("local_time", TM),
+            ("starts_on", D),
+            ("ends_on", D_N),
+            ("status", T),
+            ("review_status", T),
+            ("next_due_on", D_N),
+            ("injection_state", T),
+            ("created_at", MS),
+            ("updated_at", MS),
+        ),
+    ),
+    Table(
+        "dose_records",
+        DoseRecord,
+        _cols(
+            ("schedule_id", ID),
+            ("occurrence_on", D_N),
+            ("taken_at", MS),
+            ("taken_on", D),
+            ("status", T),
+            ("source", T),
+            ("site", T),
+            ("note", T),
+            ("created_at", MS),
+            ("updated_at", MS),
+        ),
+        derived=SERVER_TIMESTAMPS | {"taken_on"},
+        creatable=frozenset({"schedule_id", "occurrence_on", "taken_at", "status", "source", "site", "note"}),
+        updatable=frozenset({"occurrence_on", "taken_at", "status", "site", "note"}),
+        create=_dose_create,
+        update=_dose_update,
+    ),
+    Table(
+        "reminders",
+        ReminderOccurrence,
+        _cols(
+            ("source_kind", T),
+            ("schedule_id", ID, "source_id"),
+            ("kind", T),
+            ("local_date", D),
+            ("local_time", TM),
+            ("due_at", MS),
+            ("dose_date", D_N),
+            ("expires_at", MS),
+            ("text_generic", T),
+            ("text_detailed", T),
+            ("state", DEVICE_STATE, ("state", "reason")),
+        ),
+    ),
+    Table(
+        "supplement_plans",
+        SupplementPlan,
+        _cols(
+            ("supplement", T),
+            ("amount", DEC),
+            ("unit", T),
+            ("times_of_day", JSON),
+            ("daily_target", DEC_N),
+            ("status", T),
+            ("starts_on", D),
+            ("ends_on", D_N),
+            ("stopped_on", D_N),
+            ("created_at", MS),
+            ("updated_at", MS),
+        ),
+    ),
+    Table(
+        "supplement_intakes",
+        SupplementIntake,
+        _cols(
+            ("plan_id", ID_N),
+            ("supplement", T),
+            ("amount", DEC),
+            ("unit", T),
+            ("taken_at", MS),
+            ("taken_on", D),
+            ("note", T),
+            ("created_at", MS),
+            ("updated_at", MS),
+        ),
+        derived=SERVER_TIMESTAMPS | {"taken_on"},
+        creatable=frozenset({"plan_id", "supplement", "amount", "unit", "taken_at", "note"}),
+        create=_intake_create,
+    ),
+    Table(
+        "exercise_plans",
+        ExercisePlan,
+        _cols(
+            ("weight_bearing_minutes_target", INT),
+            ("resistance_days_target", INT),
+            ("balance_sessions_target", INT),
+            ("reminder_days", JSON),
+            ("local_time", TM),
+            ("status", T),
+            ("created_at", MS),
+            ("updated_at", MS),
+        ),
+    ),
+    Table(
+        "exercise_sessions",
+        ExerciseSession,
+        _cols(
+            ("kind", T),
+            ("minutes", INT),
+            ("performed_at", MS),
+            ("performed_on", D),
+            ("note", T),
+            ("created_at", MS),
+            ("updated_at", MS),
+        ),
+        derived=SERVER_TIMESTAMPS | {"performed_on"},
+        creatable=frozenset({"kind", "minutes", "performed_at", "note"}),
+        create=_session_create,
+    ),
+    Table(
+        "bone_density_results",
+        BoneDensityResult,
+        _cols(("measured_on", D), ("site", T), ("t_score", DEC), ("created_at", MS)),
+    ),
+    Table(
+        "notices",
+        Notice,
+        _cols(
+            ("schedule_id", ID_N),
+            ("kind", T),
+            ("title", T),
+            ("body", T),
+            ("episode", T),
+            ("published_at", MS),
+            ("created_at", MS),
+        ),
+    ),
+)
+
+BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
+BY_DB_TABLE: dict[str, Table] = {table.db_table: table for table in TABLES}
