@@ -18,10 +18,12 @@ urlpatterns = [
     path(
         "login/",
         views.console_headers(
-            auth_views.LoginView.as_view(
-                template_name="console/login.html",
-                authentication_form=StaffAuthenticationForm,
-                redirect_authenticated_user=True,
+            views.sign_in_throttled(
+                auth_views.LoginView.as_view(
+                    template_name="console/login.html",
+                    authentication_form=StaffAuthenticationForm,
+                    redirect_authenticated_user=True,
+                )
             )
         ),
         name="login",

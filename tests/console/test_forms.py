@@ -212,3 +212,17 @@ def test_sign_out_is_a_post(world: World, console_for) -> None:
     response = client.post("/console/logout/")
     assert response.status_code == 302 and response["Location"] == "/console/login/"
     assert client.get("/console/worklist/").status_code == 302
+
+
+def test_sign_in_attempts_are_limited_like_the_apis(world: World) -> None:
+    client = Client()
+    statuses = [
+        client.post("/console/login/", {"username": "cora@example.org", "password": f"guess-{n}-wrong"}).status_code
+        for n in range(11)
+    ]
+    assert statuses[:10] == [200] * 10  # AUTH_THROTTLE_RATE: 10 a minute per client address
+    assert statuses[10] == 429
+    response = client.post("/console/login/", {"username": "cora@example.org", "password": PASSWORD})
+    assert response.status_code == 429 and "Too many sign-in attempts" in response.content.decode()
+    assert int(response["Retry-After"]) > 0
+    assert "_auth_user_id" not in client.session
