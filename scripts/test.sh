@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 scripts/services.sh
+scripts/sync_client.sh   # the real WatermelonDB client for the sync conformance suite (npm ci from the lock)
 scripts/browser_deps.sh  # Debian's Chromium for the console's browser tests
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}
