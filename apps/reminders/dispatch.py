@@ -40,6 +40,7 @@ class DispatchReport:
     expired: int = 0
     failed: int = 0
     retrying: int = 0
+    nudges: int = 0  # follow-up nudges created for doses still unrecorded after their grace period
     errors: list[str] = field(default_factory=list)
 
 
@@ -275,7 +276,14 @@ def _push(
     for occurrence in occurrences:
         settlement = rules.settle(outcomes=per_occurrence[occurrence.pk], attempts=occurrence.attempts + 1)
         if isinstance(settlement, rules.Sent):
-            finisher.add(occurrence, state=OccurrenceState.SENT, attempts=attempted, finished_at=now, reason="")
+            finisher.add(
+                occurrence,
+                state=OccurrenceState.SENT,
+                attempts=attempted,
+                finished_at=now,
+                reason="",
+                follow_up_at=_nudge_time(occurrence),
+            )
             sent.append(occurrence)
         elif isinstance(settlement, rules.Retry):
             finisher.add(
@@ -295,30 +303,48 @@ def _push(
 
 
 def _create_follow_ups(*, sent: list[ReminderOccurrence], expired: list[ReminderOccurrence]) -> None:
-    """A sent medication reminder gets its nudge; the A3 next-morning catch-up waits until the dose looks missed:
-    when the nudge goes out (or expires) still unrecorded, or at once when there is no nudge. Most doses are
-    recorded before the nudge, so most weekly reminders never need a catch-up row (and the rush creates half the
-    rows it used to)."""
-    rows: list[ReminderOccurrence] = []
-    maybe_missed = list(expired)
-    for occurrence in sent:
-        nudge = _nudge(occurrence) if _prefs(occurrence).nudges_enabled else None
-        if nudge is None:
-            maybe_missed.append(occurrence)
-        else:
-            rows.append(nudge)
-    rows += _next_mornings(maybe_missed)
+    """The A3 next-morning catch-up, once the dose looks missed: a reminder or nudge that expired, a nudge that went
+    out, or a reminder that went out with no nudge to follow it (one with a nudge waits for the nudge's check)."""
+    maybe_missed = expired + [o for o in sent if _nudge_time(o) is None]
+    rows = _next_mornings(maybe_missed)
     if rows:
         ReminderOccurrence.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
 
 
-def _nudge(occurrence: ReminderOccurrence) -> ReminderOccurrence | None:
-    """A follow-up when a medication dose is still not recorded after the grace period (skipped if it is)."""
+def _nudge_time(occurrence: ReminderOccurrence) -> datetime | None:
+    """When a sent medication reminder's follow-up check is due; None when it gets no nudge (switched off, or the
+    grace period ends after the dose stops being useful)."""
     if occurrence.kind != OccurrenceKind.REMINDER or occurrence.source_kind != "medication":
         return None
-    at = occurrence.due_at + timedelta(minutes=_prefs(occurrence).nudge_after_minutes)
-    if at >= occurrence.expires_at:
+    prefs = _prefs(occurrence)
+    if not prefs.nudges_enabled:
         return None
+    at = occurrence.due_at + timedelta(minutes=prefs.nudge_after_minutes)
+    return at if at < occurrence.expires_at else None
+
+
+def plan_nudges(*, now: datetime, limit: int = BATCH) -> tuple[int, int]:
+    """Sent medication reminders whose grace period is over: a nudge (due at once) for each dose still unrecorded.
+    Checked and cleared in one transaction, SKIP LOCKED: concurrent dispatchers never plan one twice.
+    Answers (reminders checked, nudges created)."""
+    with transaction.atomic():
+        due = list(
+            ReminderOccurrence.objects.filter(follow_up_at__lte=now)
+            .order_by("follow_up_at")
+            .select_for_update(skip_locked=True)[:limit]
+        )
+        if not due:
+            return 0, 0
+        recorded = _recorded(due)
+        nudges = [_nudge(o) for o in due if not _is_recorded(o, recorded)]
+        ReminderOccurrence.objects.bulk_create(nudges, ignore_conflicts=True, batch_size=1000)
+        ReminderOccurrence.objects.filter(pk__in=[o.pk for o in due]).update(follow_up_at=None)
+    return len(due), len(nudges)
+
+
+def _nudge(occurrence: ReminderOccurrence) -> ReminderOccurrence:
+    """The follow-up of a sent reminder whose dose is still not recorded after the grace period."""
+    at = occurrence.follow_up_at or occurrence.due_at
     return ReminderOccurrence(
         patient_id=occurrence.patient_id,
         source_kind=occurrence.source_kind,
@@ -402,6 +428,11 @@ def _next_mornings(occurrences: list[ReminderOccurrence]) -> list[ReminderOccurr
 def dispatch(*, now: datetime | None = None, max_batches: int = 1000) -> DispatchReport:
     now = now or clock.now()
     report = DispatchReport()
+    for _ in range(max_batches):  # nudges first, so that this run sends them too
+        checked, created = plan_nudges(now=now)
+        report.nudges += created
+        if checked < BATCH:
+            break
     for _ in range(max_batches):
         if dispatch_batch(now=now, report=report) < BATCH:
             break

@@ -48,6 +48,9 @@ class ReminderOccurrence(SyncVersioned, BaseModel):
     claimed_until = models.DateTimeField(null=True, blank=True, help_text="A claim past this instant is retaken.")
     finished_at = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True, help_text="Why skipped, expired, failed or cancelled.")
+    # Set when a medication reminder is sent: then the dispatcher checks whether the dose was recorded, and only if
+    # not creates the follow-up nudge (most doses are recorded by then: no row, and nothing done at the rush).
+    follow_up_at = models.DateTimeField(null=True, blank=True, help_text="When to check whether a nudge is needed.")
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -63,6 +66,9 @@ class ReminderOccurrence(SyncVersioned, BaseModel):
                 condition=models.Q(state__in=["pending", "claimed"]),
             ),
             models.Index(fields=["patient", "due_at"], name="reminder_patient_due_idx"),
+            models.Index(
+                fields=["follow_up_at"], name="reminder_follow_up_idx", condition=models.Q(follow_up_at__isnull=False)
+            ),
             models.Index(fields=["patient", "version"], name="reminder_patient_sync_idx"),
             models.Index(fields=["source_kind", "source_id", "state"], name="reminder_source_state_idx"),
         ]

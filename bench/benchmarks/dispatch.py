@@ -8,8 +8,9 @@ library boundary, sleeping FAKE_PUSH_LATENCY_MS per call and logging every messa
 before the clock starts.
 
 Timed: from enqueueing one `reminders.dispatch` task per worker until no due occurrence is pending or claimed: every
-reminder claimed, decided, pushed, its delivery recorded, its follow-ups (nudge, A3 next morning) created. Checked
-after each run: N sent, N deliveries, and the fake provider handed each occurrence exactly once.
+reminder claimed, decided, pushed, its delivery recorded and its nudge check set (the nudge itself is created two
+hours later, only for doses still unrecorded then). Checked after each run: N sent, N deliveries, and the fake
+provider handed each occurrence exactly once.
 
 Baseline, in this process on the same rows: raw SQL that only claims (FOR UPDATE SKIP LOCKED, 500 at a time) and
 marks them sent, with no provider, no delivery rows and no follow-ups.
@@ -200,7 +201,7 @@ def _reset() -> None:
         cursor.execute(f"DELETE FROM {_O} WHERE kind <> %s", [OccurrenceKind.REMINDER])
         cursor.execute(
             f"UPDATE {_O} SET state = 'pending', attempts = 0, claimed_until = NULL, finished_at = NULL, reason = '',"
-            " next_attempt_at = due_at"
+            " next_attempt_at = due_at, follow_up_at = NULL"
         )
     with connection.cursor() as cursor:  # autocommit: VACUUM cannot run in a transaction
         cursor.execute(f"VACUUM ANALYZE {_O}")

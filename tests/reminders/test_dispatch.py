@@ -141,17 +141,23 @@ def test_follow_up_nudge_when_the_dose_is_still_not_recorded(world: World, fake_
     schedule = setup_daily(world)
     phone(world.ann.user)
     dispatch(now=DUE)
+    assert first().follow_up_at == DUE + timedelta(minutes=120)  # checked then; no nudge row before
+    assert not ReminderOccurrence.objects.filter(kind="nudge").exists()
+    assert dispatch(now=DUE + timedelta(minutes=119)).nudges == 0
+    report = dispatch(now=DUE + timedelta(minutes=120))
+    assert (report.nudges, report.sent) == (1, 1)
     nudge = ReminderOccurrence.objects.get(kind="nudge")
-    assert nudge.due_at == DUE + timedelta(minutes=120)
-    assert dispatch(now=nudge.due_at).sent == 1
+    assert (nudge.due_at, nudge.state) == (DUE + timedelta(minutes=120), "sent")
     assert fake_fcm.delivered[-1].body.startswith("Still to do")
-    # Recorded before the nudge: the nudge is skipped.
+    assert first().follow_up_at is None
+    # Recorded before the grace period ends: no nudge at all.
     next_due = DUE + timedelta(days=1)
     dispatch(now=next_due)
     with time_machine.travel(next_due + timedelta(minutes=5), tick=False):
         dose_record(actor=world.ann.user, patient=world.ann, schedule=schedule, id=uuid.uuid4(), taken_at=next_due)
     report = dispatch(now=next_due + timedelta(minutes=120))
-    assert report.skipped == 1
+    assert (report.nudges, report.sent) == (0, 0)
+    assert ReminderOccurrence.objects.filter(kind="nudge").count() == 1
 
 
 def test_an_expired_claim_is_taken_again(world: World, fake_fcm) -> None:
@@ -209,8 +215,8 @@ def test_a_dose_recorded_before_the_nudge_needs_no_catch_up(world: World, fake_f
     dispatch(now=MONDAY)
     with time_machine.travel(MONDAY + timedelta(minutes=30), tick=False):
         dose_record(actor=world.ann.user, patient=world.ann, schedule=schedule, id=uuid.uuid4(), taken_at=MONDAY)
-    assert dispatch(now=MONDAY + timedelta(minutes=120)).skipped == 1  # the nudge
-    assert not ReminderOccurrence.objects.filter(kind="next_morning").exists()
+    assert dispatch(now=MONDAY + timedelta(minutes=120)).nudges == 0
+    assert not ReminderOccurrence.objects.filter(kind__in=["nudge", "next_morning"]).exists()
 
 
 def test_without_nudges_the_catch_up_is_planned_when_the_reminder_goes_out(world: World, fake_fcm) -> None:
