@@ -93,6 +93,9 @@ class SyncPull(models.Model):
     snapshot = models.TextField()
     at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        indexes = [models.Index(fields=["at"], name="sync_pull_at_idx")]  # pruning old pulls
+
     def __str__(self) -> str:
         return f"pull {self.id} by {self.user_id}"
 

@@ -24,11 +24,13 @@ triggers; a migration that alters a synced table must call `sync_triggers` again
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.db import connection, migrations, transaction
 
+from backend import clock
 from backend.models import SyncCursor, SyncPull
 
 TOMBSTONES = "backend_synctombstone"
@@ -89,6 +91,35 @@ def changed_since(snapshot: Snapshot | None) -> Callable[[int], bool]:
     if snapshot is None:
         return lambda version: True
     return lambda version: not snapshot.sees(version)
+
+
+# --- pulls: the timestamps the apps hold ---------------------------------------------------------------------------
+PULL_RETENTION = timedelta(days=90)
+
+
+def _issued_up_to() -> int:
+    """The highest pull id ever handed out (the id sequence's position: pruning deletes rows, not the sequence)."""
+    table = SyncPull._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SELECT last_value, is_called FROM {table}_id_seq")
+            last, called = cursor.fetchone()
+            return int(last) if called else 0
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def pull_was_pruned(pull_id: int) -> bool:
+    """A timestamp this server issued once but no longer keeps (pruned), as opposed to one from the future."""
+    return 0 < pull_id <= _issued_up_to() and not SyncPull.objects.filter(pk=pull_id).exists()
+
+
+def prune_pulls(*, now: datetime | None = None, keep: timedelta = PULL_RETENTION) -> int:
+    """Forget pulls older than `keep`: an app that comes back with one gets a replacement sync (everything again,
+    and WatermelonDB drops what it holds beyond that). The devices' cursors keep their own copy of the snapshot."""
+    deleted, _ = SyncPull.objects.filter(at__lt=(now or clock.now()) - keep).delete()
+    return deleted
 
 
 # --- what the patient's devices already hold (read by the reminder dispatcher) ----------------------------------

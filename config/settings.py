@@ -237,6 +237,8 @@ CELERY_BEAT_SCHEDULE = {
     "materialise_reminders": {"task": "reminders.materialise", "schedule": crontab(minute="*/10")},
     "dispatch_reminders": {"task": "reminders.dispatch", "schedule": crontab()},
     "push_staff_alerts": {"task": "reminders.push_staff_alerts", "schedule": crontab(minute="*/5")},
+    # Sync: forget pulls older than 90 days (an app coming back with one gets a replacement sync).
+    "prune_sync_pulls": {"task": "sync.prune_pulls", "schedule": crontab(hour=3, minute=37)},
 }
 
 # A dispatcher's claim on a batch lapses after this: a killed worker's reminders are retaken then (and may be pushed

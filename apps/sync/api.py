@@ -19,6 +19,7 @@ from backend.audit import audit_record
 from backend.errors import ErrorSerializer, error_body
 from backend.models import SyncPull
 from backend.roles import Role
+from backend.sync_versions import pull_was_pruned
 
 TIMESTAMP = re.compile(r"^[0-9]{1,18}$")
 TABLE_NAMES = ", ".join(BY_NAME)
@@ -33,19 +34,23 @@ def _patient(user: User) -> Patient:
         raise exceptions.PermissionDenied("This account has no patient record to sync.") from exc
 
 
-def _since(user: User, raw: str | None, *, required: bool) -> SyncPull | None:
+def _since(user: User, raw: str | None, *, required: bool) -> tuple[SyncPull | None, bool]:
+    """The pull the app last applied, and whether it must be answered with a replacement sync instead (its
+    timestamp was pruned: everything is sent again and the app drops what it holds beyond that)."""
     if raw in (None, "", "null") and not required:
-        return None
+        return None, False
     if raw is None or not TIMESTAMP.match(raw) or int(raw) < 1:
         raise serializers.ValidationError(
             {"last_pulled_at": ["Must be a timestamp this server returned (a positive integer)."]}
         )
     pull = SyncPull.objects.filter(pk=int(raw), user=user).first()
-    if pull is None:
-        raise serializers.ValidationError(
-            {"last_pulled_at": ["Not a timestamp this server gave this account (it is unknown, or in the future)."]}
-        )
-    return pull
+    if pull is not None:
+        return pull, False
+    if not required and pull_was_pruned(int(raw)):
+        return None, True
+    raise serializers.ValidationError(
+        {"last_pulled_at": ["Not a timestamp this server gave this account (it is unknown, or in the future)."]}
+    )
 
 
 def _schema_version(raw: str | None) -> None:
@@ -113,6 +118,11 @@ PULL_OUTPUT = inline_serializer(
     {
         "changes": serializers.DictField(child=TABLE_CHANGES, help_text=f"One entry per table: {TABLE_NAMES}."),
         "timestamp": serializers.IntegerField(min_value=1, help_text="Send it back as last_pulled_at."),
+        "experimentalStrategy": serializers.ChoiceField(
+            choices=["replacement"],
+            required=False,
+            help_text="Present when last_pulled_at was pruned: everything is sent; the app drops the rest.",
+        ),
     },
 )
 PUSH_OUTPUT = inline_serializer(
@@ -170,12 +180,15 @@ class SyncView(APIView):
         user = request_user(request)
         patient = _patient(user)
         params = request.query_params
-        since = _since(user, params.get("last_pulled_at"), required=False)
+        since, replace = _since(user, params.get("last_pulled_at"), required=False)
         _schema_version(params.get("schema_version"))
         migration = _migration(params.get("migration")) if since is not None else None
         changes, timestamp = pull_changes(user=user, patient=patient, since=since, migration=migration)
         audit_record(actor=user, action="read", resource="sync", patient_ids=[patient.pk], request=request)
-        return Response({"changes": changes, "timestamp": timestamp})
+        body: dict[str, object] = {"changes": changes, "timestamp": timestamp}
+        if replace:
+            body["experimentalStrategy"] = "replacement"
+        return Response(body)
 
     @extend_schema(
         summary="Push: apply the app's offline changes, all or nothing (WatermelonDB protocol; patients only)",
@@ -200,7 +213,7 @@ class SyncView(APIView):
     def post(self, request: Request) -> Response:
         user = request_user(request)
         patient = _patient(user)
-        since = _since(user, request.query_params.get("last_pulled_at"), required=True)
+        since, _ = _since(user, request.query_params.get("last_pulled_at"), required=True)
         assert since is not None
         records = parse_changes(request.data)
         try:

@@ -250,3 +250,18 @@ test("a patient cannot see or overwrite another patient's rows", async () => {
   const { status } = await bea.call(`/api/v1/patients/${world.ann.patient_id}/doses/`);
   assert.equal(status, 404);
 });
+
+test('a device whose timestamp was pruned gets a replacement sync and drops what the server no longer has', async () => {
+  const ann = device(world.ann);
+  await ann.sync();
+  const held = (await ann.rows('dose_records')).map((d) => d.id);
+  const gone = held[0];
+  await control('delete', { dose_id: gone });
+  await control('prune');
+  const offline = await createDose(ann, world.ann, { note: 'not pushed yet', taken_at: Date.now() - 9 * 86400000 });
+  await ann.sync();
+  assert.equal(await ann.find('dose_records', gone), null, 'dropped by the replacement');
+  assert.equal((await ann.find('dose_records', offline.id))._raw._status, 'synced', 'her own change survived');
+  const after = (await ann.rows('dose_records')).map((d) => d.id).sort();
+  assert.deepEqual(after, [...held.filter((id) => id !== gone), offline.id].sort());
+});

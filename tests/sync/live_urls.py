@@ -17,6 +17,7 @@ from apps.medications.models import DoseRecord
 from apps.medications.services import dose_correct
 from apps.reminders.materialise import materialise
 from apps.sync.registry import TABLES
+from backend.sync_versions import PULL_RETENTION, prune_pulls
 from config.urls import urlpatterns as project_urls
 from tests.factories import CareTeamFactory, OrganisationFactory, PatientFactory, UserFactory, make_dose, make_schedule
 from tests.supplements.factories import make_intake
@@ -55,6 +56,8 @@ def control(request: HttpRequest, action: str) -> JsonResponse:
         return JsonResponse(
             {"schema": _schema(), "ann": _patient("ann", coordinator), "bea": _patient("bea", coordinator)}
         )
+    if action == "prune":  # every timestamp issued so far is forgotten (as if 90 days passed)
+        return JsonResponse({"pruned": prune_pulls(now=timezone.now() + PULL_RETENTION + timedelta(days=1))})
     dose = DoseRecord.objects.select_related("patient").filter(pk=data["dose_id"]).first()
     if dose is None:
         return JsonResponse({"error": "no such dose"}, status=404)

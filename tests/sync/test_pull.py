@@ -4,6 +4,8 @@ import json
 from datetime import timedelta
 
 import pytest
+import time_machine
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -12,6 +14,8 @@ from apps.alerts.services import notice_publish
 from apps.medications.models import DoseRecord, Schedule
 from apps.reminders.materialise import materialise
 from apps.reminders.models import OccurrenceState, ReminderOccurrence
+from backend.models import SyncPull
+from backend.sync_versions import prune_pulls
 from tests.conftest import World
 from tests.exercise.factories import make_exercise_plan, make_session
 from tests.factories import BoneDensityFactory, make_dose, make_schedule
@@ -171,6 +175,27 @@ def test_bad_or_future_last_pulled_at_is_refused(world: World, client_for, value
     response = client_for(world.ann.user).get("/api/v1/sync/", {"last_pulled_at": value})
     assert response.status_code == 400, response.content
     assert "last_pulled_at" in response.json()["error"]["fields"]
+
+
+def test_a_pruned_timestamp_gets_a_replacement_sync(world: World, app_for) -> None:
+    mine = _history(world.ann)
+    app = app_for(world.ann)
+    app.pull()
+    DoseRecord.objects.filter(pk=mine["dose"]).delete()
+    with time_machine.travel(timezone.now() + timedelta(days=91)):
+        assert prune_pulls() >= 1
+    body = app.pull()
+    assert body["experimentalStrategy"] == "replacement"
+    assert ids(body, "schedules", "created") == {mine["schedule"]}  # everything again
+    assert ids(body, "dose_records", "created") == set()  # the app drops what is not in a replacement
+    assert "experimentalStrategy" not in app.pull()  # and then on as usual
+
+
+def test_runjob_prunes_old_pulls(world: World, app_for, capsys) -> None:
+    app_for(world.ann).pull()
+    call_command("runjob", "prune_sync_pulls")
+    assert "prune_sync_pulls" in capsys.readouterr().out
+    assert SyncPull.objects.count() == 1  # a fresh one stays
 
 
 def test_a_timestamp_given_to_another_account_is_refused(world: World, app_for) -> None:
