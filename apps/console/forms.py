@@ -76,7 +76,7 @@ class ReviewForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        # Console rule (issue 7): verifying over a high finding records why it is safe; the API leaves it optional.
+        # Verifying over a high finding records why it is safe (the review service enforces it for the API too).
         if data.get("decision") == ReviewDecision.Decision.VERIFY and self.high_findings and not data.get("note"):
             self.add_error("note", "This schedule has a high finding: say why it is safe to verify it as it is.")
         return data

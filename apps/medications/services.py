@@ -280,6 +280,10 @@ def review_decide(
     note = note.strip()
     if decision == ReviewDecision.Decision.REQUEST_CHANGES and not note:
         raise ValidationError({"note": ["Say what should change: a note is required."]})
+    if decision == ReviewDecision.Decision.VERIFY and not note and any(f.get("severity") == "high" for f in findings):
+        raise ValidationError(
+            {"note": ["A high finding is open: say why it is safe to go ahead (a note is required)."]}
+        )
     schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
     if schedule.review_status != ReviewStatus.PENDING:
         raise ValidationError({"decision": [f"This schedule is not awaiting review ({schedule.review_status})."]})

@@ -135,6 +135,19 @@ def test_verify_keeps_the_decision_with_reviewer_and_findings(world: World, clie
     assert shown["review_status"] == "verified"
 
 
+def test_verify_over_a_high_finding_needs_a_note(world: World, client_for) -> None:
+    schedule = make_schedule(world.ann, "denosumab")  # no calcium or vitamin D plan: a high D6 finding
+    client = client_for(world.phil)
+    assert codes(item(queue(client), schedule))["denosumab_without_calcium_vitamin_d"] == "high"
+    response = decide(client, schedule, decision="verify", note="  ")
+    assert response.status_code == 400
+    assert "note" in response.json()["error"]["fields"]
+    schedule.refresh_from_db()
+    assert schedule.review_status == "pending" and not ReviewDecision.objects.filter(schedule=schedule).exists()
+    response = decide(client, schedule, decision="verify", note="Calcium and vitamin D started today.")
+    assert response.status_code == 201
+
+
 def test_verify_without_note_is_fine(world: World, client_for) -> None:
     schedule = make_schedule(world.bea, "letrozole")
     response = decide(client_for(world.phil), schedule, decision="verify")
