@@ -92,6 +92,9 @@ class SyncPull(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     snapshot = models.TextField()
     at = models.DateTimeField(auto_now_add=True)
+    # Ids the app created in pushes made after this pull ({table: [id, ...]}): the next pull, which starts from this
+    # one, sends them back as updated, not created (the app has them).
+    pushed = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["at"], name="sync_pull_at_idx")]  # pruning old pulls

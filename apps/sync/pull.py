@@ -28,7 +28,9 @@ class Migration:
         return table in self.tables or table in self.columns
 
 
-def _table_changes(table: Table, patient: Patient, since: Snapshot | None, *, full: bool, new: bool) -> dict[str, Any]:
+def _table_changes(
+    table: Table, patient: Patient, since: Snapshot | None, *, full: bool, new: bool, pushed: frozenset[str]
+) -> dict[str, Any]:
     rows = table.model._default_manager.filter(patient_id=patient.pk).order_by()
     if since is not None and not full:
         rows = rows.filter(version__gte=since.xmin)  # the index narrows; `sees` below decides exactly
@@ -40,7 +42,8 @@ def _table_changes(table: Table, patient: Patient, since: Snapshot | None, *, fu
         if since is not None and not full and since.sees(version):
             continue
         record = serialise(values[:-2])
-        if since is None or new or not since.sees(created_version):
+        # Rows the app created itself in its last push are new to the server, not to the app: updated.
+        if since is None or new or (not since.sees(created_version) and record["id"] not in pushed):
             created.append(record)
         else:
             updated.append(record)
@@ -60,7 +63,8 @@ def pull_changes(
         for table in TABLES:
             resend = migration is not None and migration.resend(table.name)
             new = migration is not None and table.name in migration.tables
-            changes[table.name] = _table_changes(table, patient, base, full=resend, new=new)
+            pushed = frozenset(since.pushed.get(table.name, ())) if since is not None else frozenset()
+            changes[table.name] = _table_changes(table, patient, base, full=resend, new=new, pushed=pushed)
         if base is not None:
             by_db_table = {table.db_table: table.name for table in TABLES}
             deleted: dict[str, list[str]] = defaultdict(list)

@@ -120,6 +120,7 @@ def parse_changes(body: Any) -> list[PushRecord]:
 @dataclass
 class PushResult:
     rejected: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    created: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def reject(self, record: PushRecord, reason: str) -> None:
         self.rejected[record.table.name][str(record.id)] = reason
@@ -164,6 +165,8 @@ def _differences(table: Table, record: PushRecord, stored: Stored) -> set[str]:
 
 @transaction.atomic
 def push_changes(*, actor: User, patient: Patient, since: SyncPull, records: list[PushRecord]) -> PushResult:
+    # One push at a time per pull (a double submit waits), so the ids it creates are recorded on it exactly.
+    since = SyncPull.objects.select_for_update().get(pk=since.pk)
     snapshot = Snapshot.parse(since.snapshot)
     by_table: dict[str, list[PushRecord]] = defaultdict(list)
     for record in records:
@@ -198,6 +201,11 @@ def push_changes(*, actor: User, patient: Patient, since: SyncPull, records: lis
     for table in TABLES:
         for record in by_table.get(table.name, []):
             _apply(record, stored[table.name].get(record.id), actor=actor, patient=patient, result=result)
+    if result.created:
+        recorded: dict[str, list[str]] = {name: list(known) for name, known in since.pushed.items()}
+        for name, new_ids in result.created.items():
+            recorded[name] = sorted(set(recorded.get(name, [])) | set(new_ids))
+        SyncPull.objects.filter(pk=since.pk).update(pushed=recorded)
     return result
 
 
@@ -212,7 +220,8 @@ def _apply(record: PushRecord, row: Stored | None, *, actor: User, patient: Pati
             result.reject(record, f"{table.name} is read-only for the app.")
             return
         values = {name: value for name, value in record.values.items() if name in table.creatable}
-        _call(result, record, table.create, actor=actor, patient=patient, record_id=record.id, values=values)
+        if _call(result, record, table.create, actor=actor, patient=patient, record_id=record.id, values=values):
+            result.created[table.name].append(str(record.id))
         return
     changed = _differences(table, record, row)
     if not changed:
@@ -226,9 +235,10 @@ def _apply(record: PushRecord, row: Stored | None, *, actor: User, patient: Pati
     _call(result, record, table.update, actor=actor, patient=patient, row=instance, changes=changes)
 
 
-def _call(result: PushResult, record: PushRecord, writer: Any, **kwargs: Any) -> None:
+def _call(result: PushResult, record: PushRecord, writer: Any, **kwargs: Any) -> Any:
     try:
         with transaction.atomic():  # a refused record leaves nothing behind
-            writer(**kwargs)
+            return writer(**kwargs)
     except ValidationError as exc:
         result.reject(record, _reason(exc))
+        return None

@@ -31,7 +31,7 @@ from apps.sync import codecs
 from apps.sync.codecs import Codec
 
 Values = dict[str, Any]
-Creator = Callable[..., None]
+Creator = Callable[..., bool]  # True when it inserted the row (False: the same id was already recorded)
 Updater = Callable[..., None]
 SERVER_TIMESTAMPS = frozenset({"created_at", "updated_at"})
 
@@ -118,7 +118,7 @@ def _required(values: Values, *names: str) -> None:
         raise ValidationError({name: ["This column is required."] for name in missing})
 
 
-def _dose_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> None:
+def _dose_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> bool:
     _required(values, "schedule_id", "taken_at")
     schedule = medication_selectors.schedule_list(patient=patient).filter(pk=values["schedule_id"]).first()
     if schedule is None:
@@ -129,23 +129,23 @@ def _dose_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values:
         for k in ("status", "source", "site", "note", "occurrence_on")
         if values.get(k) is not None and not (k in ("status", "source") and values[k] == "")
     }
-    medication_services.dose_record(
+    return medication_services.dose_record(
         actor=actor, patient=patient, schedule=schedule, id=record_id, taken_at=values["taken_at"], **options
-    )
+    ).created
 
 
 def _dose_update(*, actor: User, patient: Patient, row: Any, changes: Values) -> None:
     medication_services.dose_correct(actor=actor, dose=row, **changes)
 
 
-def _intake_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> None:
+def _intake_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> bool:
     _required(values, "taken_at")
     plan = None
     if values.get("plan_id") is not None:
         plan = supplement_selectors.plan_list(patient=patient).filter(pk=values["plan_id"]).first()
         if plan is None:
             raise ValidationError({"plan_id": ["No such supplement plan for this patient."]})
-    supplement_services.supplement_intake_record(
+    return supplement_services.supplement_intake_record(
         actor=actor,
         patient=patient,
         id=record_id,
@@ -155,12 +155,12 @@ def _intake_create(*, actor: User, patient: Patient, record_id: uuid.UUID, value
         unit=values.get("unit") or None,
         plan=plan,
         note=values.get("note") or "",
-    )
+    ).created
 
 
-def _session_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> None:
+def _session_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> bool:
     _required(values, "kind", "minutes", "performed_at")
-    exercise_services.exercise_session_record(
+    return exercise_services.exercise_session_record(
         actor=actor,
         patient=patient,
         id=record_id,
@@ -168,7 +168,7 @@ def _session_create(*, actor: User, patient: Patient, record_id: uuid.UUID, valu
         minutes=values["minutes"],
         performed_at=values["performed_at"],
         note=values.get("note") or "",
-    )
+    ).created
 
 
 def _profile_update(*, actor: User, patient: Patient, row: Any, changes: Values) -> None:

@@ -86,9 +86,18 @@ def test_offline_records_are_applied_once_even_when_the_push_is_replayed(world: 
     assert ExerciseSession.objects.filter(patient=world.ann).count() == 1
     stored = DoseRecord.objects.get(patient=world.ann)
     assert stored.recorded_by == world.ann.user
-    # The app's next pull brings her records back with what the server computed (local date).
+    # The app's next pull brings her records back with what the server computed (local date), as updated: it has
+    # them. Another of her devices gets them as created.
     pulled = ann_app.pull()["changes"]["dose_records"]
-    assert [r["taken_on"] for r in pulled["created"] + pulled["updated"]] == [stored.taken_on.isoformat()]
+    assert pulled["created"] == []
+    assert [r["taken_on"] for r in pulled["updated"]] == [stored.taken_on.isoformat()]
+    tablet = App(ann_app.client, world.ann)
+    tablet.pull()
+    tablet.push(table_changes(exercise_sessions={"created": [session()]}))
+    assert [r["id"] for r in tablet.pull()["changes"]["exercise_sessions"]["created"]] == []
+    other = App(ann_app.client, world.ann, last_pulled_at=ann_app.last_pulled_at)
+    created = other.pull()["changes"]["exercise_sessions"]["created"]
+    assert len(created) == 1  # the tablet's session is new to this device
 
 
 def test_a_dose_pushed_days_late_does_what_a_rest_post_does(world: World, ann_app: App, client_for) -> None:
