@@ -17,8 +17,8 @@ The version source:
 - SQLite (the embedded default, one writer at a time): a counter row (`SyncClock`); writers commit in version order,
   so a snapshot is simply "every version below N".
 
-Caveat for the embedded SQLite only: Django rebuilds a SQLite table for some schema changes, which drops its
-triggers; a migration that alters a synced table must call `sync_triggers` again (tests check they exist).
+On SQLite, Django rebuilds a table for some schema changes, which drops its triggers: apps/sync/triggers.py puts
+missing ones back after every migrate.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence

@@ -41,6 +41,7 @@ class Column:
     name: str
     codec: Codec
     source: str | tuple[str, ...] = ""  # ORM path(s) read for it; the column name by default
+    watch: str = ""  # SQL over `{row}` whose change moves the version, when not simply the source columns
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -70,6 +71,25 @@ class Table:
     def db_table(self) -> str:
         return str(self.model._meta.db_table)
 
+    @property
+    def pk_column(self) -> str:
+        fields = {f.name: f for f in self.model._meta.concrete_fields}
+        return str((fields.get(self.pk) or fields[self.pk.removesuffix("_id")]).column)
+
+    def watched(self) -> list[str]:
+        """What the table's trigger compares: each synced column, or its `watch` expression. Columns read through a
+        join (the catalogue's names) are another table's writes and are not watched."""
+        fields = {f.name: f for f in self.model._meta.concrete_fields}
+        items: list[str] = []
+        for column in self.columns:
+            if column.watch:
+                items.append(column.watch)
+                continue
+            for source in column.sources:
+                if "__" not in source:
+                    items.append(str((fields.get(source) or fields[source.removesuffix("_id")]).column))
+        return items
+
     def serialise(self, values: tuple[Any, ...]) -> dict[str, Any]:
         """One row from `values_list(pk, *sources)` as the app sees it."""
         record: dict[str, Any] = {"id": str(values[0])}
@@ -98,6 +118,11 @@ def device_state(pair: tuple[str, str]) -> str:
 
 
 DEVICE_STATE = Codec("string", device_state, codecs.TEXT.parse)
+# device_state in SQL, for the trigger (apps/reminders/migrations/0004_sync_versions.py has the same expression).
+DEVICE_STATE_SQL = (
+    "CASE WHEN {row}.state IN ('pending', 'claimed') OR ({row}.state = 'skipped' AND {row}.reason = 'on device') "
+    "THEN 'pending' ELSE {row}.state END"
+)
 T, TN = codecs.TEXT, codecs.TEXT.or_null()
 INT, INT_N = codecs.INTEGER, codecs.INTEGER.or_null()
 DEC, DEC_N = codecs.DECIMAL, codecs.DECIMAL.or_null()
@@ -264,7 +289,7 @@ TABLES: tuple[Table, ...] = (
             ("expires_at", MS),
             ("text_generic", T),
             ("text_detailed", T),
-            ("state", DEVICE_STATE, ("state", "reason")),
+            ("state", DEVICE_STATE, ("state", "reason"), DEVICE_STATE_SQL),
         ),
     ),
     Table(

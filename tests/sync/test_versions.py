@@ -13,9 +13,10 @@ from apps.exercise.models import ExerciseSession
 from apps.medications.models import DoseRecord
 from apps.reminders.materialise import materialise
 from apps.reminders.models import ReminderOccurrence
-from apps.sync.registry import TABLES, Table
+from apps.sync.registry import BY_NAME, TABLES, Table
+from apps.sync.triggers import ensure_triggers
 from backend.models import SyncTombstone
-from backend.sync_versions import Snapshot, on_device
+from backend.sync_versions import Snapshot, _drop, on_device
 from tests.conftest import World
 from tests.exercise.factories import make_session
 from tests.factories import make_dose, make_schedule
@@ -38,13 +39,19 @@ def _trigger_text(table: Table) -> str:
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
 def test_every_synced_column_is_watched_by_its_trigger(table: Table) -> None:
     text = _trigger_text(table)
-    fields = {f.name: f for f in table.model._meta.concrete_fields}
-    for column in table.columns:
-        for source in column.sources:
-            if "__" in source:
-                continue  # read through a join (the catalogue's names): not this table's write
-            field = fields.get(source) or fields[source.removesuffix("_id")]
-            assert f'"{field.column}"' in text or f".{field.column}" in text, f"{table.name}.{column.name} unwatched"
+    for item in table.watched():
+        expected = item.format(row="OLD") if "{row}" in item else f'OLD."{item}"'
+        assert expected in text, f"{table.name}: {item} is not watched by the migration's trigger"
+
+
+def test_migrations_created_every_trigger_and_a_lost_one_is_put_back() -> None:
+    assert ensure_triggers() == []  # the migrations made them all
+    table = BY_NAME["dose_records"]
+    with connection.cursor() as cursor:
+        for statement in _drop(table.db_table, connection.vendor):  # what a SQLite table rebuild does
+            cursor.execute(statement)
+    assert ensure_triggers() == ["dose_records"]
+    assert test_every_synced_column_is_watched_by_its_trigger(table) is None
 
 
 def _version(model, pk) -> int:
