@@ -283,3 +283,34 @@ test('a device whose timestamp was pruned gets a replacement sync and drops what
   const after = (await ann.rows('dose_records')).map((d) => d.id).sort();
   assert.deepEqual(after, [...held.filter((id) => id !== gone), offline.id].sort());
 });
+
+test("a migration sync: the library's own migration description gets the new table's and columns' rows in full", async () => {
+  const { schemaMigrations, createTable, addColumns } = require('@nozbe/watermelondb/Schema/migrations');
+  const getSyncChanges = require('@nozbe/watermelondb/Schema/migrations/getSyncChanges').default;
+  const migrations = schemaMigrations({
+    migrations: [
+      {
+        toVersion: 2,
+        steps: [
+          createTable({ name: 'supplement_intakes', columns: world.schema.supplement_intakes }),
+          addColumns({ table: 'dose_records', columns: [{ name: 'site', type: 'string' }] }),
+        ],
+      },
+    ],
+  });
+  const migration = getSyncChanges(migrations, 1, 2); // exactly what synchronize() sends as `migration`
+  const ann = device(world.ann);
+  await ann.sync();
+  const since = await require('@nozbe/watermelondb/sync/impl').getLastPulledAt(ann.database);
+  const query = new URLSearchParams({
+    last_pulled_at: String(since),
+    schema_version: '2',
+    migration: JSON.stringify(migration),
+  });
+  const { status, body } = await ann.call(`/api/v1/sync/?${query}`);
+  assert.equal(status, 200);
+  assert.equal(body.changes.supplement_intakes.created.length, 1, 'the new table in full, as created');
+  const doses = (await ann.rows('dose_records')).map((d) => d.id).sort();
+  assert.deepEqual(body.changes.dose_records.updated.map((d) => d.id).sort(), doses, 'a new column: every row');
+  assert.deepEqual(body.changes.schedules, { created: [], updated: [], deleted: [] }, 'other tables as usual');
+});
