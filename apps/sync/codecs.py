@@ -7,11 +7,13 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 MAX_MS = 10**14  # year 5138: anything larger is not an instant a phone sends
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MILLISECOND = timedelta(milliseconds=1)
 
 
 class InvalidValueError(ValueError):
@@ -77,7 +79,7 @@ def _instant(raw: Any) -> datetime:
     ms = _integer(raw)
     if not 0 < ms < MAX_MS:
         raise InvalidValueError("Must be milliseconds since 1970-01-01 (a positive integer).")
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return EPOCH + timedelta(milliseconds=ms)  # integer arithmetic: no float rounding
 
 
 def _date(raw: Any) -> date:
@@ -118,7 +120,8 @@ def _json_list(raw: Any) -> list[Any]:
 
 
 def _ms(value: datetime) -> int:
-    return int(value.timestamp() * 1000)
+    # Exact (floor to the millisecond): float seconds * 1000 can land a millisecond short.
+    return (value - EPOCH) // MILLISECOND
 
 
 TEXT = Codec("string", lambda v: v if v is not None else "", _text)
