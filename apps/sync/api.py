@@ -19,7 +19,7 @@ from backend.audit import audit_record
 from backend.errors import ErrorSerializer, error_body
 from backend.models import SyncPull
 from backend.roles import Role
-from backend.sync_versions import pull_was_pruned
+from backend.sync_versions import confirm_pull, pull_was_pruned
 
 TIMESTAMP = re.compile(r"^[0-9]{1,18}$")
 TABLE_NAMES = ", ".join(BY_NAME)
@@ -216,6 +216,8 @@ class SyncView(APIView):
         since, _ = _since(user, request.query_params.get("last_pulled_at"), required=True)
         assert since is not None
         records = parse_changes(request.data)
+        # WatermelonDB pushes right after applying the pull it names: her device holds what that pull saw.
+        confirm_pull(patient_id=patient.pk, pull=since)
         try:
             result = push_changes(actor=user, patient=patient, since=since, records=records)
         except PushConflictError as conflict:

@@ -15,8 +15,8 @@ from apps.reminders.materialise import materialise
 from apps.reminders.models import ReminderOccurrence
 from apps.sync.registry import BY_NAME, TABLES, Table
 from apps.sync.triggers import ensure_triggers
-from backend.models import SyncTombstone
-from backend.sync_versions import Snapshot, _drop, on_device
+from backend.models import SyncCursor, SyncTombstone
+from backend.sync_versions import Snapshot, _drop, on_device, pulled_through
 from tests.conftest import World
 from tests.exercise.factories import make_session
 from tests.factories import make_dose, make_schedule
@@ -153,3 +153,19 @@ def test_a_slow_writer_committing_after_a_pull_is_delivered_by_the_next_one(worl
     body = app.push(table_changes(exercise_sessions={"updated": [row]}), last_pulled_at=first["timestamp"])
     assert body == {}  # no false 409 for a row that pull delivered
     assert timezone.now() - fast.created_at < timedelta(minutes=5)
+
+
+def test_pulls_and_pushes_confirm_what_her_devices_hold(world: World, app_for) -> None:
+    app: App = app_for(world.ann)
+    first = app.pull()["timestamp"]
+    assert pulled_through([world.ann.pk]) == {}  # served, but not yet known to have arrived
+    app.push(table_changes())  # pushes name the pull they follow, which the app has applied
+    assert SyncCursor.objects.get(patient_id=world.ann.pk).pull_id == first
+    second = app.pull()["timestamp"]
+    app.last_pulled_at = first
+    app.pull()  # an older timestamp (another device) never takes the cursor back
+    assert SyncCursor.objects.get(patient_id=world.ann.pk).pull_id == first
+    app.last_pulled_at = second
+    app.pull()
+    assert SyncCursor.objects.get(patient_id=world.ann.pk).pull_id == second
+    assert set(pulled_through([world.ann.pk, world.bea.pk])) == {world.ann.pk}
