@@ -309,3 +309,37 @@ def test_a_10_mb_push_is_a_413(world: World, ann_app: App) -> None:
 def test_staff_cannot_push(world: World, client_for) -> None:
     response = client_for(world.cora).post("/api/v1/sync/?last_pulled_at=1", {"changes": {}}, format="json")
     assert response.status_code == 403
+
+
+@pytest.mark.postgres
+def test_the_same_push_sent_twice_at_once_creates_each_record_once(world: World, app_for) -> None:
+    """A phone retrying while its first push is still running: two connections, one result."""
+    import threading
+
+    from django.db import connection
+
+    schedule = make_schedule(world.ann)
+    first: App = app_for(world.ann)
+    first.pull()
+    changes = table_changes(dose_records={"created": [dose(schedule)]}, exercise_sessions={"created": [session()]})
+    answers: list[Any] = []
+    start = threading.Barrier(2)
+
+    def send() -> None:
+        try:
+            app = app_for(world.ann)
+            start.wait(10)
+            answers.append(app.push(changes, last_pulled_at=first.last_pulled_at))
+        except BaseException as exc:  # surfaced below
+            answers.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert answers == [{}, {}]
+    assert DoseRecord.objects.filter(patient=world.ann).count() == 1
+    assert ExerciseSession.objects.filter(patient=world.ann).count() == 1
