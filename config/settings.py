@@ -212,6 +212,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_BROKER_DIR),
         "data_folder_out": str(_BROKER_DIR),
         "store_processed": False,
+        "control_folder": str(_BROKER_DIR / "control"),  # broadcasts (ping, inspect); else ./control in any cwd
     }
 else:
     # Redis down must not hold a web request for long: connecting gives up after 2 s.

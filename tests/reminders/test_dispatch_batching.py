@@ -4,6 +4,7 @@ batch costs the same number of statements whatever its size (no per-occurrence q
 from datetime import UTC, date, datetime, time
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -85,3 +86,38 @@ def test_settle_retries_a_transient_failure_with_backoff_until_attempts_run_out(
 def test_settle_fails_a_permanent_failure_with_every_reason() -> None:
     outcomes = [("failed", False, "auth rejected"), ("dead", False, "")]
     assert settle(outcomes=outcomes, attempts=1) == Failed("auth rejected; dead")
+
+
+def test_a_full_first_batch_calls_for_help_once(db, make_device, fake_fcm, monkeypatch) -> None:
+    import apps.reminders.dispatch as dispatcher
+
+    monkeypatch.setattr(dispatcher, "BATCH", 2)
+    patients_due(5, make_device)
+    calls: list[str] = []
+    report = dispatch(now=DUE, on_backlog=lambda: calls.append("help"))
+    assert report.sent == 5
+    assert calls == ["help"]  # once, after the first full batch, not per batch
+    ReminderOccurrence.objects.filter(due_at=DUE).update(state="pending")
+    Delivery.objects.all().delete()
+    monkeypatch.setattr(dispatcher, "BATCH", 10)
+    calls.clear()
+    assert dispatch(now=DUE, on_backlog=lambda: calls.append("help")).sent == 5
+    assert calls == []  # everything fitted in one batch: nobody else is needed
+
+
+def test_the_dispatch_task_calls_one_more_run_onto_its_own_queue(db, make_device, fake_fcm, monkeypatch) -> None:
+    import apps.reminders.dispatch as dispatcher
+    from apps.reminders.tasks import dispatch_task
+
+    monkeypatch.setattr(dispatcher, "BATCH", 2)
+    patients_due(5, make_device)
+    enqueued: list[dict] = []
+    monkeypatch.setattr(dispatch_task, "apply_async", lambda **options: enqueued.append(options))
+    dispatch_task.push_request(delivery_info={"routing_key": "reminders-eu"}, is_eager=False)
+    try:
+        with time_machine.travel(DUE, tick=False):
+            result = dispatch_task.run()
+    finally:
+        dispatch_task.pop_request()
+    assert result["sent"] == 5
+    assert enqueued == [{"queue": "reminders-eu"}]
