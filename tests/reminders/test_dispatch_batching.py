@@ -2,6 +2,7 @@
 batch costs the same number of statements whatever its size (no per-occurrence queries)."""
 
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 import pytest
 import time_machine
@@ -113,7 +114,8 @@ def test_the_dispatch_task_calls_one_more_run_onto_its_own_queue(db, make_device
     patients_due(5, make_device)
     enqueued: list[dict] = []
     monkeypatch.setattr(dispatch_task, "apply_async", lambda **options: enqueued.append(options))
-    dispatch_task.push_request(delivery_info={"routing_key": "reminders-eu"}, is_eager=False)
+    request: dict[str, Any] = {"delivery_info": {"routing_key": "reminders-eu"}, "is_eager": False}
+    dispatch_task.push_request(**request)  # as a worker does when the message arrives
     try:
         with time_machine.travel(DUE, tick=False):
             result = dispatch_task.run()
