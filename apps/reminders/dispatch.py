@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, PositiveSmallIntegerField, Q, When
 from push_notifications.models import APNSDevice, GCMDevice, WebPushDevice
 
 from apps.accounts.models import Patient
@@ -61,7 +61,15 @@ def claim(*, now: datetime, limit: int = BATCH) -> tuple[list[ReminderOccurrence
             .values_list("pk", flat=True)[:limit]
         )
         if ids:
-            ReminderOccurrence.objects.filter(pk__in=ids).update(state=OccurrenceState.CLAIMED, claimed_until=until)
+            # A retake (its worker died or hung) counts as an attempt: a row that kills workers ends up given up.
+            retaken = Case(
+                When(state=OccurrenceState.CLAIMED, then=F("attempts") + 1),
+                default=F("attempts"),
+                output_field=PositiveSmallIntegerField(),
+            )
+            ReminderOccurrence.objects.filter(pk__in=ids).update(
+                state=OccurrenceState.CLAIMED, claimed_until=until, attempts=retaken
+            )
     rows = list(ReminderOccurrence.objects.filter(pk__in=ids).only(*_OCCURRENCE_FIELDS))
     return rows, until
 
@@ -103,24 +111,29 @@ def _contexts(patient_ids: set[Any]) -> dict[Any, PatientContext]:
     }
 
 
-def _recorded(occurrences: list[ReminderOccurrence]) -> set[tuple[Any, Any]]:
-    """(schedule id, date) pairs that already have a dose record: no reminder for them."""
+@dataclass(frozen=True)
+class Recorded:
+    """The doses a batch's medication reminders could be about: (schedule, date) they are for (`occurrence_on`, or
+    the day taken when the app did not say), and (schedule, day taken) whatever they were for."""
+
+    for_date: frozenset[tuple[Any, Any]] = frozenset()
+    taken_on: frozenset[tuple[Any, Any]] = frozenset()
+
+
+def _recorded(occurrences: list[ReminderOccurrence]) -> Recorded:
     medication = [o for o in occurrences if o.source_kind == "medication"]
     if not medication:
-        return set()
+        return Recorded()
     schedule_ids = {o.source_id for o in medication}
     dates = {o.local_date for o in medication} | {o.dose_date for o in medication if o.dose_date}
-    recorded: set[tuple[Any, Any]] = set(
-        DoseRecord.objects.filter(schedule_id__in=schedule_ids, taken_on__in=dates).values_list(
-            "schedule_id", "taken_on"
-        )
+    doses = DoseRecord.objects.filter(
+        Q(taken_on__in=dates) | Q(occurrence_on__in=dates), schedule_id__in=schedule_ids
+    ).values_list("schedule_id", "taken_on", "occurrence_on")
+    rows = list(doses)
+    return Recorded(
+        for_date=frozenset((s, occurrence_on or taken_on) for s, taken_on, occurrence_on in rows),
+        taken_on=frozenset((s, taken_on) for s, taken_on, _ in rows),
     )
-    recorded |= set(
-        DoseRecord.objects.filter(schedule_id__in=schedule_ids, occurrence_on__in=dates).values_list(
-            "schedule_id", "occurrence_on"
-        )
-    )
-    return recorded
 
 
 def _live(occurrences: list[ReminderOccurrence]) -> set[tuple[str, Any]]:
@@ -131,9 +144,15 @@ def _live(occurrences: list[ReminderOccurrence]) -> set[tuple[str, Any]]:
     return live_sources(ids_by_kind)
 
 
-def _is_recorded(occurrence: ReminderOccurrence, recorded: set[tuple[Any, Any]]) -> bool:
-    dates = {occurrence.local_date, occurrence.dose_date or occurrence.local_date}
-    return any((occurrence.source_id, day) in recorded for day in dates)
+def _is_recorded(occurrence: ReminderOccurrence, recorded: Recorded) -> bool:
+    """A reminder or nudge is for its dose date only (yesterday's dose recorded late this morning does not silence
+    today's); a next-morning catch-up also stops when any dose was taken that morning (A3: never two on one day)."""
+    dose_date = occurrence.dose_date or occurrence.local_date
+    if (occurrence.source_id, dose_date) in recorded.for_date:
+        return True
+    return occurrence.kind == OccurrenceKind.NEXT_MORNING and (
+        (occurrence.source_id, occurrence.local_date) in recorded.taken_on
+    )
 
 
 def _devices(user_ids: set[Any]) -> dict[Any, list[Any]]:
@@ -145,40 +164,62 @@ def _devices(user_ids: set[Any]) -> dict[Any, list[Any]]:
 
 
 class _Finisher:
-    """Writes the batch's outcomes in a few statements: occurrences with the same changes are finalised together,
-    and only those whose claim still holds (a claim retaken after its deadline belongs to another worker now)."""
+    """Writes the batch's outcomes in a few statements whatever its size: occurrences with the same outcome are
+    finalised together, and only those whose claim still holds (a claim retaken after its deadline belongs to
+    another worker now). Values that differ per row (a quiet-hours end, a nudge time, an error) go in one more
+    statement per outcome, in the same transaction."""
+
+    PER_ROW = ("next_attempt_at", "follow_up_at", "reason")
 
     def __init__(self, until: datetime) -> None:
         self.until = until
-        self.groups: dict[str, tuple[dict[str, Any], list[ReminderOccurrence]]] = {}
+        self.groups: dict[str, tuple[dict[str, Any], list[tuple[ReminderOccurrence, dict[str, Any]]]]] = {}
 
     def add(self, occurrence: ReminderOccurrence, **changes: Any) -> None:
-        key = repr(sorted(changes.items()))
-        self.groups.setdefault(key, (changes, []))[1].append(occurrence)
+        per_row = {name: changes.pop(name) for name in self.PER_ROW if name in changes}
+        key = repr(sorted(changes.items())) + repr(sorted(per_row))
+        self.groups.setdefault(key, (changes, []))[1].append((occurrence, per_row))
 
     def flush(self) -> set[Any]:
-        """Apply every group; the ids whose claim held (and so were finalised by this worker)."""
+        """Apply every outcome; the ids whose claim held (and so were finalised by this worker)."""
         held: set[Any] = set()
-        for changes, occurrences in self.groups.values():
-            ids = [o.pk for o in occurrences]
+        for common, rows in self.groups.values():
+            held |= self._apply(common, rows)
+        self.groups.clear()
+        return held
+
+    def _apply(self, common: dict[str, Any], rows: list[tuple[ReminderOccurrence, dict[str, Any]]]) -> set[Any]:
+        ids = [occurrence.pk for occurrence, _ in rows]
+        varying = [name for name in rows[0][1] if len({repr(values[name]) for _, values in rows}) > 1]
+        changes = {**common, **{k: v for k, v in rows[0][1].items() if k not in varying}}
+        with transaction.atomic():
             mine = ReminderOccurrence.objects.filter(
                 pk__in=ids, state=OccurrenceState.CLAIMED, claimed_until=self.until
             )
             updated = mine.update(**changes)
             if updated == len(ids):
-                held.update(ids)
+                held = set(ids)
             elif updated:
                 # Some claims lapsed and were retaken (a retake sets a later deadline): ours still carry our deadline.
                 ours = ReminderOccurrence.objects.filter(pk__in=ids, claimed_until=self.until, state=changes["state"])
-                held.update(ours.values_list("pk", flat=True))
-        self.groups.clear()
+                held = set(ours.values_list("pk", flat=True))
+            else:
+                held = set()
+            if varying and held:
+                objs = []
+                for occurrence, values in rows:
+                    if occurrence.pk in held:
+                        for name in varying:
+                            setattr(occurrence, name, values[name])
+                        objs.append(occurrence)
+                ReminderOccurrence.objects.bulk_update(objs, varying)
         return held
 
 
-def dispatch_batch(*, now: datetime, report: DispatchReport, limit: int = BATCH) -> int:
+def dispatch_batch(*, now: datetime, report: DispatchReport, limit: int | None = None) -> int:
     """Claim up to `limit` due occurrences, decide each, push all that are to be sent in the providers' batch calls
     (different messages in one call), then record the outcomes in a few statements."""
-    occurrences, until = claim(now=now, limit=limit)
+    occurrences, until = claim(now=now, limit=limit or BATCH)
     report.claimed += len(occurrences)
     if not occurrences:
         return 0
@@ -195,8 +236,10 @@ def dispatch_batch(*, now: datetime, report: DispatchReport, limit: int = BATCH)
         try:
             if context is None:
                 raise ValueError("the patient has no profile")
-            if (occurrence.source_kind, occurrence.source_id) not in live:
-                decision: rules.Decision = rules.Skip("its schedule or plan was stopped or removed")
+            if occurrence.attempts >= rules.MAX_ATTEMPTS:  # only a row retaken again and again gets here
+                decision: rules.Decision = rules.GiveUp(f"given up after {occurrence.attempts} attempts")
+            elif (occurrence.source_kind, occurrence.source_id) not in live:
+                decision = rules.Skip("its schedule or plan was stopped or removed")
             else:
                 decision = _decide(occurrence, context, now=now, recorded=recorded)
         except Exception as exc:  # a malformed row is recorded and skipped, never the batch
@@ -204,7 +247,10 @@ def dispatch_batch(*, now: datetime, report: DispatchReport, limit: int = BATCH)
             report.errors.append(str(occurrence.pk))
             finisher.add(occurrence, state=OccurrenceState.FAILED, reason=f"error: {exc}"[:200], finished_at=now)
             continue
-        if isinstance(decision, rules.Defer):
+        if isinstance(decision, rules.GiveUp):
+            finisher.add(occurrence, state=OccurrenceState.FAILED, reason=decision.reason, finished_at=now)
+            report.failed += 1
+        elif isinstance(decision, rules.Defer):
             finisher.add(
                 occurrence, state=OccurrenceState.PENDING, next_attempt_at=decision.until, reason=decision.reason
             )
@@ -236,12 +282,16 @@ def dispatch_batch(*, now: datetime, report: DispatchReport, limit: int = BATCH)
     Delivery.objects.bulk_create(deliveries, batch_size=1000)
     sent = [o for o in sent if o.pk in held]
     report.sent += len(sent)
-    _create_follow_ups(sent=sent, expired=[o for o in expired if o.pk in held], contexts=contexts)
+    try:
+        _create_follow_ups(sent=sent, expired=[o for o in expired if o.pk in held], contexts=contexts)
+    except Exception:  # the pushes are recorded; a follow-up bug must not stop the run
+        log.exception("could not plan the follow-ups of a batch")
+        report.errors.append("follow-ups")
     return len(occurrences)
 
 
 def _decide(
-    occurrence: ReminderOccurrence, context: PatientContext, *, now: datetime, recorded: set[tuple[Any, Any]]
+    occurrence: ReminderOccurrence, context: PatientContext, *, now: datetime, recorded: Recorded
 ) -> rules.Decision:
     return rules.decide(
         now=now,
@@ -303,7 +353,7 @@ def _push(
                 attempts=attempted,
                 finished_at=now,
                 reason="",
-                follow_up_at=_nudge_time(occurrence, context),
+                follow_up_at=_nudge_time(occurrence, contexts[occurrence.patient_id]),
             )
             sent.append(occurrence)
         elif isinstance(settlement, rules.Retry):
@@ -358,7 +408,20 @@ def plan_nudges(*, now: datetime, limit: int = BATCH) -> tuple[int, int]:
         if not due:
             return 0, 0
         recorded = _recorded(due)
-        nudges = [_nudge(o) for o in due if not _is_recorded(o, recorded)]
+        # Preferences as they are now: nudges switched off since the reminder went out means no nudge.
+        switched_off = set(
+            ReminderPreference.objects.filter(pk__in={o.patient_id for o in due}, nudges_enabled=False).values_list(
+                "pk", flat=True
+            )
+        )
+        nudges: list[ReminderOccurrence] = []
+        for occurrence in due:
+            if occurrence.patient_id in switched_off or _is_recorded(occurrence, recorded):
+                continue
+            try:
+                nudges.append(_nudge(occurrence))
+            except Exception:  # one malformed row loses its nudge, not everyone's
+                log.exception("could not plan the nudge of occurrence %s", occurrence.pk)
         ReminderOccurrence.objects.bulk_create(nudges, ignore_conflicts=True, batch_size=1000)
         ReminderOccurrence.objects.filter(pk__in=[o.pk for o in due]).update(follow_up_at=None)
     return len(due), len(nudges)
@@ -377,10 +440,14 @@ def _nudge(occurrence: ReminderOccurrence) -> ReminderOccurrence:
         local_time=occurrence.local_time,
         due_at=at,
         expires_at=occurrence.expires_at,
-        text_generic="Still to do: " + occurrence.text_generic[0].lower() + occurrence.text_generic[1:],
-        text_detailed="Still to do: " + occurrence.text_detailed[0].lower() + occurrence.text_detailed[1:],
+        text_generic=_still_to_do(occurrence.text_generic),
+        text_detailed=_still_to_do(occurrence.text_detailed),
         next_attempt_at=at,
     )
+
+
+def _still_to_do(text: str) -> str:
+    return f"Still to do: {text[:1].lower()}{text[1:]}" if text else "Still to do"
 
 
 def _next_mornings(occurrences: list[ReminderOccurrence]) -> list[ReminderOccurrence]:
@@ -453,15 +520,16 @@ def dispatch(
     """Plan the nudges that are due, then claim, push and record due reminders batch by batch until none is left.
     `on_backlog` is called once when the first batch comes back full: more are waiting, and the caller may ask
     other workers to join (SKIP LOCKED keeps them apart)."""
-    now = now or clock.now()
     report = DispatchReport()
+    # Each batch reads the clock (unless a test fixes it): a long run's later claims get their own deadlines, and
+    # quiet hours and expiry are judged at the time of sending.
     for _ in range(max_batches):  # nudges first, so that this run sends them too
-        checked, created = plan_nudges(now=now)
+        checked, created = plan_nudges(now=now or clock.now())
         report.nudges += created
         if checked < BATCH:
             break
     for number in range(max_batches):
-        if dispatch_batch(now=now, report=report) < BATCH:
+        if dispatch_batch(now=now or clock.now(), report=report) < BATCH:
             break
         if number == 0 and on_backlog is not None:
             on_backlog()

@@ -39,7 +39,14 @@ class Expire:
     reason: str
 
 
-Decision = Send | Defer | Skip | Expire
+@dataclass(frozen=True)
+class GiveUp:
+    """Taken again and again by workers that never finished it (each retake counts as an attempt)."""
+
+    reason: str
+
+
+Decision = Send | Defer | Skip | Expire | GiveUp
 
 
 def stale_after(source_kind: str, source_minutes: int | None) -> timedelta:
