@@ -114,9 +114,12 @@ class StaffAlertPush(models.Model):
     id = models.BigAutoField(primary_key=True)
     alert = models.ForeignKey("alerts.Alert", on_delete=models.CASCADE, related_name="staff_pushes")
     staff = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
-    outcome = models.CharField(max_length=10, blank=True)  # sent | failed | no_device
+    # "" while a worker pushes it (retaken after a lease), then sent | retry (transient, retaken after a backoff) |
+    # failed | no_device.
+    outcome = models.CharField(max_length=10, blank=True)
     error = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField()
+    at = models.DateTimeField(help_text="When the current attempt started.")
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["alert", "staff"], name="staff_alert_push_once")]

@@ -5,14 +5,18 @@ Redis outage delays pushes but loses none). The text names neither the patient n
 """
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from push_notifications.models import APNSDevice, GCMDevice, WebPushDevice
 
-from apps.accounts.models import User
+from apps.accounts.models import CareTeamAssignment, User
 from apps.alerts.models import Alert, AlertState
+from apps.reminders import rules
 from apps.reminders.models import StaffAlertPush
 from backend import clock
 from backend.push import PushMessage, send_to_devices
@@ -20,6 +24,8 @@ from backend.roles import Role
 
 log = logging.getLogger(__name__)
 SWEEP_LOOKBACK = timedelta(days=2)
+LEASE = timedelta(minutes=5)  # a push claimed longer ago than this with no outcome: its worker died, take it again
+MAX_ATTEMPTS = 5
 SEVERITY_WORD = {"urgent": "Urgent", "high": "High-priority", "normal": "New", "low": "New"}
 
 
@@ -29,58 +35,106 @@ class StaffPushReport:
     pushed: int = 0
     no_device: int = 0
     failed: int = 0
+    retrying: int = 0
 
 
-def _coordinators(alert: Alert) -> list[User]:
-    return list(
-        User.objects.filter(
-            care_assignments__patient_id=alert.patient_id,
-            role=Role.COORDINATOR,
-            is_active=True,
-            organisation_id=alert.patient.organisation_id,
-        )
-    )
+def _coordinators(alerts: list[Alert]) -> dict[Any, list[User]]:
+    """The active coordinators assigned to each alert's patient, in her organisation: one query for all."""
+    by_patient: dict[Any, list[User]] = defaultdict(list)
+    organisation_of = {alert.patient_id: alert.patient.organisation_id for alert in alerts}
+    assignments = CareTeamAssignment.objects.filter(
+        patient_id__in=organisation_of, staff__role=Role.COORDINATOR, staff__is_active=True
+    ).select_related("staff")
+    for assignment in assignments:
+        if assignment.staff.organisation_id == organisation_of[assignment.patient_id]:
+            by_patient[assignment.patient_id].append(assignment.staff)
+    return by_patient
 
 
 def _devices(user: User) -> list[object]:
     return [d for model in (GCMDevice, APNSDevice, WebPushDevice) for d in model.objects.filter(user=user, active=True)]
 
 
-def push_alert(alert: Alert, report: StaffPushReport, now: datetime) -> None:
-    report.alerts += 1
+def _claim(alert: Alert, staff: User, existing: StaffAlertPush | None, now: datetime) -> StaffAlertPush | None:
+    """This worker's claim on pushing `alert` to `staff`, or None when it is done or another worker holds it. New
+    pairs are claimed by inserting their row (unique pair); an in-flight claim past its lease (its worker died) and
+    a transient failure past its backoff are taken again by a conditional update."""
+    if existing is None:
+        try:
+            with transaction.atomic():
+                return StaffAlertPush.objects.create(alert=alert, staff=staff, at=now, attempts=1)
+        except IntegrityError:
+            return None  # another worker inserted it just now
+    if existing.attempts >= MAX_ATTEMPTS:
+        return None
+    if existing.outcome == "" and existing.at <= now - LEASE:
+        retake = True
+    else:
+        delay = rules.retry_delay(existing.attempts)
+        retake = existing.outcome == "retry" and delay is not None and existing.at <= now - delay
+    if not retake:
+        return None
+    taken = StaffAlertPush.objects.filter(pk=existing.pk, outcome=existing.outcome, at=existing.at).update(
+        outcome="", at=now, attempts=F("attempts") + 1
+    )
+    if not taken:
+        return None
+    existing.refresh_from_db()
+    return existing
+
+
+def _push(claim: StaffAlertPush, alert: Alert, report: StaffPushReport) -> None:
     message = PushMessage(
         title="BoneSync",
         body=f"{SEVERITY_WORD.get(alert.severity, 'New')} alert for one of your patients",
         data={"alert": str(alert.pk)},
     )
-    for coordinator in _coordinators(alert):
-        try:
-            with transaction.atomic():
-                claim = StaffAlertPush.objects.create(alert=alert, staff=coordinator, at=now)
-        except IntegrityError:
-            continue  # already pushed (or being pushed) to this coordinator
-        devices = _devices(coordinator)
-        if not devices:
-            claim.outcome = "no_device"
-            report.no_device += 1
+    devices = _devices(claim.staff)
+    if not devices:
+        claim.outcome, claim.error = "no_device", ""
+        report.no_device += 1
+    else:
+        results = send_to_devices(devices, message)  # type: ignore[arg-type]
+        settlement = rules.settle(
+            outcomes=[(r.outcome, r.transient, r.error) for r in results], attempts=claim.attempts
+        )
+        claim.error = (
+            ""
+            if isinstance(settlement, rules.Sent)
+            else "; ".join(sorted({r.error or r.outcome for r in results}))[:300]
+        )
+        if isinstance(settlement, rules.Sent):
+            claim.outcome = "sent"
+            report.pushed += 1
+        elif isinstance(settlement, rules.Retry):
+            claim.outcome = "retry"  # taken again by a later sweep, after the backoff
+            report.retrying += 1
         else:
-            results = send_to_devices(devices, message)  # type: ignore[arg-type]
-            sent = any(r.outcome == "sent" for r in results)
-            claim.outcome = "sent" if sent else "failed"
-            claim.error = "" if sent else "; ".join(sorted({r.error or r.outcome for r in results}))[:300]
-            report.pushed += sent
-            report.failed += not sent
-        claim.save(update_fields=["outcome", "error"])
+            claim.outcome = "failed"
+            report.failed += 1
+    claim.save(update_fields=["outcome", "error"])
 
 
 def push_pending_staff_alerts(*, now: datetime | None = None) -> StaffPushReport:
-    """The sweep: open alerts of the last two days that some assigned coordinator has not been pushed yet."""
+    """The sweep: open alerts of the last two days that an assigned coordinator has not been pushed yet (or whose
+    push was interrupted or failed transiently). Each (alert, coordinator) pair is pushed once."""
     now = now or clock.now()
     report = StaffPushReport()
-    alerts = Alert.objects.filter(raised_at__gte=now - SWEEP_LOOKBACK).exclude(state=AlertState.RESOLVED)
-    for alert in alerts.select_related("patient").order_by("raised_at"):
-        try:
-            push_alert(alert, report, now)
-        except Exception:  # one alert's failure must not stop the others
-            log.exception("staff push failed for alert %s", alert.pk)
+    alerts = list(
+        Alert.objects.filter(raised_at__gte=now - SWEEP_LOOKBACK)
+        .exclude(state=AlertState.RESOLVED)
+        .select_related("patient")
+        .order_by("raised_at")
+    )
+    coordinators = _coordinators(alerts)
+    pushes = {(p.alert_id, p.staff_id): p for p in StaffAlertPush.objects.filter(alert__in=alerts)}
+    for alert in alerts:
+        report.alerts += 1
+        for staff in coordinators[alert.patient_id]:
+            try:
+                claim = _claim(alert, staff, pushes.get((alert.pk, staff.pk)), now)
+                if claim is not None:
+                    _push(claim, alert, report)
+            except Exception:  # one push's failure must not stop the others
+                log.exception("staff push failed for alert %s to %s", alert.pk, staff.pk)
     return report

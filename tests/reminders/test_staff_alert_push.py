@@ -63,3 +63,53 @@ def test_resolved_alerts_are_not_pushed_late(world: World, fake_fcm) -> None:
     alert_resolve(alert=alert, actor=world.cora, note="Called her; injection booked for Monday.")
     assert push_pending_staff_alerts().alerts == 0
     assert fake_fcm.messages == []
+
+
+def test_a_transient_failure_is_pushed_again_after_the_backoff(world: World, fake_fcm) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    GCMDevice.objects.create(user=world.cora, registration_id="cora-phone", cloud_message_type="FCM")
+    raise_late(world)
+    fake_fcm.fail("cora-phone")
+    now = timezone.now()
+    assert push_pending_staff_alerts(now=now).retrying == 1
+    assert StaffAlertPush.objects.get().outcome == "retry"
+    fake_fcm.failures.clear()
+    assert push_pending_staff_alerts(now=now + timedelta(seconds=30)).pushed == 0  # backoff: 1 minute
+    assert push_pending_staff_alerts(now=now + timedelta(minutes=1)).pushed == 1
+    push = StaffAlertPush.objects.get()
+    assert (push.outcome, push.attempts) == ("sent", 2)
+    assert [m.token for m in fake_fcm.delivered] == ["cora-phone"]
+
+
+def test_a_permanent_failure_is_recorded_and_not_retried(world: World, fake_fcm) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    GCMDevice.objects.create(user=world.cora, registration_id="cora-phone", cloud_message_type="FCM")
+    raise_late(world)
+    fake_fcm.fail("cora-phone", transient=False)
+    now = timezone.now()
+    assert push_pending_staff_alerts(now=now).failed == 1
+    assert push_pending_staff_alerts(now=now + timedelta(hours=1)).failed == 0
+    assert StaffAlertPush.objects.get().outcome == "failed"
+    assert len(fake_fcm.messages) == 1
+
+
+def test_a_push_whose_worker_died_is_taken_again_after_its_lease(world: World, fake_fcm) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    GCMDevice.objects.create(user=world.cora, registration_id="cora-phone", cloud_message_type="FCM")
+    alert = raise_late(world)
+    now = timezone.now()
+    # A worker claimed it (row inserted, no outcome) and died before pushing.
+    StaffAlertPush.objects.create(alert=alert, staff=world.cora, at=now, attempts=1)
+    assert push_pending_staff_alerts(now=now + timedelta(minutes=1)).pushed == 0  # still within its lease
+    assert push_pending_staff_alerts(now=now + timedelta(minutes=5)).pushed == 1
+    assert StaffAlertPush.objects.get().outcome == "sent"
+    assert [m.token for m in fake_fcm.delivered] == ["cora-phone"]
