@@ -1,7 +1,7 @@
 """What the dispatcher does with one due occurrence: pure decisions, no ORM, no I/O."""
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apps.medications.rules.recurrence import to_instant
@@ -63,12 +63,20 @@ def in_quiet_hours(local: time, start: time | None, end: time | None) -> bool:
 
 
 def quiet_hours_end(now: datetime, end: time, zone: ZoneInfo) -> datetime:
-    """The next instant at which the local clock reads `end` (DST-correct)."""
+    """The next instant at which the local clock reads `end` (DST-correct: in a spring-forward gap the end moves
+    forward with the clock; on the autumn night the clock reads it twice, and the second time counts when the
+    first has passed, so quiet hours ending at 01:30 do not run on to the next night)."""
     local_now = now.astimezone(zone)
-    candidate = to_instant(local_now.date(), end, zone)
-    if candidate <= now:
-        candidate = to_instant(local_now.date() + timedelta(days=1), end, zone)
-    return candidate
+    for day in (local_now.date(), local_now.date() + timedelta(days=1)):
+        first = to_instant(day, end, zone)
+        candidates = [first]
+        second = datetime.combine(day, end.replace(fold=1), tzinfo=zone).astimezone(UTC)
+        if second != first and second.astimezone(zone).time() == end:  # only a repeated wall time has a second
+            candidates.append(second)
+        for candidate in sorted(candidates):
+            if candidate > now:
+                return candidate
+    raise AssertionError("unreachable: the wall time recurs within two days")
 
 
 def decide(

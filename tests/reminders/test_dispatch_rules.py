@@ -78,3 +78,19 @@ def test_backoff_doubles_then_gives_up() -> None:
     delays = [rules.retry_delay(n) for n in range(1, 7)]
     assert delays[:4] == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]
     assert delays[4:] == [None, None]
+
+
+def test_quiet_hours_ending_in_the_repeated_autumn_hour_end_the_second_time_round() -> None:
+    # Europe/London, 2026-10-25: 01:00-02:00 happens twice (BST, then GMT). Quiet hours 22:00-01:30.
+    london = ZoneInfo("Europe/London")
+    second_pass = datetime(2026, 10, 25, 1, 10, tzinfo=UTC)  # 01:10 GMT, the clock's second 01:10
+    assert rules.quiet_hours_end(second_pass, time(1, 30), london) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    first_pass = datetime(2026, 10, 25, 0, 10, tzinfo=UTC)  # 01:10 BST, the first time round
+    assert rules.quiet_hours_end(first_pass, time(1, 30), london) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+def test_quiet_hours_ending_in_the_spring_gap_end_when_the_clock_jumps_past() -> None:
+    # Europe/London, 2026-03-29: 01:00 GMT jumps to 02:00 BST; 01:30 never shows, quiet hours end at 02:30 BST.
+    london = ZoneInfo("Europe/London")
+    before = datetime(2026, 3, 29, 0, 10, tzinfo=UTC)
+    assert rules.quiet_hours_end(before, time(1, 30), london) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
