@@ -13,6 +13,7 @@ from apps.exercise.models import ExerciseKind, ExercisePlan, ExerciseSession, Pl
 from apps.exercise.rules import MAX_SESSION_MINUTES, target_errors
 from backend import clock
 from backend.client_ids import insert_or_replay, replayed
+from backend.reminder_sources import sources_changed
 from backend.roles import Role
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
@@ -98,6 +99,7 @@ def exercise_plan_create(
     plan = ExercisePlan(patient=patient, created_by=actor, status_changed_at=clock.now(), **given)
     _validate_plan(plan)
     _save_plan(plan, force_insert=True)
+    sources_changed(plan.patient_id)
     return plan
 
 
@@ -120,6 +122,7 @@ def exercise_plan_update(*, actor: User, plan: ExercisePlan, **changes: Any) -> 
     if "status" in changed:
         plan.status_changed_at = clock.now()
     _save_plan(plan)
+    sources_changed(plan.patient_id)
     return plan
 
 

@@ -1,4 +1,5 @@
 import logging
+from typing import Any
 
 from django.apps import AppConfig
 
@@ -21,6 +22,15 @@ class RemindersConfig(AppConfig):
             transaction.on_commit(lambda: materialise(patient_ids=[schedule.patient_id]))
 
         hooks.on_schedule_changed(refresh_patient_reminders)
+
+        from backend.reminder_sources import on_sources_changed
+
+        def refresh_after_commit(patient_id: Any) -> None:
+            from apps.reminders.materialise import materialise
+
+            transaction.on_commit(lambda: materialise(patient_ids=[patient_id]))
+
+        on_sources_changed(refresh_after_commit)  # supplement and exercise plans
 
         from apps.alerts import hooks as alert_hooks
         from apps.alerts.models import Alert

@@ -20,6 +20,7 @@ from apps.supplements.foods import FOODS, calcium_estimate
 from apps.supplements.models import DietaryCalciumEntry, PlanStatus, SupplementIntake, SupplementPlan
 from backend import clock
 from backend.client_ids import insert_or_replay, replayed
+from backend.reminder_sources import sources_changed
 from backend.roles import Role
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
@@ -108,6 +109,7 @@ def supplement_plan_create(
     )
     _validate_plan(plan, errors)
     plan.save()
+    sources_changed(plan.patient_id)
     return plan
 
 
@@ -136,6 +138,7 @@ def supplement_plan_update(*, actor: User, plan: SupplementPlan, **changes: Any)
         plan.stopped_on = _local_today(plan.patient)
     _validate_plan(plan, errors)
     plan.save()
+    sources_changed(plan.patient_id)
     return plan
 
 
