@@ -72,6 +72,7 @@ def dispatch_rush(options: Options) -> Report:
         params={
             "n": n,
             "workers": WORKERS,
+            "threads_per_worker": THREADS,
             "provider_latency_ms_per_call": LATENCY_MS,
             "claim_batch": BATCH,
             "runs": runs,
@@ -257,7 +258,8 @@ def _start_worker(index: int, queue: str, broker: str, log: Path) -> subprocess.
         "-l",
         "WARNING",
     ]
-    return subprocess.Popen(command, cwd=ROOT, env=env)
+    # The banner would land in the table on stdout; warnings and errors still reach stderr.
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
 
 
 def _wait_for_workers(app: Any, count: int, timeout: float = 120) -> None:
