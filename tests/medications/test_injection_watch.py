@@ -14,6 +14,7 @@ from apps.alerts.jobs import injection_watch
 from apps.alerts.models import Alert, AlertState, Notice
 from apps.medications.models import Medication, Schedule
 from apps.medications.services import schedule_create, schedule_update
+from tests.concurrency import at_once
 from tests.conftest import World
 
 
@@ -155,28 +156,10 @@ def test_runjob_injection_watch_prints_what_it_did(world: World, capsys) -> None
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_watches_at_once_raise_one_alert(world: World) -> None:
-    import threading
-
-    from django.db import connection
-
     due = date(2026, 3, 2)
     with time_machine.travel(local_noon(world.ann, due), tick=False):
         denosumab(world, world.ann, due)
-    barrier = threading.Barrier(2)
-    reports = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            reports.append(injection_watch(now=local_noon(world.ann, due + timedelta(days=50))))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    reports = at_once(lambda: injection_watch(now=local_noon(world.ann, due + timedelta(days=50))))
     assert kinds(world.ann) == ["denosumab_late"]
     assert sum(r.alerts_raised for r in reports) == 1
     assert sum(r.transitions for r in reports) == 1
