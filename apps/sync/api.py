@@ -91,7 +91,8 @@ def _migration(raw: str | None) -> Migration | None:
         ):
             errors[f"migration.columns.{index}"] = [problem]
             continue
-        table = BY_NAME.get(entry.get("table"))  # type: ignore[arg-type]
+        name = entry.get("table")
+        table = BY_NAME.get(name) if isinstance(name, str) else None
         if table is None:
             errors[f"migration.columns.{index}.table"] = [f"Unknown table; the synced tables are {TABLE_NAMES}."]
             continue

@@ -48,6 +48,8 @@ class Codec:
 def _text(raw: Any) -> str:
     if not isinstance(raw, str):
         raise InvalidValueError("Must be a string.")
+    if "\x00" in raw:  # PostgreSQL text cannot hold NUL (the REST serializers refuse it too)
+        raise InvalidValueError("May not contain NUL characters.")
     return raw
 
 

@@ -160,6 +160,7 @@ def test_migration_sends_new_tables_and_columns_in_full(world: World, app_for) -
         {"from": 1, "tables": ["lab_results"], "columns": []},
         {"from": 1, "tables": [], "columns": [{"table": "dose_records", "columns": ["secret"]}]},
         {"from": 0, "tables": [], "columns": []},
+        {"from": 1, "tables": [], "columns": [{"table": ["dose_records"], "columns": []}]},
         ["not", "an", "object"],
     ],
 )

@@ -263,6 +263,10 @@ def test_ids_of_another_patient_are_rejected_and_her_rows_untouched(world: World
             "dose_records.created.0.taken_at",
         ),
         ({"dose_records": {"created": "nope"}}, "dose_records.created"),
+        (
+            {"exercise_sessions": {"created": [session(note="a\x00b")], "updated": [], "deleted": []}},
+            "exercise_sessions.created.0.note",
+        ),
         ({"dose_records": {"deleted": [12]}}, "dose_records.deleted.0"),
         ([1, 2], "changes"),
     ],
