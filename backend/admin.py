@@ -23,3 +23,13 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class PatientFixedAdmin:
+    """Mixed into the admin of every patient-owned model: a saved row's patient is read-only. Patients' apps hold
+    synced copies; a row moved to another patient would reach neither app as it should (the first would never get
+    a delete), so a wrong owner is fixed by deleting the row and recording it again for the right patient."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str] | tuple[str, ...]:
+        fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        return [*fields, "patient"] if obj is not None and "patient" not in fields else fields

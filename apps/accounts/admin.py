@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from apps.accounts.models import CareTeamAssignment, Organisation, Patient, User
+from backend.admin import PatientFixedAdmin
 
 
 @admin.register(Organisation)
@@ -47,7 +48,7 @@ class PatientAdmin(admin.ModelAdmin[Patient]):
 
 
 @admin.register(CareTeamAssignment)
-class CareTeamAssignmentAdmin(admin.ModelAdmin[CareTeamAssignment]):
+class CareTeamAssignmentAdmin(PatientFixedAdmin, admin.ModelAdmin[CareTeamAssignment]):
     list_display = ["patient", "staff", "assigned_by", "created_at"]
     list_filter = ["patient__organisation"]
     raw_id_fields = ["patient", "staff", "assigned_by"]

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.alerts.models import Alert, AlertEvent, Notice
+from backend.admin import PatientFixedAdmin
 
 
 class AlertEventInline(admin.TabularInline[AlertEvent, Alert]):
@@ -11,7 +12,7 @@ class AlertEventInline(admin.TabularInline[AlertEvent, Alert]):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin[Alert]):
+class AlertAdmin(PatientFixedAdmin, admin.ModelAdmin[Alert]):
     list_display = ["kind", "severity", "state", "patient", "raised_at"]
     list_filter = ["state", "severity", "kind"]
     raw_id_fields = ["patient", "schedule", "acknowledged_by", "resolved_by"]
@@ -19,6 +20,6 @@ class AlertAdmin(admin.ModelAdmin[Alert]):
 
 
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin[Notice]):
+class NoticeAdmin(PatientFixedAdmin, admin.ModelAdmin[Notice]):
     list_display = ["kind", "title", "patient", "published_at"]
     raw_id_fields = ["patient", "schedule"]

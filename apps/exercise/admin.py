@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from apps.exercise.models import ExercisePlan, ExerciseSession
+from backend.admin import PatientFixedAdmin
 
 
 @admin.register(ExercisePlan)
-class ExercisePlanAdmin(admin.ModelAdmin[ExercisePlan]):
+class ExercisePlanAdmin(PatientFixedAdmin, admin.ModelAdmin[ExercisePlan]):
     list_display = [
         "patient",
         "status",
@@ -20,7 +21,7 @@ class ExercisePlanAdmin(admin.ModelAdmin[ExercisePlan]):
 
 
 @admin.register(ExerciseSession)
-class ExerciseSessionAdmin(admin.ModelAdmin[ExerciseSession]):
+class ExerciseSessionAdmin(PatientFixedAdmin, admin.ModelAdmin[ExerciseSession]):
     list_display = ["patient", "kind", "minutes", "performed_at", "performed_on"]
     list_filter = ["kind"]
     raw_id_fields = ["patient", "recorded_by"]

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.medications.models import DoseRecord, Medication, ReviewDecision, Schedule
+from backend.admin import PatientFixedAdmin
 
 
 @admin.register(Medication)
@@ -10,7 +11,7 @@ class MedicationAdmin(admin.ModelAdmin[Medication]):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin[Schedule]):
+class ScheduleAdmin(PatientFixedAdmin, admin.ModelAdmin[Schedule]):
     list_display = [
         "patient",
         "medication",
@@ -26,7 +27,7 @@ class ScheduleAdmin(admin.ModelAdmin[Schedule]):
 
 
 @admin.register(DoseRecord)
-class DoseRecordAdmin(admin.ModelAdmin[DoseRecord]):
+class DoseRecordAdmin(PatientFixedAdmin, admin.ModelAdmin[DoseRecord]):
     list_display = ["patient", "schedule", "status", "taken_at", "taken_on", "source"]
     list_filter = ["status", "source"]
     raw_id_fields = ["patient", "schedule", "recorded_by"]
