@@ -56,7 +56,8 @@ def test_development_needs_no_environment() -> None:
             sys.executable,
             "-c",
             "import django; django.setup(); from django.conf import settings as s; "
-            "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.DEBUG)",
+            "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.DEBUG, "
+            "s.DATABASES['default']['OPTIONS']['transaction_mode'])",
         ],
         cwd=ROOT,
         env={k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_"))}
@@ -67,4 +68,5 @@ def test_development_needs_no_environment() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "True"]
+    # IMMEDIATE: web, worker and beat share the SQLite file; a read-then-write transaction waits for the lock.
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "True", "IMMEDIATE"]
