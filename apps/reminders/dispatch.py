@@ -22,10 +22,18 @@ from apps.medications.rules.recurrence import next_occurrence, to_instant
 from apps.medications.services import recurrence_of
 from apps.profiles.models import PatientProfile
 from apps.reminders import rules
-from apps.reminders.models import Delivery, OccurrenceKind, OccurrenceState, ReminderOccurrence, ReminderPreference
+from apps.reminders.models import (
+    ON_DEVICE_REASON,
+    Delivery,
+    OccurrenceKind,
+    OccurrenceState,
+    ReminderOccurrence,
+    ReminderPreference,
+)
 from backend import clock
 from backend.push import PushMessage, send_messages
 from backend.reminder_sources import live_sources
+from backend.sync_versions import on_device, pulled_through
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120  # default; longer than a batch takes (200 provider calls at worst), short enough to retry soon
@@ -227,9 +235,11 @@ def dispatch_batch(*, now: datetime, report: DispatchReport, limit: int | None =
     live = _live(occurrences)
     contexts = _contexts({o.patient_id for o in occurrences})
     devices = _devices({c.user_id for c in contexts.values()})
+    cursors = pulled_through({o.patient_id for o in occurrences})  # what her devices hold (issue 6, apps/sync)
     finisher = _Finisher(until)
     deliveries: list[Delivery] = []
     to_send: list[ReminderOccurrence] = []
+    fired_on_device: list[ReminderOccurrence] = []
     expired: list[ReminderOccurrence] = []
     for occurrence in occurrences:
         context = contexts.get(occurrence.patient_id)
@@ -266,6 +276,24 @@ def dispatch_batch(*, now: datetime, report: DispatchReport, limit: int | None =
             report.expired += not is_skip
             if not is_skip:
                 expired.append(occurrence)
+        elif rules.left_to_device(
+            kind=occurrence.kind,
+            held_by_device=on_device(cursors, patient_id=occurrence.patient_id, version=occurrence.version),
+        ):
+            # Her app already holds it in this version and fires it itself: no second notification. Its
+            # follow-ups are planned as for a pushed one (the nudge is pushed if the dose stays unrecorded).
+            finisher.add(
+                occurrence,
+                state=OccurrenceState.SKIPPED,
+                reason=ON_DEVICE_REASON,
+                finished_at=now,
+                follow_up_at=_nudge_time(occurrence, context),
+            )
+            deliveries.append(
+                Delivery(occurrence=occurrence, platform="", outcome="skipped", error=ON_DEVICE_REASON, at=now)
+            )
+            report.skipped += 1
+            fired_on_device.append(occurrence)
         elif not devices.get(context.user_id):
             finisher.add(occurrence, state=OccurrenceState.SKIPPED, reason="no registered device", finished_at=now)
             deliveries.append(
@@ -281,9 +309,10 @@ def dispatch_batch(*, now: datetime, report: DispatchReport, limit: int | None =
     held = finisher.flush()
     Delivery.objects.bulk_create(deliveries, batch_size=1000)
     sent = [o for o in sent if o.pk in held]
+    fired = sent + [o for o in fired_on_device if o.pk in held]  # by the provider or by her app
     report.sent += len(sent)
     try:
-        _create_follow_ups(sent=sent, expired=[o for o in expired if o.pk in held], contexts=contexts)
+        _create_follow_ups(sent=fired, expired=[o for o in expired if o.pk in held], contexts=contexts)
     except Exception:  # the pushes are recorded; a follow-up bug must not stop the run
         log.exception("could not plan the follow-ups of a batch")
         report.errors.append("follow-ups")

@@ -104,6 +104,16 @@ def decide(
     return Send()
 
 
+# Issue 6: kinds the patient's app fires itself (a local notification) once it holds them; a follow-up nudge is
+# always pushed (it exists because the dose is still unrecorded, which the app may not know yet).
+FIRED_ON_DEVICE = frozenset({"reminder", "next_morning"})
+
+
+def left_to_device(*, kind: str, held_by_device: bool) -> bool:
+    """Whether the dispatcher leaves this occurrence to the patient's app instead of pushing it."""
+    return held_by_device and kind in FIRED_ON_DEVICE
+
+
 def retry_delay(attempts: int) -> timedelta | None:
     """Backoff after a transient failure; None when the attempts are used up."""
     if attempts >= MAX_ATTEMPTS:
