@@ -144,6 +144,12 @@ def _reason(exc: ValidationError) -> str:
 class Stored:
     client: dict[str, Any]
     version: int
+    created_version: int
+
+    @property
+    def untouched(self) -> bool:
+        """Not changed in a synced column since it was inserted."""
+        return self.version == self.created_version
 
 
 def _stored(table: Table, patient: Patient, ids: list[uuid.UUID]) -> dict[uuid.UUID, Stored]:
@@ -152,9 +158,15 @@ def _stored(table: Table, patient: Patient, ids: list[uuid.UUID]) -> dict[uuid.U
         table.model._default_manager.filter(patient_id=patient.pk, pk__in=ids)
         .order_by()
         .select_for_update(of=("self",))
-        .values_list(*table.sources, "version")
+        .values_list(*table.sources, "version", "created_version")
     )
-    return {values[0]: Stored(table.serialise(values[:-1]), values[-1]) for values in rows}
+    return {values[0]: Stored(table.serialise(values[:-2]), values[-2], values[-1]) for values in rows}
+
+
+def _replayed_create(record: PushRecord, row: Stored, own: set[str]) -> bool:
+    """The same created record pushed again against the same pull, and untouched since: a replay, not a conflict
+    (its pushed values may still differ from the stored ones where an empty value meant the default)."""
+    return record.operation == "created" and str(record.id) in own and row.untouched
 
 
 def _differences(table: Table, record: PushRecord, stored: Stored) -> set[str]:
@@ -173,6 +185,7 @@ def push_changes(*, actor: User, patient: Patient, since: SyncPull, records: lis
         by_table[record.table.name].append(record)
     stored: dict[str, dict[uuid.UUID, Stored]] = {}
     conflicts: dict[str, list[str]] = defaultdict(list)
+    replays: set[uuid.UUID] = set()
     for table in TABLES:
         pushed = by_table.get(table.name, [])
         if not pushed:
@@ -184,8 +197,12 @@ def push_changes(*, actor: User, patient: Patient, since: SyncPull, records: lis
                 "row_id", flat=True
             )
         )
+        own = set(since.pushed.get(table.name, []))  # created by an earlier push against this same pull
         for record in pushed:
             row = stored[table.name].get(record.id)
+            if row is not None and _replayed_create(record, row, own):
+                replays.add(record.id)
+                continue
             if row is None:
                 if record.operation != "deleted" and record.id in deleted:
                     conflicts[table.name].append(str(record.id))  # changed offline, deleted on the server
@@ -200,6 +217,8 @@ def push_changes(*, actor: User, patient: Patient, since: SyncPull, records: lis
     result = PushResult()
     for table in TABLES:
         for record in by_table.get(table.name, []):
+            if record.id in replays:
+                continue  # this app's own create, sent again (its answer was lost): already applied
             _apply(record, stored[table.name].get(record.id), actor=actor, patient=patient, result=result)
     if result.created:
         recorded: dict[str, list[str]] = {name: list(known) for name, known in since.pushed.items()}

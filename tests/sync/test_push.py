@@ -100,6 +100,20 @@ def test_offline_records_are_applied_once_even_when_the_push_is_replayed(world: 
     assert len(created) == 1  # the tablet's session is new to this device
 
 
+def test_a_replayed_push_with_defaulted_values_is_not_a_conflict(world: World, ann_app: App) -> None:
+    schedule = make_schedule(world.ann)
+    ann_app.pull()
+    # Empty status and source mean the defaults (taken, app): the stored row differs from what was pushed.
+    changes = table_changes(dose_records={"created": [dose(schedule, status="", source="")]})
+    assert ann_app.push(changes) == {}
+    assert ann_app.push(changes) == {}  # the answer was lost: the same push again is not a 409
+    stored = DoseRecord.objects.get(patient=world.ann)
+    assert (stored.status, stored.source) == ("taken", "app")
+    # Changed on the server since (a correction by staff): now the replay is a real conflict.
+    DoseRecord.objects.filter(pk=stored.pk).update(note="checked by the nurse")
+    ann_app.push(changes, expect=409)
+
+
 def test_a_dose_pushed_days_late_does_what_a_rest_post_does(world: World, ann_app: App, client_for) -> None:
     due = date(2026, 3, 2)
     with time_machine.travel(local_noon(world.ann, due), tick=False):
