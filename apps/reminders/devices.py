@@ -7,6 +7,7 @@ so pushes never reach the previous owner.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -98,10 +99,12 @@ def access_device_by_registration(user: User, *, platform: str, registration_id:
     return device
 
 
-def device_list_active(*, user_ids: Iterable[Any]) -> list[PushDevice]:
-    """Active devices of these users on every platform, for the push transport (`backend.push.send_to_devices`)."""
+def devices_by_user(*, user_ids: Iterable[Any]) -> dict[Any, list[PushDevice]]:
+    """Active devices of these users on every platform (one query per platform, whatever the number of users),
+    for the push transport (`backend.push`)."""
     ids = list(user_ids)
-    devices: list[PushDevice] = []
+    by_user: dict[Any, list[PushDevice]] = defaultdict(list)
     for platform in PLATFORMS:
-        devices += list(device_model(platform).objects.filter(user_id__in=ids, active=True).order_by("pk"))
-    return devices
+        for device in device_model(platform).objects.filter(user_id__in=ids, active=True).order_by("pk"):
+            by_user[device.user_id].append(device)
+    return by_user

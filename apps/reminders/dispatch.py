@@ -14,7 +14,6 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, PositiveSmallIntegerField, Q, When
-from push_notifications.models import APNSDevice, GCMDevice, WebPushDevice
 
 from apps.accounts.models import Patient
 from apps.medications.models import DoseRecord, DrugClass, Schedule
@@ -22,6 +21,7 @@ from apps.medications.rules.recurrence import next_occurrence, to_instant
 from apps.medications.services import recurrence_of
 from apps.profiles.models import PatientProfile
 from apps.reminders import rules
+from apps.reminders.devices import devices_by_user
 from apps.reminders.models import (
     ON_DEVICE_REASON,
     Delivery,
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120  # default; longer than a batch takes (200 provider calls at worst), short enough to retry soon
 MONTHLY_SKIP_WITHIN_DAYS = 7  # DOMAIN A3 (ibandronate): skip the catch-up when the next dose is this close
 BATCH = 500
-DEVICE_MODELS: tuple[Any, ...] = (GCMDevice, APNSDevice, WebPushDevice)
 
 
 @dataclass
@@ -163,14 +162,6 @@ def _is_recorded(occurrence: ReminderOccurrence, recorded: Recorded) -> bool:
     )
 
 
-def _devices(user_ids: set[Any]) -> dict[Any, list[Any]]:
-    by_user: dict[Any, list[Any]] = defaultdict(list)
-    for model in DEVICE_MODELS:
-        for device in model.objects.filter(user_id__in=user_ids, active=True).order_by():
-            by_user[device.user_id].append(device)
-    return by_user
-
-
 class _Finisher:
     """Writes the batch's outcomes in a few statements whatever its size: occurrences with the same outcome are
     finalised together, and only those whose claim still holds (a claim retaken after its deadline belongs to
@@ -234,7 +225,7 @@ def dispatch_batch(*, now: datetime, report: DispatchReport, limit: int | None =
     recorded = _recorded(occurrences)
     live = _live(occurrences)
     contexts = _contexts({o.patient_id for o in occurrences})
-    devices = _devices({c.user_id for c in contexts.values()})
+    devices = devices_by_user(user_ids={c.user_id for c in contexts.values()})
     cursors = pulled_through({o.patient_id for o in occurrences})  # what her devices hold (issue 6, apps/sync)
     finisher = _Finisher(until)
     deliveries: list[Delivery] = []

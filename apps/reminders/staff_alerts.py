@@ -12,11 +12,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from push_notifications.models import APNSDevice, GCMDevice, WebPushDevice
 
 from apps.accounts.models import CareTeamAssignment, User
 from apps.alerts.models import Alert, AlertState
 from apps.reminders import rules
+from apps.reminders.devices import devices_by_user
 from apps.reminders.models import StaffAlertPush
 from backend import clock
 from backend.push import PushMessage, send_to_devices
@@ -51,10 +51,6 @@ def _coordinators(alerts: list[Alert]) -> dict[Any, list[User]]:
     return by_patient
 
 
-def _devices(user: User) -> list[object]:
-    return [d for model in (GCMDevice, APNSDevice, WebPushDevice) for d in model.objects.filter(user=user, active=True)]
-
-
 def _claim(alert: Alert, staff: User, existing: StaffAlertPush | None, now: datetime) -> StaffAlertPush | None:
     """This worker's claim on pushing `alert` to `staff`, or None when it is done or another worker holds it. New
     pairs are claimed by inserting their row (unique pair); an in-flight claim past its lease (its worker died) and
@@ -83,18 +79,17 @@ def _claim(alert: Alert, staff: User, existing: StaffAlertPush | None, now: date
     return existing
 
 
-def _push(claim: StaffAlertPush, alert: Alert, report: StaffPushReport) -> None:
+def _push(claim: StaffAlertPush, alert: Alert, devices: list[Any], report: StaffPushReport) -> None:
     message = PushMessage(
         title="BoneSync",
         body=f"{SEVERITY_WORD.get(alert.severity, 'New')} alert for one of your patients",
         data={"alert": str(alert.pk)},
     )
-    devices = _devices(claim.staff)
     if not devices:
         claim.outcome, claim.error = "no_device", ""
         report.no_device += 1
     else:
-        results = send_to_devices(devices, message)  # type: ignore[arg-type]
+        results = send_to_devices(devices, message)
         settlement = rules.settle(
             outcomes=[(r.outcome, r.transient, r.error) for r in results], attempts=claim.attempts
         )
@@ -128,13 +123,14 @@ def push_pending_staff_alerts(*, now: datetime | None = None) -> StaffPushReport
     )
     coordinators = _coordinators(alerts)
     pushes = {(p.alert_id, p.staff_id): p for p in StaffAlertPush.objects.filter(alert__in=alerts)}
+    devices = devices_by_user(user_ids={staff.pk for staff_list in coordinators.values() for staff in staff_list})
     for alert in alerts:
         report.alerts += 1
         for staff in coordinators[alert.patient_id]:
             try:
                 claim = _claim(alert, staff, pushes.get((alert.pk, staff.pk)), now)
                 if claim is not None:
-                    _push(claim, alert, report)
+                    _push(claim, alert, devices.get(staff.pk, []), report)
             except Exception:  # one push's failure must not stop the others
                 log.exception("staff push failed for alert %s to %s", alert.pk, staff.pk)
     return report
