@@ -4,33 +4,39 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from apps.alerts.follow_on import delay_alert_kinds, recheck_stopped_injectables
 from apps.alerts.models import SEVERITY_RANK, Alert, AlertState, Severity
 from apps.alerts.services import alerts_resolve_automatically
 from apps.medications import hooks
-from apps.medications.models import DoseRecord, DoseStatus, Schedule, ScheduleStatus
+from apps.medications.models import DoseRecord, DoseStatus
+from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, alert_for
+from apps.medications.services import injection_status_now
 from apps.profiles.hooks import register_patient_filter
+from backend import clock
 
 
-def resolve_injection_alerts_on_dose(dose: DoseRecord) -> None:
-    """DOMAIN D5: recording the injection (even one synced days later) resolves the schedule's open alerts."""
+def settle_injection_alerts_on_dose(dose: DoseRecord) -> None:
+    """DOMAIN D2/D5: resolution follows the injection state, not the write. A dose change (a new injection, even
+    synced days later, a correction, a back-filled older one) has already moved `next_due`; only when she is no
+    longer in an alerting band are the schedule's delay alerts resolved. Still late, they stay open; made late again
+    (a correction to skipped), the watch, due now, raises it again."""
     schedule = dose.schedule
-    if dose.status != DoseStatus.TAKEN or not schedule.medication.injection_bands:
+    bands = BANDS_BY_DRUG.get(schedule.medication.injection_bands)
+    if bands is None:
+        return
+    status = injection_status_now(schedule, clock.now())
+    if status is None or status.state == InjectionState.STOPPED or alert_for(status, bands) is not None:
         return
     alerts_resolve_automatically(
         patient=schedule.patient,
-        kinds=Q(schedule=schedule) & ~Q(kind__endswith="_stopped"),
-        note=f"Resolved automatically: injection recorded as given on {dose.taken_on:%d %B %Y}.",
-    )
-
-
-def resolve_stopped_alerts_on_follow_on(schedule: Schedule) -> None:
-    """A follow-on anti-resorptive started: the 'stopped without follow-on' alerts no longer hold."""
-    if schedule.status != ScheduleStatus.ACTIVE or not schedule.medication.is_anti_resorptive:
-        return
-    alerts_resolve_automatically(
-        patient=schedule.patient,
-        kinds=Q(kind__endswith="_stopped") & ~Q(schedule=schedule),
-        note=f"Resolved automatically: follow-on {schedule.medication.name} started.",
+        kinds=Q(schedule=schedule) & delay_alert_kinds(bands),
+        note=(
+            f"Resolved automatically: injection recorded as given on {dose.taken_on:%d %B %Y}; "
+            f"next due {status.next_due:%d %B %Y}."
+            if dose.status == DoseStatus.TAKEN
+            else f"Resolved automatically: with the corrected records the next injection is due "
+            f"{status.next_due:%d %B %Y}."
+        ),
     )
 
 
@@ -43,5 +49,5 @@ def filter_by_alert_level(rows: QuerySet[Any], level: str) -> QuerySet[Any]:
 
 def register() -> None:
     register_patient_filter("alert_level", filter_by_alert_level)
-    hooks.on_dose_recorded(resolve_injection_alerts_on_dose)
-    hooks.on_schedule_changed(resolve_stopped_alerts_on_follow_on)
+    hooks.on_dose_recorded(settle_injection_alerts_on_dose)
+    hooks.on_schedule_changed(recheck_stopped_injectables)

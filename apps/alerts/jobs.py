@@ -14,11 +14,19 @@ from django.db import transaction
 from django.db.models import Q
 
 from apps.accounts.models import Patient
+from apps.alerts.follow_on import delay_alert_kinds, stopped_check
 from apps.alerts.models import Alert, AlertState
 from apps.alerts.services import alert_raise, alerts_resolve_automatically, notice_publish
 from apps.medications.adherence import patient_adherence
 from apps.medications.models import Schedule, ScheduleStatus
-from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, alert_for, is_transition, notice_for
+from apps.medications.rules.injection import (
+    BANDS_BY_DRUG,
+    AlertSpec,
+    InjectionState,
+    alert_for,
+    is_transition,
+    notice_for,
+)
 from apps.medications.selectors import schedules_due_for_injection_check
 from apps.medications.services import InjectionTransition, injection_check_claim
 from backend import clock
@@ -36,26 +44,58 @@ class WatchReport:
     failed: list[str] = field(default_factory=list)
 
 
-def _has_follow_on(schedule: Schedule) -> bool:
-    """Another active anti-resorptive (e.g. a bridging bisphosphonate) makes a stop safe (DOMAIN D5 stopped)."""
-    return (
-        Schedule.objects.filter(
-            patient_id=schedule.patient_id, status=ScheduleStatus.ACTIVE, medication__is_anti_resorptive=True
-        )
-        .exclude(pk=schedule.pk)
+def _raise_delay_alert(schedule: Schedule, spec: AlertSpec, episode: str, now: datetime) -> Alert | None:
+    """Raise a D5 delay alert unless the problem already has one; supersede the schedule's milder delay alerts.
+
+    Still late after a change (a back-filled older injection, a due date moved within the same band): the open alert
+    stays. An alert resolved automatically by an injection that was then corrected or removed is raised again, once;
+    one a coordinator resolved herself stays resolved for that due date.
+    """
+    bands = BANDS_BY_DRUG[schedule.medication.injection_bands]
+    if (
+        Alert.objects.filter(patient_id=schedule.patient_id, schedule=schedule, kind=spec.kind)
+        .exclude(state=AlertState.RESOLVED)
         .exists()
+    ):
+        return None
+    earlier = list(
+        Alert.objects.filter(
+            patient_id=schedule.patient_id, schedule=schedule, kind=spec.kind, episode__startswith=episode
+        ).order_by("-raised_at", "-id")
     )
+    if earlier and earlier[0].resolved_by_id is not None:
+        return None
+    alert = alert_raise(
+        patient=schedule.patient,
+        schedule=schedule,
+        kind=spec.kind,
+        severity=spec.severity.value,
+        message=spec.message,
+        rule=spec.rule,
+        episode=episode if not earlier else f"{episode}#{len(earlier) + 1}",
+        now=now,
+    )
+    if alert is not None:
+        alerts_resolve_automatically(
+            patient=schedule.patient,
+            kinds=Q(schedule=schedule) & delay_alert_kinds(bands) & ~Q(pk=alert.pk),
+            note=f"Resolved automatically: superseded by the {spec.severity.value} alert raised now ({spec.kind}).",
+            now=now,
+        )
+    return alert
 
 
 def _act_on(transition: InjectionTransition, now: datetime, report: WatchReport) -> None:
     schedule, status = transition.schedule, transition.status
     bands = BANDS_BY_DRUG[schedule.medication.injection_bands]
+    previous = InjectionState(transition.previous) if transition.previous else None
     episode = status.next_due.isoformat()
     if status.state == InjectionState.STOPPED:
-        if _has_follow_on(schedule):
-            return
+        outcome = stopped_check(schedule=schedule, status=status, now=now)
+        report.alerts_raised += outcome.alert is not None
+        if outcome.covered:
+            return  # a follow-on protects her: nothing to tell her either
         episode = f"stopped:{(schedule.status_changed_at or now).date().isoformat()}"
-    previous = InjectionState(transition.previous) if transition.previous else None
     if is_transition(previous, status.state):
         report.transitions += 1
         notice = notice_for(status, bands, drug_label=schedule.medication.name.lower())
@@ -69,17 +109,10 @@ def _act_on(transition: InjectionTransition, now: datetime, report: WatchReport)
             now=now,
         ):
             report.notices_published += 1
+    if status.state == InjectionState.STOPPED:
+        return
     spec = alert_for(status, bands)
-    if spec is not None and alert_raise(
-        patient=schedule.patient,
-        schedule=schedule,
-        kind=spec.kind,
-        severity=spec.severity.value,
-        message=spec.message,
-        rule=spec.rule,
-        episode=episode,
-        now=now,
-    ):
+    if spec is not None and _raise_delay_alert(schedule, spec, episode, now) is not None:
         report.alerts_raised += 1
 
 

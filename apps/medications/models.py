@@ -97,6 +97,9 @@ class Schedule(SyncVersioned, BaseModel):
     next_due_on = models.DateField(null=True, blank=True)
     injection_state = models.CharField(max_length=10, choices=InjectionStateField.choices, blank=True)
     injection_next_check_at = models.DateTimeField(null=True, blank=True)
+    # A stopped injectable: when the watch found her without an active follow-on anti-resorptive (DOMAIN D5 stopped);
+    # null while one covers her. Each unprotected episode, and so its one alert, is keyed by this instant.
+    unprotected_since = models.DateTimeField(null=True, blank=True)
     # Last PDC over 90 days (DOMAIN P1), kept by the low_adherence job so lists can filter on it cheaply.
     adherence_pdc = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
     adherence_checked_on = models.DateField(null=True, blank=True)

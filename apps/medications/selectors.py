@@ -5,11 +5,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.accounts.models import Patient, User
 from apps.medications.models import DoseRecord, Medication, ReviewStatus, Schedule, ScheduleStatus
-from apps.medications.rules.injection import InjectionStatus
+from apps.medications.rules.injection import FollowOn, InjectionStatus
 from apps.medications.rules.recurrence import Occurrence, next_occurrence, occurrences_between_dates, to_instant
 from apps.medications.services import injection_status_now, recurrence_of
 from backend import clock
@@ -33,6 +33,35 @@ def schedules_due_for_injection_check(*, now: datetime, limit: int, skip: Collec
         .select_related("medication", "patient__profile")
         .order_by("injection_next_check_at", "id")[:limit]
     )
+
+
+def follow_ons_of(schedule: Schedule) -> list[FollowOn]:
+    """The patient's other anti-resorptive schedules that are active by status (DOMAIN D5 stopped, D7): paused or
+    stopped ones protect nothing; their dates decide the rest (rules.injection.follow_on_cover)."""
+    rows = (
+        Schedule.objects.filter(
+            patient_id=schedule.patient_id, status=ScheduleStatus.ACTIVE, medication__is_anti_resorptive=True
+        )
+        .exclude(pk=schedule.pk)
+        .values_list("starts_on", "ends_on")
+    )
+    return [FollowOn(starts_on=starts_on, ends_on=ends_on) for starts_on, ends_on in rows]
+
+
+def stopped_injectables_of(patient_id: uuid.UUID, *, exclude: uuid.UUID | None = None) -> list[Schedule]:
+    """The patient's injectables that are stopped by hand or whose course has ended (candidates for the D5
+    `stopped` check), locked so the watch and a follow-on's write judge one after the other."""
+    rows = (
+        Schedule.objects.select_for_update(of=("self",))
+        .filter(patient_id=patient_id)
+        .exclude(medication__injection_bands="")
+        .filter(Q(status=ScheduleStatus.STOPPED) | Q(ends_on__isnull=False))
+        .select_related("medication", "patient__profile")
+        .order_by("id")
+    )
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
+    return list(rows)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from apps.medications.rules.injection import (
     InjectionState,
     InjectionStatus,
     injection_status,
+    is_stopped,
     next_change_date,
     next_due_date,
 )
@@ -309,9 +310,10 @@ def injection_status_now(schedule: Schedule, now: datetime) -> InjectionStatus |
     if bands is None or schedule.next_due_on is None:
         return None
     today = clock.local_today(schedule.patient.profile.timezone, now)
-    return injection_status(
-        next_due=schedule.next_due_on, today=today, stopped=schedule.status == ScheduleStatus.STOPPED, bands=bands
+    stopped = is_stopped(
+        status_stopped=schedule.status == ScheduleStatus.STOPPED, ends_on=schedule.ends_on, today=today
     )
+    return injection_status(next_due=schedule.next_due_on, today=today, stopped=stopped, bands=bands)
 
 
 def injection_check_claim(*, schedule: Schedule, now: datetime) -> InjectionTransition | None:
@@ -329,7 +331,11 @@ def injection_check_claim(*, schedule: Schedule, now: datetime) -> InjectionTran
     bands = BANDS_BY_DRUG[schedule.medication.injection_bands]
     today = clock.local_today(schedule.patient.profile.timezone, now)
     change = next_change_date(
-        next_due=status.next_due, today=today, stopped=status.state == InjectionState.STOPPED, bands=bands
+        next_due=status.next_due,
+        today=today,
+        stopped=status.state == InjectionState.STOPPED,
+        bands=bands,
+        ends_on=schedule.ends_on,
     )
     zone = clock.zone(schedule.patient.profile.timezone)
     next_check = to_instant(change, time(0, 0), zone) if change is not None else None

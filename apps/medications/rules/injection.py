@@ -6,6 +6,7 @@ The delay bands are design (DOMAIN D5), so each drug's live in one ``InjectionBa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -17,6 +18,8 @@ __all__ = [
     "DENOSUMAB_BANDS",
     "ZOLEDRONIC_ACID_BANDS",
     "AlertSpec",
+    "FollowOn",
+    "FollowOnCover",
     "InjectionBands",
     "InjectionState",
     "InjectionStatus",
@@ -24,7 +27,9 @@ __all__ = [
     "Severity",
     "add_months",
     "alert_for",
+    "follow_on_cover",
     "injection_status",
+    "is_stopped",
     "is_transition",
     "next_change_date",
     "next_due_date",
@@ -145,6 +150,12 @@ def _state_at(offset: int, bands: InjectionBands) -> InjectionState:
     return InjectionState.CRITICAL
 
 
+def is_stopped(*, status_stopped: bool, ends_on: date | None, today: date) -> bool:
+    """Stopped by hand, or its planned course has ended (the day after ``ends_on``): either way no injection follows,
+    so the D5 `stopped` check applies instead of the delay bands."""
+    return status_stopped or (ends_on is not None and today > ends_on)
+
+
 def injection_status(*, next_due: date, today: date, stopped: bool, bands: InjectionBands) -> InjectionStatus:
     offset = (today - next_due).days
     # A stopped schedule has no due date that matters any more: its own alert replaces the delay bands (DOMAIN D5).
@@ -152,20 +163,60 @@ def injection_status(*, next_due: date, today: date, stopped: bool, bands: Injec
     return InjectionStatus(state=state, next_due=next_due, days_overdue=max(0, offset), days_until_due=max(0, -offset))
 
 
-def next_change_date(*, next_due: date, today: date, stopped: bool, bands: InjectionBands) -> date | None:
+def next_change_date(
+    *, next_due: date, today: date, stopped: bool, bands: InjectionBands, ends_on: date | None = None
+) -> date | None:
     """First local date after ``today`` whose state, or alert kind/severity, differs from today's; None if never.
 
     Alert and notice texts count days and so change daily; only the state and the alert's kind and severity count.
+    A schedule whose course ends (``ends_on``) turns `stopped` the day after.
     """
     if stopped:
         return None
     offset = (today - next_due).days
     # Each is a real change given the band validation: due_soon starts, due, due alert, late, critical (DOMAIN D5).
     boundaries = (-bands.due_soon_days, 0, bands.due_alert_from_day, bands.on_time_days + 1, bands.late_until_days + 1)
-    upcoming = [boundary for boundary in boundaries if boundary > offset]
-    if not upcoming:
-        return None
-    return next_due + timedelta(days=min(upcoming))
+    upcoming = [next_due + timedelta(days=boundary) for boundary in boundaries if boundary > offset]
+    if ends_on is not None and ends_on >= today:
+        upcoming.append(ends_on + timedelta(days=1))
+    return min(upcoming, default=None)
+
+
+@dataclass(frozen=True)
+class FollowOn:
+    """Another anti-resorptive schedule of the patient, active by status, with its planned dates."""
+
+    starts_on: date
+    ends_on: date | None
+
+
+@dataclass(frozen=True)
+class FollowOnCover:
+    covered: bool
+    # The first later local date on which the answer can change without any write (a follow-on ends or starts).
+    recheck_on: date | None
+
+
+def follow_on_cover(*, today: date, follow_ons: Iterable[FollowOn], protected_until: date) -> FollowOnCover:
+    """Is a stopped injectable's patient covered by a follow-on anti-resorptive (DOMAIN D5 `stopped`, D7)?
+
+    Covered while a follow-on is active on her local ``today`` (started, not ended), or is planned to start no later
+    than ``protected_until``: the stopped drug still protects her until its next dose would have been given on time
+    (D7: the follow-on starts about 6 months after the last denosumab). A follow-on that has ended, or starts only
+    after that, leaves her unprotected.
+    """
+    covered = False
+    changes: list[date] = []
+    for follow_on in follow_ons:
+        if follow_on.ends_on is not None and follow_on.ends_on < today:
+            continue  # already over: it protects nothing any more
+        if follow_on.starts_on <= today or follow_on.starts_on <= protected_until:
+            covered = True
+            if follow_on.ends_on is not None:
+                changes.append(follow_on.ends_on + timedelta(days=1))
+        else:
+            changes.append(follow_on.starts_on)  # starts too late to bridge, but covers her from then on
+    return FollowOnCover(covered=covered, recheck_on=min(changes, default=None))
 
 
 @dataclass(frozen=True)
@@ -237,13 +288,13 @@ def alert_for(status: InjectionStatus, bands: InjectionBands) -> AlertSpec | Non
         pending += f", {_days(status.days_overdue)} overdue"
     if bands.rebound_risk:
         message = (
-            f"{drug} stopped with no follow-on anti-resorptive on record ({pending}). Stopping {drug.lower()} loses "
+            f"{drug} stopped with no active follow-on anti-resorptive ({pending}). Stopping {drug.lower()} loses "
             "its effect within months and raises the risk of multiple vertebral fractures: it needs a follow-on "
             "bisphosphonate (ECTS 2017; Osteoporosis Canada 2023). Ask a pharmacist to review."
         )
     else:
         message = (
-            f"{drug} stopped with no follow-on anti-resorptive on record ({pending}). Bone loss from the aromatase "
+            f"{drug} stopped with no active follow-on anti-resorptive ({pending}). Bone loss from the aromatase "
             "inhibitor continues unprotected: confirm the bone-protection plan with the prescriber."
         )
     return AlertSpec(kind=f"{bands.drug}_stopped", severity=Severity.HIGH, message=message, rule="D5")

@@ -1,0 +1,103 @@
+"""The DOMAIN D5 `stopped` check: a stopped denosumab or zoledronic acid needs an active follow-on anti-resorptive.
+
+Judged whenever the answer can change: when the schedule stops (or its course ends), when any of the patient's
+anti-resorptive schedules is written (a follow-on started, stopped, paused, ended early), and on the local date a
+follow-on ends or starts (the watch's next check). Each unprotected episode raises one alert; cover resolves it.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.db.models import Q
+
+from apps.alerts.models import Alert, AlertState
+from apps.alerts.services import alert_raise, alerts_resolve_automatically
+from apps.medications.models import Schedule
+from apps.medications.rules.injection import (
+    BANDS_BY_DRUG,
+    InjectionBands,
+    InjectionState,
+    InjectionStatus,
+    alert_for,
+    follow_on_cover,
+)
+from apps.medications.rules.recurrence import to_instant
+from apps.medications.selectors import follow_ons_of, stopped_injectables_of
+from apps.medications.services import injection_status_now
+from backend import clock
+
+
+@dataclass(frozen=True)
+class StoppedOutcome:
+    covered: bool
+    alert: Alert | None
+    resolved: int
+
+
+def delay_alert_kinds(bands: InjectionBands) -> Q:
+    """The schedule's D5 delay alerts (due, late, critical): a stopped schedule's own check replaces them."""
+    return Q(kind__in=[f"{bands.drug}_{state}" for state in ("due", "late", "critical")])
+
+
+def stopped_check(*, schedule: Schedule, status: InjectionStatus, now: datetime) -> StoppedOutcome:
+    """Judge one stopped injectable now. Call inside a transaction holding the schedule's row lock."""
+    bands = BANDS_BY_DRUG[schedule.medication.injection_bands]
+    patient = schedule.patient
+    timezone = patient.profile.timezone
+    # DOMAIN D4/D7: the stopped drug protects her until its next dose would still have been on time.
+    protected_until = status.next_due + timedelta(days=bands.on_time_days)
+    cover = follow_on_cover(
+        today=clock.local_today(timezone, now), follow_ons=follow_ons_of(schedule), protected_until=protected_until
+    )
+    next_check = to_instant(cover.recheck_on, time(0), clock.zone(timezone)) if cover.recheck_on else None
+    resolved = alerts_resolve_automatically(
+        patient=patient,
+        kinds=Q(schedule=schedule) & delay_alert_kinds(bands),
+        note="Resolved automatically: the schedule was stopped, so its own stop check replaces the delay alerts.",
+        now=now,
+    )
+    stopped_kind = f"{bands.drug}_stopped"
+    if cover.covered:
+        Schedule.objects.filter(pk=schedule.pk).update(unprotected_since=None, injection_next_check_at=next_check)
+        resolved += alerts_resolve_automatically(
+            patient=patient,
+            kinds=Q(schedule=schedule, kind=stopped_kind),
+            note="Resolved automatically: an active follow-on anti-resorptive now protects her.",
+            now=now,
+        )
+        return StoppedOutcome(covered=True, alert=None, resolved=resolved)
+
+    # The stored start of this episode, read under the row lock: the watch and a follow-on's writer agree on it.
+    since = Schedule.objects.filter(pk=schedule.pk).values_list("unprotected_since", flat=True).get() or now
+    Schedule.objects.filter(pk=schedule.pk).update(unprotected_since=since, injection_next_check_at=next_check)
+    # One problem, one alert: she is unprotected once, however many stopped schedules say so.
+    already_open = (
+        Alert.objects.filter(patient=patient, kind__endswith="_stopped").exclude(state=AlertState.RESOLVED).exists()
+    )
+    spec = alert_for(status, bands)
+    if already_open or spec is None:
+        return StoppedOutcome(covered=False, alert=None, resolved=resolved)
+    alert = alert_raise(
+        patient=patient,
+        schedule=schedule,
+        kind=spec.kind,
+        severity=spec.severity.value,
+        message=spec.message,
+        rule=spec.rule,
+        episode=f"stopped:{since.isoformat()}",
+        now=now,
+    )
+    return StoppedOutcome(covered=False, alert=alert, resolved=resolved)
+
+
+def recheck_stopped_injectables(changed: Schedule) -> None:
+    """An anti-resorptive schedule of hers was written: judge her stopped injectables again, now, in this
+    transaction (a follow-on started resolves their alert; one stopped, paused or cut short raises it)."""
+    if not changed.medication.is_anti_resorptive:
+        return
+    now = clock.now()
+    # The changed schedule, if itself a stopped injectable, is judged by the watch (its check is due now).
+    for schedule in stopped_injectables_of(changed.patient_id, exclude=changed.pk):
+        status = injection_status_now(schedule, now)
+        if status is not None and status.state == InjectionState.STOPPED:
+            stopped_check(schedule=schedule, status=status, now=now)
