@@ -181,11 +181,7 @@ def _check_dose(schedule: Schedule, *, taken_at: datetime, status: str, exclude:
             twice = twice.exclude(pk=exclude)
         if twice.exists():
             raise ValidationError(
-                {
-                    "taken_at": [
-                        f"A dose is already recorded on {taken_on:%d %B %Y}; never take two on the same day."
-                    ]
-                }
+                {"taken_at": [f"A dose is already recorded on {taken_on:%d %B %Y}; never take two on the same day."]}
             )
     return taken_on
 
