@@ -38,5 +38,6 @@ urlpatterns = [
     path("patients/<uuid:patient_pk>/", views.patient, name="patient"),
     path("reviews/", views.reviews, name="reviews"),
     path("reviews/<uuid:schedule_pk>/", views.review_decide, name="review_decide"),
+    path("rules/", views.rules, name="rules"),
     path("<path:rest>", views.unknown, name="unknown"),
 ]

@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Ht
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,7 +25,7 @@ from apps.accounts.models import Patient, User
 from apps.accounts.selectors import access_patient_by_user
 from apps.alerts import services as alert_services
 from apps.alerts.selectors import access_alert_by_user
-from apps.console import charts, selectors
+from apps.console import charts, rulebook, selectors
 from apps.console.forms import CONSOLE_ROLES, NOT_STAFF_MESSAGE, AlertActionForm, PatientFilterForm, ReviewForm
 from apps.medications import services as medication_services
 from apps.medications.api_review import finding_dict
@@ -425,3 +426,13 @@ def review_decide(request: HttpRequest, schedule_pk: UUID) -> HttpResponse:
     verb = "verified" if form.cleaned_data["decision"] == "verify" else "sent back with changes requested"
     messages.success(request, f"{schedule.medication.name} for {schedule.patient} {verb}.")
     return redirect("console:reviews")
+
+
+# --- the clinical rulebook ---------------------------------------------------------------------------------------
+@require_GET
+@console_page(*ALL_STAFF)
+def rules(request: HttpRequest) -> HttpResponse:
+    """docs/clinical-rules.md, served inside the product: the rule ids on the other pages link here (#rule-D5)."""
+    book = rulebook.load()
+    html = mark_safe(book.html)  # noqa: S308  # rendered from the repository's own file, every text escaped
+    return page(request, "rules.html", {"rulebook": html, "nav": "rules"})

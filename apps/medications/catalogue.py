@@ -8,9 +8,9 @@ CATALOGUE_NAMESPACE = uuid.UUID("5b0e6c1e-6f2b-4b7a-9d4e-0b0e5ca7a10c")
 
 _ORAL_BISPHOSPHONATE_30 = (
     "Take it on waking, on an empty stomach, with a full glass (180-240 mL) of plain water, at least 30 minutes "
-    "before the first food, drink or other medicine, and stay upright (sitting or standing) for 30 minutes (A1). "
-    "Take calcium, antacids and other medicines at least 30 minutes later (A2). Missed your day? Take one the next "
-    "morning after you remember, never two on the same day, then go back to your usual day (A3)."
+    "before the first food, drink or other medicine, and stay upright (sitting or standing) for 30 minutes. "
+    "Take calcium, antacids and other medicines at least 30 minutes later. Missed your day? Take one the next "
+    "morning after you remember, never two on the same day, then go back to your usual day."
 )
 
 CATALOGUE: list[dict[str, Any]] = [
@@ -59,9 +59,9 @@ CATALOGUE: list[dict[str, Any]] = [
         "source": "M3",
         "instructions": (
             "Take it on waking, on an empty stomach, with a full glass (180-240 mL) of plain water, at least 60 "
-            "minutes before the first food, drink or other medicine, and stay upright for 60 minutes (A1). Take "
-            "calcium, antacids and other medicines at least 60 minutes later (A2). Missed it? Take it the next "
-            "morning if your next dose is more than 7 days away; otherwise skip it (A3)."
+            "minutes before the first food, drink or other medicine, and stay upright for 60 minutes. Take "
+            "calcium, antacids and other medicines at least 60 minutes later. Missed it? Take it the next "
+            "morning if your next dose is more than 7 days away; otherwise skip it."
         ),
     },
     {
@@ -78,9 +78,9 @@ CATALOGUE: list[dict[str, Any]] = [
         "injection_bands": "denosumab",
         "source": "M4",
         "instructions": (
-            "An injection under the skin every 6 months, counted from your last injection (D1). Do not let it run "
-            "late: more than a few weeks late, bone loss rebounds and spine fractures become more likely (D3). "
-            "Take calcium and vitamin D every day, and tell your clinic about dental work (D6)."
+            "An injection under the skin every 6 months, counted from your last injection. Do not let it run "
+            "late: more than a few weeks late, bone loss rebounds and spine fractures become more likely. "
+            "Take calcium and vitamin D every day, and tell your clinic about dental work."
         ),
     },
     {
@@ -98,7 +98,7 @@ CATALOGUE: list[dict[str, Any]] = [
         "source": "M5",
         "instructions": (
             "An infusion at the clinic every 6 months. Drink plenty of water before it; flu-like aches for a day "
-            "or two afterwards are common. Your kidney function is checked before each dose (A4)."
+            "or two afterwards are common. Your kidney function is checked before each dose."
         ),
     },
     {

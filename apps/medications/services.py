@@ -176,17 +176,13 @@ def _check_dose(schedule: Schedule, *, taken_at: datetime, status: str, exclude:
     if taken_at < now - MAX_DOSE_AGE:
         raise ValidationError({"taken_at": ["More than 400 days ago: ask the care team to import old records."]})
     taken_on = _taken_on(schedule.patient, taken_at)
-    if status == DoseStatus.TAKEN and schedule.unit in ("week", "month"):
+    if status == DoseStatus.TAKEN and schedule.unit in ("week", "month"):  # DOMAIN A3: never two on one day
         twice = DoseRecord.objects.filter(schedule=schedule, status=DoseStatus.TAKEN, taken_on=taken_on)
         if exclude is not None:
             twice = twice.exclude(pk=exclude)
         if twice.exists():
             raise ValidationError(
-                {
-                    "taken_at": [
-                        f"A dose is already recorded on {taken_on:%d %B %Y}; never take two on the same day (A3)."
-                    ]
-                }
+                {"taken_at": [f"A dose is already recorded on {taken_on:%d %B %Y}; never take two on the same day."]}
             )
     return taken_on
 

@@ -301,7 +301,7 @@ def _large_calcium_intakes(
             severity="low",
             message=(
                 f"{_number(intake.amount)} mg of calcium at {_hhmm(intake.taken_at, zone)} is more than the body "
-                f"absorbs at once: split it into doses of at most {_number(limit)} mg (C2)."
+                f"absorbs at once: split it into doses of at most {_number(limit)} mg."
             ),
             rule="C2",
             intake_id=intake.id,
@@ -335,7 +335,7 @@ def _calcium_too_soon(
                         message=(
                             f"Calcium at {_hhmm(intake.taken_at, zone)} came {int(after.total_seconds() // 60)} "
                             f"minutes after {dose.drug} at {_hhmm(dose.taken_at, zone)}: take calcium at least "
-                            f"{gap} minutes after it, or that dose is not absorbed (A2)."
+                            f"{gap} minutes after it, or that dose is not absorbed."
                         ),
                         rule="A2",
                         intake_id=intake.id,

@@ -78,6 +78,12 @@ CASES: list[tuple[str, str, str, dict[str, int]]] = [
         "/console/reviews/{schedule}/",
         {"anon": 302, **PATIENT_REFUSED, "cora": 403, "pia": 404, "phil": 400, "admin": 400},
     ),
+    (
+        "rules",
+        "get",
+        "/console/rules/",
+        {"anon": 302, **PATIENT_REFUSED, "cora": 200, "cody": 200, "phil": 200, "zed": 200, "pia": 200, "admin": 200},
+    ),
     ("unknown", "get", "/console/no-such-page/", {"anon": 302, "cora": 404, "phil": 404}),
 ]
 FLAT = [(name, method, path, who, status) for name, method, path, by_who in CASES for who, status in by_who.items()]
@@ -149,7 +155,7 @@ def test_anonymous_is_sent_to_sign_in_and_back(world: World) -> None:
     assert response["Location"] == f"/console/login/?next=/console/patients/{world.ann.pk}/"
 
 
-@pytest.mark.parametrize("url", ["/console/login/", "/console/worklist/", "/console/no-such-page/"])
+@pytest.mark.parametrize("url", ["/console/login/", "/console/worklist/", "/console/rules/", "/console/no-such-page/"])
 def test_pages_load_nothing_from_elsewhere_and_are_not_cached(world: World, console_for, url: str) -> None:
     response = console_for(world.cora).get(url) if "login" not in url else Client().get(url)
     assert "default-src 'self'" in response["Content-Security-Policy"]

@@ -120,6 +120,15 @@ def test_pharmacist_verifies_a_schedule_with_a_high_finding(world: World, live_s
     expect(card.locator(".finding-high").first).to_contain_text("High")
     shoot("06-pharmacist-queue")
 
+    # A finding's rule id opens its entry in the project's own rulebook, inside the console.
+    card.locator(".finding-high", has_text="calcium and vitamin D").get_by_role("link", name="D6").click()
+    expect(page).to_have_url(f"{live_server.url}/console/rules/#rule-D6")
+    expect(page.locator("h3#rule-D6")).to_be_in_viewport()
+    expect(page.locator("h3#rule-D6")).to_contain_text("Before each denosumab injection")
+    shoot("06b-pharmacist-rulebook-entry")
+    page.go_back()
+    card = page.locator(f"article[data-schedule='{schedule.pk}']")
+
     card.get_by_role("button", name="Verify").click()
     card = page.locator(f"article[data-schedule='{schedule.pk}']")
     expect(card.locator(".field-error")).to_contain_text("high finding")

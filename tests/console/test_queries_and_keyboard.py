@@ -103,6 +103,7 @@ def pages(world: World) -> list[tuple[str, str]]:
         ("cora", f"/console/patients/{world.ann.pk}/"),
         ("phil", "/console/reviews/"),
         ("phil", f"/console/patients/{world.ann.pk}/"),
+        ("phil", "/console/rules/"),
     ]
 
 

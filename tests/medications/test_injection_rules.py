@@ -226,7 +226,8 @@ def test_alert_kind_and_severity_per_state(bands, offset, stopped, expected):
     else:
         assert isinstance(alert, AlertSpec)
         assert (alert.kind, alert.severity) == expected
-        assert alert.rule == "D5"
+        # Each alert names the rulebook entry stating its bands: D5 for denosumab, Z1 for zoledronic acid.
+        assert alert.rule == ("D5" if bands is DENOSUMAB_BANDS else "Z1")
 
 
 def _alert(offset: int, bands: InjectionBands = DENOSUMAB_BANDS, *, stopped: bool = False) -> AlertSpec:

@@ -4,8 +4,10 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.utils.safestring import SafeString, mark_safe
 
 from apps.alerts.models import SEVERITY_RANK
+from apps.console import rulebook
 from apps.medications.models import InjectionStateField
 
 register = template.Library()
@@ -34,3 +36,13 @@ def every(schedule: Any) -> str:
     """ "every week", "every 6 months": a schedule's recurrence in words."""
     unit = str(schedule.get_unit_display()).lower()
     return f"every {unit}" if schedule.interval == 1 else f"every {schedule.interval} {unit}s"
+
+
+@register.filter
+def rule_links(rule: str | None) -> SafeString:
+    """A rule id ("D5", "M1-M5") with each id linked to its entry in the rulebook page (/console/rules/#rule-D5)."""
+    try:
+        known = rulebook.load().rule_ids
+    except OSError:  # no rulebook on this installation: the ids stay readable, unlinked
+        known = frozenset()
+    return mark_safe(rulebook.link_rule_ids(rule or "", known))  # noqa: S308  # link_rule_ids escapes the text

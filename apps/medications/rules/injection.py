@@ -1,7 +1,8 @@
 """Clinic-given injections and infusions (denosumab, zoledronic acid): due dates, DOMAIN D5 states, alerts, notices.
 
 Pure domain logic: no Django, no ORM, no I/O. Every date is the patient's local date; callers convert instants first.
-The delay bands are design (DOMAIN D5), so each drug's live in one ``InjectionBands`` table that callers may replace.
+The delay bands are design (DOMAIN D5 for denosumab, Z1 for zoledronic acid), so each drug's live in one
+``InjectionBands`` table that callers may replace.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class InjectionBands:
     # DOMAIN D3 is denosumab-specific: only then do late/critical/stopped messages speak of rebound fractures.
     rebound_risk: bool = False
     dose_noun: str = "injection"
+    rule: str = "D5"  # the rulebook entry stating these bands; its alerts carry it
 
     def __post_init__(self) -> None:
         if not self.drug:
@@ -91,16 +93,18 @@ DENOSUMAB_BANDS = InjectionBands(
     rebound_risk=True,  # DOMAIN D3
 )
 
-# Design, not guidance (modelled on DOMAIN D5): zoledronic acid has no rebound effect (D3 is denosumab-specific), so a
-# delay is less urgent and the bands are wider. Confirm with the clinical lead before relying on them.
+# DOMAIN Z1 (design, not guidance; modelled on D5): zoledronic acid has no published delay bands and no rebound
+# effect (D3 is denosumab-specific), so a delay is less urgent and the bands are wider. The reasoning is stated in
+# docs/clinical-rules.md (Z1); this table is the one place the numbers live. Confirm with the clinical lead.
 ZOLEDRONIC_ACID_BANDS = InjectionBands(
     drug="zoledronic_acid",
     interval_months=6,  # DOMAIN M5 (AI setting)
-    due_soon_days=28,  # DOMAIN D5 (design): same booking lead time as denosumab
-    on_time_days=56,  # DOMAIN D5 (design, not guidance): twice denosumab's window, no rebound
-    late_until_days=182,  # DOMAIN D5/P2 (design, not guidance): critical once a whole ~183-day interval is missed
-    due_alert_from_day=14,  # DOMAIN D5 (design, not guidance): coordinator alert later than denosumab's day 7
+    due_soon_days=28,  # DOMAIN Z1: same booking lead time as denosumab (D5)
+    on_time_days=56,  # DOMAIN Z1: `due` to day 56, twice denosumab's window (no rebound)
+    late_until_days=182,  # DOMAIN Z1: `late` days 57-182; `critical` from 183, a whole ~183-day interval missed (P2)
+    due_alert_from_day=14,  # DOMAIN Z1: coordinator alert from day 14, later than denosumab's day 7
     dose_noun="infusion",
+    rule="Z1",
 )
 
 BANDS_BY_DRUG: dict[str, InjectionBands] = {bands.drug: bands for bands in (DENOSUMAB_BANDS, ZOLEDRONIC_ACID_BANDS)}
@@ -255,7 +259,7 @@ def alert_for(status: InjectionStatus, bands: InjectionBands) -> AlertSpec | Non
     if state == InjectionState.DUE:
         book_by = _format_date(status.next_due + timedelta(days=bands.on_time_days))
         message = f"{overdue} Book it by {book_by} to stay within the on-time window."
-        return AlertSpec(kind=f"{bands.drug}_due", severity=Severity.NORMAL, message=message, rule="D5")
+        return AlertSpec(kind=f"{bands.drug}_due", severity=Severity.NORMAL, message=message, rule=bands.rule)
 
     if state == InjectionState.LATE:
         if bands.rebound_risk:
@@ -266,7 +270,7 @@ def alert_for(status: InjectionStatus, bands: InjectionBands) -> AlertSpec | Non
             )
         else:
             message = f"{overdue} Book the {noun} as soon as possible."
-        return AlertSpec(kind=f"{bands.drug}_late", severity=Severity.HIGH, message=message, rule="D5")
+        return AlertSpec(kind=f"{bands.drug}_late", severity=Severity.HIGH, message=message, rule=bands.rule)
 
     if state == InjectionState.CRITICAL:
         if bands.rebound_risk:
@@ -280,7 +284,7 @@ def alert_for(status: InjectionStatus, bands: InjectionBands) -> AlertSpec | Non
                 f"{overdue} Long delay (more than {bands.late_until_days} days): bone protection has lapsed. "
                 f"Book the {noun} as soon as possible and arrange a fracture assessment."
             )
-        return AlertSpec(kind=f"{bands.drug}_critical", severity=Severity.URGENT, message=message, rule="D5")
+        return AlertSpec(kind=f"{bands.drug}_critical", severity=Severity.URGENT, message=message, rule=bands.rule)
 
     # STOPPED: callers pass stopped only when no follow-on anti-resorptive is on record (DOMAIN D5).
     pending = f"next {noun} due {due}"
@@ -297,7 +301,7 @@ def alert_for(status: InjectionStatus, bands: InjectionBands) -> AlertSpec | Non
             f"{drug} stopped with no active follow-on anti-resorptive ({pending}). Bone loss from the aromatase "
             "inhibitor continues unprotected: confirm the bone-protection plan with the prescriber."
         )
-    return AlertSpec(kind=f"{bands.drug}_stopped", severity=Severity.HIGH, message=message, rule="D5")
+    return AlertSpec(kind=f"{bands.drug}_stopped", severity=Severity.HIGH, message=message, rule=bands.rule)
 
 
 @dataclass(frozen=True)
