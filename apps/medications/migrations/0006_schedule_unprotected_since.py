@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('medications', '0004_sync_versions'),
+        ('medications', '0005_catalogue_instructions_without_rule_ids'),
     ]
 
     operations = [
