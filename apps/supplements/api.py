@@ -24,7 +24,7 @@ from backend import clock
 from backend.access import get_or_404
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
-from backend.serializers import LocalTimeField, StrictSerializer
+from backend.serializers import AwareDateTimeField, LocalTimeField, StrictSerializer
 
 # Patients write their own intakes, diet entries and plans; coordinators and admins for them; pharmacists read.
 WRITERS = (Role.PATIENT, Role.COORDINATOR, Role.ADMIN)
@@ -201,7 +201,7 @@ class SupplementIntakeListCreateView(PaginatedListMixin, PatientDataView):
         unit = serializers.ChoiceField(
             choices=AmountUnit.choices, required=False, default=None, help_text="Default: the plan's."
         )
-        taken_at = serializers.DateTimeField()
+        taken_at = AwareDateTimeField()
         note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
     @extend_schema(
