@@ -292,7 +292,7 @@ class BoneHealthOutput(serializers.Serializer[Any]):
     lowest_t_score_site = serializers.CharField(allow_null=True)
     lowest_t_score_measured_on = serializers.DateField(allow_null=True)
     last_dxa_on = serializers.DateField(allow_null=True, help_text="The latest DXA on record; null when none is.")
-    dxa_due_on = serializers.DateField(
+    dxa_due_on = serializers.DateField(  # DOMAIN H1, H2 (-1.5), H4 (12 / 24 months): documents BONE_HEALTH_THRESHOLDS
         help_text="When a DXA is due: today when none is on record (baseline, H1), else the last DXA + 12 months "
         "(T-score below -1.5, a risk factor, or therapy indicated or given) or + 24 months (H4)."
     )
