@@ -1,33 +1,71 @@
-"""Records whose id the client generates (offline phones): a retry with the same id returns the stored row; an id
-already used for something else is refused. Shared by doses, supplement intakes, diet entries, exercise sessions."""
+"""Records whose id the client generates (offline phones): a retry with the same id and the same body returns the
+stored row; the same id with a different body is a 409 naming each field that differs (a new record needs a new id);
+an id already used by another patient's record is refused. Shared by doses, supplement intakes, diet entries,
+exercise sessions.
 
+What is compared is what the client stated (`stated`: the names it sent): a field it left out is not compared, and
+one it stated equal to the stored value (the same instant in another offset, 500 and 500.00, a default it spelled
+out) is the same."""
+
+import uuid
+from collections.abc import Collection, Mapping
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
+from backend.errors import ConflictError
+
 M = TypeVar("M", bound=models.Model)
+# API field name -> (the stored row's attribute, the value this request gives it)
+Body = Mapping[str, tuple[str, Any]]
 
 ID_TAKEN = {"id": ["This id is already used by another record."]}
+ID_REUSED = (
+    "This id is already recorded with different values: a retry must send the same body, a new record needs a new id."
+)
+DIFFERS = "Differs from the record already stored under this id."
 
 
-def replayed(model: type[M], record_id: Any, **owner: Any) -> M | None:
-    """The stored row when this id was recorded before for the same owner (e.g. patient_id=...); None when new."""
+def stated_body(fields: Body, stated: Collection[str] | None) -> dict[str, tuple[str, Any]]:
+    """The part of `fields` the client stated (all of it when `stated` is None)."""
+    return {name: item for name, item in fields.items() if stated is None or name in stated}
+
+
+def _same(stored: Any, sent: Any) -> bool:
+    # Aware date-times compare as instants (08:05-08:00 is 16:05Z), decimals by value (500 is 500.00).
+    if isinstance(stored, uuid.UUID) or isinstance(sent, uuid.UUID):
+        return str(stored) == str(sent)
+    return bool(stored == sent)
+
+
+def differing(row: models.Model, body: Body) -> list[str]:
+    """The fields of `body` whose value is not the stored one, in `body`'s order."""
+    return [name for name, (attribute, value) in body.items() if not _same(getattr(row, attribute), value)]
+
+
+def replayed(model: type[M], record_id: Any, *, body: Body | None = None, **owner: Any) -> M | None:
+    """The stored row when this id was recorded before for the same owner (e.g. patient_id=...) with the same `body`;
+    None when new. Another owner's id: ValidationError; the same owner's id with another body: ConflictError."""
     existing = model._default_manager.filter(pk=record_id).first()
     if existing is None:
         return None
     if any(getattr(existing, field) != value for field, value in owner.items()):
         raise ValidationError(ID_TAKEN)
+    differs = differing(existing, body or {})
+    if differs:
+        raise ConflictError(ID_REUSED, {name: [DIFFERS] for name in differs})
     return existing
 
 
-def insert_or_replay(row: M, **owner: Any) -> tuple[M, bool]:
-    """Insert `row`; if the same id raced in from another request, return the stored one (created=False)."""
+def insert_or_replay(row: M, *, body: Body | None = None, **owner: Any) -> tuple[M, bool]:
+    """Insert `row`; if the same id raced in from another request, return the stored one (created=False) when its
+    `body` is the same (ConflictError otherwise, as `replayed`)."""
     try:
         with transaction.atomic():
             row.save(force_insert=True)
     except IntegrityError:
-        existing = replayed(type(row), row.pk, **owner)
+        existing = replayed(type(row), row.pk, body=body, **owner)
         if existing is None:
             raise  # not an id clash: a real integrity error
         return existing, False

@@ -17,12 +17,23 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 NON_FIELD_KEYS = ("non_field_errors", "__all__")
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+class ConflictError(Exception):
+    """The request contradicts what is already stored (e.g. a client id reused with another body): a 409 with code
+    `conflict`, `fields` naming what differs. Raised by services; nothing is written."""
+
+    def __init__(self, message: str, fields: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -59,6 +70,9 @@ def _validation_body(detail: Any) -> dict[str, Any]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ConflictError):
+        set_rollback()
+        return Response(error_body("conflict", exc.message, exc.fields), status=409)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
     elif isinstance(exc, DjangoPermissionDenied):

@@ -3,8 +3,17 @@
 from typing import Any, Literal
 
 from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse
 
+from backend.errors import ErrorSerializer
 from backend.serializers import StrictInputMixin
+
+# The 409 of a create whose id the client generates (backend/client_ids.py).
+CLIENT_ID_REUSED = OpenApiResponse(
+    ErrorSerializer,
+    description="This id is already recorded with other values (`code` = conflict; `fields` names each field that "
+    "differs). The same body again is a 200; a new record needs a new id.",
+)
 
 
 class AutoSchema(openapi.AutoSchema):

@@ -1,10 +1,40 @@
 """Serializer helpers shared by every app."""
 
+import contextlib
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from django.db import models
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+NAIVE_DATETIME = "No time zone: include a UTC offset, e.g. 2026-11-30T08:05:00-08:00 (or Z for UTC)."
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An instant: refuses a date-time without a UTC offset ("2026-11-30 08:05") instead of guessing its zone.
+
+    DRF would read it in the server's zone (UTC): a dose taken at 08:05 in Los Angeles would be stored 8 hours off.
+    Every serializer field that accepts a date-time is one of these (StrictModelSerializer maps model date-times
+    to it; tests/api/test_datetime_inputs.py walks the schema for any other)."""
+
+    default_error_messages = {"naive": NAIVE_DATETIME}
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if isinstance(value, datetime):
+            parsed: datetime | None = value
+        elif isinstance(value, str):
+            parsed = None
+            with contextlib.suppress(ValueError):
+                parsed = parse_datetime(value)
+        else:
+            parsed = None
+        if parsed is not None and parsed.utcoffset() is None:
+            self.fail("naive")
+        result: datetime = super().to_internal_value(value)
+        return result
 
 
 class StrictInputMixin:
@@ -33,7 +63,10 @@ class StrictSerializer(StrictInputMixin, serializers.Serializer[Any]):
 
 
 class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer[Any]):
-    pass
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: AwareDateTimeField,
+    }
 
 
 @extend_schema_field(

@@ -1,6 +1,7 @@
 """Writes for exercise plans and sessions. Keyword-only, validated, atomic."""
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from apps.accounts.models import Patient, User
 from apps.exercise.models import ExerciseKind, ExercisePlan, ExerciseSession, PlanStatus
 from apps.exercise.rules import MAX_SESSION_MINUTES, target_errors
 from backend import clock
-from backend.client_ids import insert_or_replay, replayed
+from backend.client_ids import insert_or_replay, replayed, stated_body
 from backend.reminder_sources import sources_changed
 from backend.roles import Role
 
@@ -150,12 +151,23 @@ def exercise_session_record(
     minutes: int,
     performed_at: datetime,
     note: str = "",
+    stated: Collection[str] | None = None,
 ) -> SessionOutcome:
-    """Record a session. Re-posting the same id returns the stored session unchanged (phones retry).
+    """Record a session. Re-posting the same id with the same values returns the stored session unchanged (phones
+    retry); with other values in what the client stated (`stated`; None: all) it is a ConflictError naming them.
 
     No lock is needed (unlike a dose, a session checks nothing against the patient's other rows): the primary key
-    decides between two racing posts of one id, and the loser answers with the winner's row."""
-    existing = replayed(ExerciseSession, id, patient_id=patient.pk)
+    decides between two racing posts of one id, and the loser answers with the winner's row (409 if it differs)."""
+    body = stated_body(
+        {
+            "kind": ("kind", kind),
+            "minutes": ("minutes", minutes),
+            "performed_at": ("performed_at", performed_at),
+            "note": ("note", note),
+        },
+        stated,
+    )
+    existing = replayed(ExerciseSession, id, body=body, patient_id=patient.pk)
     if existing is not None:
         return SessionOutcome(existing, created=False)
     errors: dict[str, list[str]] = {}
@@ -177,5 +189,5 @@ def exercise_session_record(
         recorded_by=actor,
     )
     session.full_clean(exclude=["patient", "recorded_by"], validate_unique=False)
-    row, created = insert_or_replay(session, patient_id=patient.pk)
+    row, created = insert_or_replay(session, body=body, patient_id=patient.pk)
     return SessionOutcome(row, created=created)

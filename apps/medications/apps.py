@@ -13,7 +13,8 @@ class MedicationsConfig(AppConfig):
         from django.db.models import Exists, OuterRef, QuerySet
 
         from apps.medications.models import Schedule, ScheduleStatus
-        from apps.profiles.hooks import register_patient_filter
+        from apps.medications.selectors import current_bone_therapy
+        from apps.profiles.hooks import register_patient_filter, register_therapy_provider
 
         def adherence_below(rows: QuerySet[Any], threshold: Decimal) -> QuerySet[Any]:
             low = Schedule.objects.filter(
@@ -22,6 +23,7 @@ class MedicationsConfig(AppConfig):
             return rows.filter(Exists(low))
 
         register_patient_filter("adherence_below", adherence_below)
+        register_therapy_provider(current_bone_therapy)
 
         from apps.medications.reminders import InjectionBookingReminderSource, MedicationReminderSource
         from backend.reminder_sources import register_reminder_source

@@ -8,10 +8,11 @@ from datetime import date, datetime
 from django.db.models import Q, QuerySet
 
 from apps.accounts.models import Patient, User
-from apps.medications.models import DoseRecord, Medication, ReviewStatus, Schedule, ScheduleStatus
+from apps.medications.models import DoseRecord, DrugClass, Medication, ReviewStatus, Schedule, ScheduleStatus
 from apps.medications.rules.injection import FollowOn, InjectionStatus
 from apps.medications.rules.recurrence import Occurrence, next_occurrence, occurrences_between_dates, to_instant
 from apps.medications.services import injection_status_now, recurrence_of
+from apps.profiles.rules import CurrentTherapy
 from backend import clock
 from backend.access import patient_scope
 
@@ -22,6 +23,38 @@ def medication_list() -> QuerySet[Medication]:
 
 def schedule_list(*, patient: Patient) -> QuerySet[Schedule]:
     return Schedule.objects.filter(patient=patient).select_related("medication", "patient__profile")
+
+
+# The medicines that protect bone (DOMAIN M1-M6): every class of the catalogue except the aromatase inhibitors.
+BONE_DIRECTED_CLASSES = (DrugClass.ORAL_BISPHOSPHONATE, DrugClass.INJECTABLE_ANTIRESORPTIVE, DrugClass.ANABOLIC)
+
+
+def active_on(day: date) -> Q:
+    """Schedules active on her local `day`: status active, and the day within starts_on..ends_on."""
+    return Q(status=ScheduleStatus.ACTIVE, starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
+
+
+def current_bone_therapy(patient_id: uuid.UUID, today: date) -> list[CurrentTherapy]:
+    """Her bone-directed schedules active on `today` (her local date): what the bone-health assessment calls being
+    on therapy (registered with apps.profiles.hooks)."""
+    rows = (
+        Schedule.objects.filter(
+            active_on(today), patient_id=patient_id, medication__drug_class__in=BONE_DIRECTED_CLASSES
+        )
+        .select_related("medication")
+        .order_by("starts_on", "created_at", "id")
+    )
+    return [
+        CurrentTherapy(
+            schedule_id=row.pk,
+            medication_code=row.medication.code,
+            medication_name=row.medication.name,
+            dose=row.dose,
+            starts_on=row.starts_on,
+            ends_on=row.ends_on,
+        )
+        for row in rows
+    ]
 
 
 def schedules_due_for_injection_check(*, now: datetime, limit: int, skip: Collection[uuid.UUID] = ()) -> list[Schedule]:

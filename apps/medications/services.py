@@ -1,6 +1,7 @@
 """Writes for schedules, dose records and reviews. Keyword-only, validated, atomic; announce through hooks."""
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -31,7 +32,7 @@ from apps.medications.rules.injection import (
 )
 from apps.medications.rules.recurrence import Recurrence, local_dates, recurrence_errors, to_instant
 from backend import clock
-from backend.client_ids import insert_or_replay, replayed
+from backend.client_ids import insert_or_replay, replayed, stated_body
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
 MAX_DOSE_AGE = timedelta(days=400)  # older records are history imports, not doses: refuse them here
@@ -206,15 +207,30 @@ def dose_record(
     site: str = "",
     note: str = "",
     occurrence_on: date | None = None,
+    stated: Collection[str] | None = None,
 ) -> DoseOutcome:
-    """Record a dose. Re-posting the same id returns the stored record unchanged (phones retry)."""
+    """Record a dose. Re-posting the same id with the same values returns the stored record unchanged (phones
+    retry); with other values in what the client stated (`stated`, the names it sent; None: all) it is a
+    ConflictError naming them."""
     # One writer per schedule at a time: the A3 check, the retry check and the due-date update see each other.
     schedule = (
         Schedule.objects.select_for_update(of=("self",))
         .select_related("medication", "patient__profile")
         .get(pk=schedule.pk)
     )
-    existing = replayed(DoseRecord, id, patient_id=patient.pk, schedule_id=schedule.pk)
+    body = stated_body(
+        {
+            "schedule": ("schedule_id", schedule.pk),
+            "taken_at": ("taken_at", taken_at),
+            "status": ("status", status),
+            "source": ("source", source),
+            "site": ("site", site),
+            "note": ("note", note),
+            "occurrence_on": ("occurrence_on", occurrence_on),
+        },
+        stated,
+    )
+    existing = replayed(DoseRecord, id, body=body, patient_id=patient.pk)
     if existing is not None:
         return DoseOutcome(existing, created=False)
     if schedule.status == ScheduleStatus.STOPPED:
@@ -234,8 +250,8 @@ def dose_record(
         recorded_by=actor,
     )
     dose.full_clean(exclude=["patient", "schedule", "recorded_by"], validate_unique=False)
-    stored, created = insert_or_replay(dose, patient_id=patient.pk, schedule_id=schedule.pk)
-    if not created:  # the same id raced in through another schedule's lock
+    stored, created = insert_or_replay(dose, body=body, patient_id=patient.pk)
+    if not created:  # the same id raced in through another schedule's lock, with the same values
         return DoseOutcome(stored, created=False)
     _after_dose_change(schedule, dose)
     return DoseOutcome(dose, created=True)

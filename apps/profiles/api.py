@@ -266,15 +266,37 @@ class FindingOutput(serializers.Serializer[Any]):
     rule = serializers.CharField(help_text="DOMAIN rule id, e.g. H2.")
 
 
+class CurrentTherapyOutput(serializers.Serializer[Any]):
+    schedule = serializers.UUIDField(source="schedule_id")
+    medication_code = serializers.CharField()
+    medication_name = serializers.CharField()
+    dose = serializers.CharField()
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField(allow_null=True)
+
+
 class BoneHealthOutput(serializers.Serializer[Any]):
-    therapy_recommended = serializers.BooleanField()
+    therapy_recommended = serializers.BooleanField(
+        help_text="Start bone-directed therapy (DOMAIN H2 met and she is not on it): false while she is on therapy, "
+        "whose H2 reasons still show."
+    )
+    on_therapy = serializers.BooleanField(
+        help_text="She has an active bone-directed schedule today (her local date): an oral bisphosphonate, "
+        "denosumab, zoledronic acid or teriparatide."
+    )
+    current_therapy = CurrentTherapyOutput(many=True, help_text="Those active schedules.")
     reasons = FindingOutput(many=True)
     risk_factors = FindingOutput(many=True)
     advice = FindingOutput(many=True)
     lowest_t_score = serializers.DecimalField(max_digits=3, decimal_places=1, allow_null=True)
     lowest_t_score_site = serializers.CharField(allow_null=True)
     lowest_t_score_measured_on = serializers.DateField(allow_null=True)
-    next_dxa_due = serializers.DateField(allow_null=True)
+    last_dxa_on = serializers.DateField(allow_null=True, help_text="The latest DXA on record; null when none is.")
+    dxa_due_on = serializers.DateField(  # DOMAIN H1, H2 (-1.5), H4 (12 / 24 months): documents BONE_HEALTH_THRESHOLDS
+        help_text="When a DXA is due: today when none is on record (baseline, H1), else the last DXA + 12 months "
+        "(T-score below -1.5, a risk factor, or therapy indicated or given) or + 24 months (H4)."
+    )
+    next_dxa_due = serializers.DateField(help_text="The same date as dxa_due_on (its original name).")
 
 
 class BoneHealthView(PatientDataView):
@@ -284,5 +306,5 @@ class BoneHealthView(PatientDataView):
     def get(self, request: Request, patient_id: str) -> Response:
         patient = self.get_patient(request, patient_id)
         assessment = selectors.bone_health_assessment(patient=patient)
-        payload = {**assessment.__dict__, "advice": list(H1_ADVICE)}
+        payload = {**vars(assessment), "next_dxa_due": assessment.next_dxa_due, "advice": list(H1_ADVICE)}
         return Response(BoneHealthOutput(payload).data)

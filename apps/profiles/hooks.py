@@ -1,13 +1,20 @@
-"""Filters on the patient list that belong to higher layers (alerts, adherence) register here at start-up, so
-the list can offer them without this layer importing those apps."""
+"""What profiles learns from higher layers without importing them: filters on the patient list (alerts, adherence)
+and the bone-directed therapy a patient is on (medications) register here at start-up."""
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
+from uuid import UUID
 
 from django.db.models import QuerySet
 
+from apps.profiles.rules import CurrentTherapy
+
 PatientFilter = Callable[[QuerySet[Any], Any], QuerySet[Any]]
+# (patient id, her local today) -> the bone-directed medicines she is on that day
+TherapyProvider = Callable[[UUID, date], list[CurrentTherapy]]
 _patient_filters: dict[str, PatientFilter] = {}
+_therapy_providers: list[TherapyProvider] = []
 
 
 def register_patient_filter(name: str, apply: PatientFilter) -> None:
@@ -19,3 +26,13 @@ def apply_patient_filters(rows: QuerySet[Any], values: dict[str, Any]) -> QueryS
         if value is not None and name in _patient_filters:
             rows = _patient_filters[name](rows, value)
     return rows
+
+
+def register_therapy_provider(provider: TherapyProvider) -> None:
+    """The medications app tells the bone-health assessment (DOMAIN H2) which bone-directed schedules are active."""
+    if provider not in _therapy_providers:
+        _therapy_providers.append(provider)
+
+
+def current_therapy(patient_id: UUID, today: date) -> list[CurrentTherapy]:
+    return [item for provider in _therapy_providers for item in provider(patient_id, today)]

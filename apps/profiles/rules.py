@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
+from uuid import UUID
 
 from backend.dates import add_months
 
@@ -22,6 +23,7 @@ __all__ = [
     "BoneHealthAssessment",
     "BoneHealthInput",
     "BoneHealthThresholds",
+    "CurrentTherapy",
     "DxaReading",
     "Finding",
     "add_months",
@@ -82,6 +84,18 @@ class DxaReading:
 
 
 @dataclass(frozen=True)
+class CurrentTherapy:
+    """A bone-directed medicine she is on today (an active schedule of the medications layer)."""
+
+    schedule_id: UUID
+    medication_code: str
+    medication_name: str
+    dose: str
+    starts_on: date
+    ends_on: date | None
+
+
+@dataclass(frozen=True)
 class BoneHealthInput:
     today: date
     birth_date: date | None
@@ -92,6 +106,7 @@ class BoneHealthInput:
     prior_fragility_fracture: bool
     oral_corticosteroids_months: int
     dxa: Sequence[DxaReading] = field(default_factory=tuple)
+    current_therapy: Sequence[CurrentTherapy] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         if self.smoker not in SMOKER_VALUES:
@@ -104,13 +119,21 @@ class BoneHealthInput:
 
 @dataclass(frozen=True)
 class BoneHealthAssessment:
-    therapy_recommended: bool
+    therapy_recommended: bool  # start bone-directed therapy (DOMAIN H2 met and she is not on it yet)
+    on_therapy: bool
+    current_therapy: list[CurrentTherapy]
     reasons: list[Finding]
     risk_factors: list[Finding]
     lowest_t_score: Decimal | None
     lowest_t_score_site: str | None
     lowest_t_score_measured_on: date | None
-    next_dxa_due: date | None
+    last_dxa_on: date | None
+    dxa_due_on: date  # today when no DXA is on record (H1 baseline), else the last DXA + 12 or 24 months (H4)
+
+    @property
+    def next_dxa_due(self) -> date:
+        """The API's original name for `dxa_due_on`."""
+        return self.dxa_due_on
 
 
 # DOMAIN H1 (amounts: DOMAIN C1, C3, E1, E2, E3). Not part of the decision; callers append them where useful.
@@ -231,7 +254,8 @@ def _latest_per_site(readings: Sequence[DxaReading]) -> list[DxaReading]:
 def assess_bone_health(
     data: BoneHealthInput, thresholds: BoneHealthThresholds = BONE_HEALTH_THRESHOLDS
 ) -> BoneHealthAssessment:
-    """Whether bone-directed therapy is recommended now (DOMAIN H2) and when the next DXA is due (H1, H4)."""
+    """Whether bone-directed therapy should be started (DOMAIN H2: indicated, and she is not on it already) and when
+    the next DXA is due (H1: now when none is on record; H4: the last scan + 12 or 24 months)."""
     t = thresholds
     risk_factors = _risk_factors(data, t)
     n_risk = len(risk_factors)
@@ -267,40 +291,56 @@ def assess_bone_health(
                 "H2",
             )
         )
-    recommended = bool(reasons)
+    on_therapy = bool(data.current_therapy)
+    # H2 says whether therapy is indicated; "recommended" means "start it", which she has done when on therapy
+    # (the H2 reasons above still show why).
+    recommended = bool(reasons) and not on_therapy
+    if on_therapy:
+        names = ", ".join(f"{item.medication_name} {item.dose}".strip() for item in data.current_therapy)
+        reasons.append(Finding("on_therapy", f"Already on bone-directed therapy: {names}.", "H2"))
 
-    next_dxa_due: date | None
     if lowest is None:
-        # DOMAIN H1: the fracture-risk assessment needs a baseline DXA, even when therapy is indicated.
+        # DOMAIN H1: the fracture-risk assessment needs a baseline DXA, even when therapy is indicated or given.
         reasons.append(Finding("no_dxa", "No DXA result on record: a baseline DXA scan is needed.", "H1"))
-        next_dxa_due = data.today
-    elif recommended:
-        next_dxa_due = None  # the clinician follows up on treatment
-    else:
-        indicated = lowest.t_score < t.t_score_with_risk or n_risk >= 1
-        months = t.repeat_dxa_months_if_indicated if indicated else t.repeat_dxa_months
-        last_scan = max(r.measured_on for r in data.dxa)
-        next_dxa_due = add_months(last_scan, months)
+        return BoneHealthAssessment(
+            therapy_recommended=recommended,
+            on_therapy=on_therapy,
+            current_therapy=list(data.current_therapy),
+            reasons=reasons,
+            risk_factors=risk_factors,
+            lowest_t_score=None,
+            lowest_t_score_site=None,
+            lowest_t_score_measured_on=None,
+            last_dxa_on=None,
+            dxa_due_on=data.today,
+        )
+
+    # DOMAIN H4 "2 years, 1 if indicated": indicated is a T-score below the H2 "with a risk factor" line, a risk
+    # factor, or therapy given (whose effect the scan follows). H2 being met implies the first or the second.
+    indicated = lowest.t_score < t.t_score_with_risk or n_risk >= 1 or on_therapy
+    months = t.repeat_dxa_months_if_indicated if indicated else t.repeat_dxa_months
+    last_scan = max(r.measured_on for r in data.dxa)
+    dxa_due_on = add_months(last_scan, months)
+    if not reasons:  # neither indicated by H2 nor given
+        repeat = f"Repeat DXA in {months} months (by {dxa_due_on.isoformat()})"
         why = (
             f"; sooner because the T-score is below {_fmt(t.t_score_with_risk)} or a risk factor is present"
             if indicated
             else ""
         )
         reasons.append(
-            Finding(
-                "not_recommended_now",
-                f"Bone-directed therapy is not recommended now. Repeat DXA in {months} months "
-                f"(by {next_dxa_due.isoformat()}){why}.",
-                "H4",
-            )
+            Finding("not_recommended_now", f"Bone-directed therapy is not recommended now. {repeat}{why}.", "H4")
         )
 
     return BoneHealthAssessment(
         therapy_recommended=recommended,
+        on_therapy=on_therapy,
+        current_therapy=list(data.current_therapy),
         reasons=reasons,
         risk_factors=risk_factors,
-        lowest_t_score=lowest.t_score if lowest else None,
-        lowest_t_score_site=lowest.site if lowest else None,
-        lowest_t_score_measured_on=lowest.measured_on if lowest else None,
-        next_dxa_due=next_dxa_due,
+        lowest_t_score=lowest.t_score,
+        lowest_t_score_site=lowest.site,
+        lowest_t_score_measured_on=lowest.measured_on,
+        last_dxa_on=last_scan,
+        dxa_due_on=dxa_due_on,
     )

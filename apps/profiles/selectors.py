@@ -5,6 +5,7 @@ from datetime import date
 from django.db.models import QuerySet
 
 from apps.accounts.models import Patient
+from apps.profiles.hooks import current_therapy
 from apps.profiles.models import BoneDensityResult, LabResult
 from apps.profiles.rules import BoneHealthAssessment, BoneHealthInput, DxaReading, assess_bone_health
 from backend import clock
@@ -22,7 +23,7 @@ def lab_list(*, patient: Patient, kind: str | None = None) -> QuerySet[LabResult
 
 
 def bone_health_assessment(*, patient: Patient, today: date | None = None) -> BoneHealthAssessment:
-    """DOMAIN H1-H4 for this patient, on her local date."""
+    """DOMAIN H1-H4 for this patient, on her local date, knowing the bone-directed therapy she is on that day."""
     profile = patient.profile
     readings = [
         DxaReading(site=site, t_score=t_score, measured_on=measured_on)
@@ -43,5 +44,6 @@ def bone_health_assessment(*, patient: Patient, today: date | None = None) -> Bo
             prior_fragility_fracture=profile.prior_fragility_fracture,
             oral_corticosteroids_months=profile.oral_corticosteroids_months,
             dxa=readings,
+            current_therapy=current_therapy(patient.pk, today),
         )
     )

@@ -5,7 +5,7 @@ exactly like dose records. Writers of one patient are serialised on her row, so 
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -19,7 +19,7 @@ from apps.supplements import rules
 from apps.supplements.foods import FOODS, calcium_estimate
 from apps.supplements.models import DietaryCalciumEntry, PlanStatus, SupplementIntake, SupplementPlan
 from backend import clock
-from backend.client_ids import insert_or_replay, replayed
+from backend.client_ids import insert_or_replay, replayed, stated_body
 from backend.reminder_sources import sources_changed
 from backend.roles import Role
 
@@ -177,11 +177,24 @@ def supplement_intake_record(
     unit: str | None = None,
     plan: SupplementPlan | None = None,
     note: str = "",
+    stated: Collection[str] | None = None,
 ) -> IntakeOutcome:
     """Record a supplement taken. With a plan, supplement/amount/unit default to the plan's.
-    Re-posting the same id returns the stored record unchanged."""
+    Re-posting the same id with the same values returns the stored record unchanged; with other values in what the
+    client stated (`stated`; None: all) it is a ConflictError naming them."""
     patient = _lock_patient(patient)
-    existing = replayed(SupplementIntake, id, patient_id=patient.pk)
+    body = stated_body(
+        {
+            "plan": ("plan_id", plan.pk if plan is not None else None),
+            "supplement": ("supplement", supplement),
+            "amount": ("amount", amount),
+            "unit": ("unit", unit),
+            "taken_at": ("taken_at", taken_at),
+            "note": ("note", note),
+        },
+        stated,
+    )
+    existing = replayed(SupplementIntake, id, body=body, patient_id=patient.pk)
     if existing is not None:
         return IntakeOutcome(existing, created=False)
     errors: Errors = {}
@@ -225,7 +238,7 @@ def supplement_intake_record(
         recorded_by=actor,
     )
     intake.full_clean(exclude=["patient", "plan", "recorded_by"], validate_unique=False)
-    row, created = insert_or_replay(intake, patient_id=patient.pk)
+    row, created = insert_or_replay(intake, body=body, patient_id=patient.pk)
     return IntakeOutcome(row, created=created)
 
 
@@ -246,11 +259,23 @@ def dietary_calcium_record(
     food: str = "",
     servings: Decimal | None = None,
     note: str = "",
+    stated: Collection[str] | None = None,
 ) -> DietOutcome:
     """Calcium from food on a local day: `mg`, or `food` (+ `servings`, default 1) estimated from the foods table.
-    Re-posting the same id returns the stored entry unchanged."""
+    Re-posting the same id with the same values returns the stored entry unchanged; with other values in what the
+    client stated (`stated`; None: all) it is a ConflictError naming them."""
     patient = _lock_patient(patient)
-    existing = replayed(DietaryCalciumEntry, id, patient_id=patient.pk)
+    body = stated_body(
+        {
+            "date": ("date", date),
+            "mg": ("mg", mg),
+            "food": ("food", food),
+            "servings": ("servings", servings),
+            "note": ("note", note),
+        },
+        stated,
+    )
+    existing = replayed(DietaryCalciumEntry, id, body=body, patient_id=patient.pk)
     if existing is not None:
         return DietOutcome(existing, created=False)
     errors: Errors = {}
@@ -294,5 +319,5 @@ def dietary_calcium_record(
         recorded_by=actor,
     )
     entry.full_clean(exclude=["patient", "recorded_by"], validate_unique=False)
-    row, created = insert_or_replay(entry, patient_id=patient.pk)
+    row, created = insert_or_replay(entry, body=body, patient_id=patient.pk)
     return DietOutcome(row, created=created)

@@ -4,7 +4,12 @@
 - A record that changed on the server after the app's `last_pulled_at` (or was deleted there) refuses the whole push
   (409): the app pulls, merges, and pushes again. A record the app pushes back unchanged is not a conflict, so a
   replayed push changes nothing and creates nothing twice.
-- Created-that-exists is an update; updated-that-is-missing is a create; a delete of a missing row is ignored.
+- Created-that-exists is an update; updated-that-is-missing is a create; a delete of a missing row is ignored. A
+  record this app created earlier against the same pull and nobody touched since is pushed again when the answer was
+  lost: the same values are a replay (nothing happens), other values the app's own edit, applied as an update (or
+  rejected per record when the columns are not the app's to change), never silently dropped.
+- An empty value where empty means the default (a dose's status and source, an intake's supplement, amount and unit
+  from its plan) is not a value the app stated: it differs from nothing.
 - What the app may not write (a read-only table or column, a delete of a medical record) and what the services
   refuse (a second weekly dose on one day, a dose in the future) are rejected per record (`experimentalRejectedIds`,
   with the reasons beside) and never applied; the rest of the push is.
@@ -22,6 +27,7 @@ from django.db import transaction
 from apps.accounts.models import Patient, User
 from apps.sync.codecs import InvalidValueError
 from apps.sync.registry import BY_NAME, TABLES, Table
+from backend.errors import ConflictError
 from backend.models import SyncPull, SyncTombstone
 from backend.sync_versions import Snapshot
 
@@ -163,15 +169,22 @@ def _stored(table: Table, patient: Patient, ids: list[uuid.UUID]) -> dict[uuid.U
     return {values[0]: Stored(table.serialise(values[:-2]), values[-2], values[-1]) for values in rows}
 
 
-def _replayed_create(record: PushRecord, row: Stored, own: set[str]) -> bool:
-    """The same created record pushed again against the same pull, and untouched since: a replay, not a conflict
-    (its pushed values may still differ from the stored ones where an empty value meant the default)."""
+def _own_untouched_create(record: PushRecord, row: Stored, own: set[str]) -> bool:
+    """A record this app created by an earlier push against the same pull, untouched on the server since, pushed
+    again as created (the answer was lost, maybe edited on the phone since): nobody else changed it, so it is not a
+    conflict; the same values are a replay, other values the app's own later edit."""
     return record.operation == "created" and str(record.id) in own and row.untouched
 
 
 def _differences(table: Table, record: PushRecord, stored: Stored) -> set[str]:
+    """The columns whose pushed value is not the stored one; an empty value where empty means the default (or the
+    plan's) is not a value the app stated, so it differs from nothing."""
     return {
-        name for name, value in record.client.items() if name not in table.derived and stored.client.get(name) != value
+        name
+        for name, value in record.client.items()
+        if name not in table.derived
+        and not (name in table.unstated_when_empty and value in (None, ""))
+        and stored.client.get(name) != value
     }
 
 
@@ -200,9 +213,10 @@ def push_changes(*, actor: User, patient: Patient, since: SyncPull, records: lis
         own = set(since.pushed.get(table.name, []))  # created by an earlier push against this same pull
         for record in pushed:
             row = stored[table.name].get(record.id)
-            if row is not None and _replayed_create(record, row, own):
-                replays.add(record.id)
-                continue
+            if row is not None and _own_untouched_create(record, row, own):
+                if not _differences(table, record, row):
+                    replays.add(record.id)
+                continue  # the same values: a replay; others: applied below as her update (or rejected per record)
             if row is None:
                 if record.operation != "deleted" and record.id in deleted:
                     conflicts[table.name].append(str(record.id))  # changed offline, deleted on the server
@@ -239,7 +253,15 @@ def _apply(record: PushRecord, row: Stored | None, *, actor: User, patient: Pati
             result.reject(record, f"{table.name} is read-only for the app.")
             return
         values = {name: value for name, value in record.values.items() if name in table.creatable}
-        if _call(result, record, table.create, actor=actor, patient=patient, record_id=record.id, values=values):
+        try:
+            created = _call(
+                result, record, table.create, actor=actor, patient=patient, record_id=record.id, values=values
+            )
+        except ConflictError as exc:
+            # The same id was recorded over REST (with other values) after this push read its rows: the app pulls
+            # it, then pushes its change again as an update.
+            raise PushConflictError({table.name: [str(record.id)]}) from exc
+        if created:
             result.created[table.name].append(str(record.id))
         return
     changed = _differences(table, record, row)

@@ -59,6 +59,9 @@ class Table:
     # Computed by the server (local dates, timestamps): the app's copy is ignored on push.
     derived: frozenset[str] = SERVER_TIMESTAMPS
     creatable: frozenset[str] = frozenset()  # what the app sets when it creates a row
+    # Columns where an empty value ("" or null) from the app means "the default" (a dose's status and source) or
+    # "the plan's" (an intake's supplement, amount, unit): not stated, so never a difference from the stored value.
+    unstated_when_empty: frozenset[str] = frozenset()
     updatable: frozenset[str] = frozenset()  # what the app may change later
     create: Creator | None = None
     update: Updater | None = None
@@ -155,7 +158,13 @@ def _dose_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values:
         if values.get(k) is not None and not (k in ("status", "source") and values[k] == "")
     }
     return medication_services.dose_record(
-        actor=actor, patient=patient, schedule=schedule, id=record_id, taken_at=values["taken_at"], **options
+        actor=actor,
+        patient=patient,
+        schedule=schedule,
+        id=record_id,
+        taken_at=values["taken_at"],
+        stated={"schedule", "taken_at", *options},
+        **options,
     ).created
 
 
@@ -180,7 +189,12 @@ def _intake_create(*, actor: User, patient: Patient, record_id: uuid.UUID, value
         unit=values.get("unit") or None,
         plan=plan,
         note=values.get("note") or "",
+        # An empty supplement, amount or unit means the plan's: what the app stated is the rest.
+        stated={"taken_at", *(k.removesuffix("_id") for k in _INTAKE_STATED if values.get(k) not in (None, ""))},
     ).created
+
+
+_INTAKE_STATED = ("plan_id", "supplement", "amount", "unit", "note")
 
 
 def _session_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> bool:
@@ -272,6 +286,7 @@ TABLES: tuple[Table, ...] = (
         derived=SERVER_TIMESTAMPS | {"taken_on"},
         creatable=frozenset({"schedule_id", "occurrence_on", "taken_at", "status", "source", "site", "note"}),
         updatable=frozenset({"occurrence_on", "taken_at", "status", "site", "note"}),
+        unstated_when_empty=frozenset({"status", "source"}),
         create=_dose_create,
         update=_dose_update,
     ),
@@ -325,6 +340,7 @@ TABLES: tuple[Table, ...] = (
         ),
         derived=SERVER_TIMESTAMPS | {"taken_on"},
         creatable=frozenset({"plan_id", "supplement", "amount", "unit", "taken_at", "note"}),
+        unstated_when_empty=frozenset({"supplement", "amount", "unit"}),
         create=_intake_create,
     ),
     Table(

@@ -75,13 +75,13 @@ def test_patient_logs_a_session_and_a_repost_is_idempotent(world: World, client_
     assert ExerciseSession.objects.filter(pk=body["id"]).count() == 1
 
 
-def test_a_repost_returns_the_stored_session_even_if_the_body_changed(world: World, client_for) -> None:
+def test_a_repost_with_another_body_is_a_409_naming_the_field(world: World, client_for) -> None:
     client = client_for(world.ann.user)
     body = session_body(minutes=40)
     assert client.post(sessions_url(world.ann), body, format="json").status_code == 201
     again = client.post(sessions_url(world.ann), {**body, "minutes": 45}, format="json")
-    assert again.status_code == 200
-    assert again.json()["minutes"] == 40
+    assert again.status_code == 409
+    assert list(again.json()["error"]["fields"]) == ["minutes"]
     assert ExerciseSession.objects.get(pk=body["id"]).minutes == 40
 
 

@@ -81,15 +81,15 @@ def test_patient_records_a_dose_and_a_repost_is_idempotent(world: World, client_
     assert DoseRecord.objects.count() == 1
 
 
-def test_a_repost_with_other_values_returns_the_stored_record_unchanged(
-    world: World, client_for, weekly: Schedule
-) -> None:
+def test_a_repost_with_other_values_is_a_409_naming_them(world: World, client_for, weekly: Schedule) -> None:
     client = client_for(world.ann.user)
     body = dose_body(weekly, datetime(2026, 3, 9, 7, 5, tzinfo=LONDON))
     assert client.post(doses_url(world.ann), body, format="json").status_code == 201
     changed = {**body, "taken_at": datetime(2026, 3, 10, 7, tzinfo=LONDON).isoformat(), "note": "edited"}
     again = client.post(doses_url(world.ann), changed, format="json")
-    assert again.status_code == 200, again.content
+    assert again.status_code == 409, again.content
+    assert again.json()["error"]["code"] == "conflict"
+    assert set(again.json()["error"]["fields"]) == {"taken_at", "note"}
     row = DoseRecord.objects.get(pk=body["id"])
     assert (row.taken_on, row.note) == (date(2026, 3, 9), "")
 
@@ -102,14 +102,14 @@ def test_a_repost_after_the_schedule_stopped_is_still_200(world: World, client_f
     assert client.post(doses_url(world.ann), body, format="json").status_code == 200
 
 
-def test_the_same_id_for_another_schedule_is_400(world: World, client_for, weekly: Schedule) -> None:
+def test_the_same_id_for_another_schedule_is_409_naming_it(world: World, client_for, weekly: Schedule) -> None:
     other = make_schedule(world.ann, "letrozole")
     client = client_for(world.ann.user)
     body = dose_body(weekly, datetime(2026, 3, 9, 7, 5, tzinfo=LONDON))
     assert client.post(doses_url(world.ann), body, format="json").status_code == 201
     response = client.post(doses_url(world.ann), {**body, "schedule": str(other.id)}, format="json")
-    assert response.status_code == 400, response.content
-    assert "id" in errors(response)
+    assert response.status_code == 409, response.content
+    assert response.json()["error"]["fields"] == {"schedule": ["Differs from the record already stored under this id."]}
     assert DoseRecord.objects.count() == 1
     assert DoseRecord.objects.get(pk=body["id"]).schedule_id == weekly.id
 

@@ -144,7 +144,10 @@ def test_t_score_minus_2_1_is_recommended(world: World, client_for) -> None:
     assert codes(result["reasons"]) == ["t_score_below_threshold"]
     assert result["risk_factors"] == []
     assert Decimal(result["lowest_t_score"]) == Decimal("-2.1")
-    assert result["next_dxa_due"] is None
+    # Therapy indicated: the repeat scan is due 12 months after the last one (H4 "1 if indicated").
+    assert result["dxa_due_on"] == result["next_dxa_due"] == "2026-01-10"
+    assert result["last_dxa_on"] == "2025-01-10"
+    assert (result["on_therapy"], result["current_therapy"]) == (False, [])
 
 
 def test_lowest_site_of_the_latest_scans_counts(world: World, client_for) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ from apps.profiles.rules import (
     DXA_SITES,
     H1_ADVICE,
     BoneHealthInput,
+    CurrentTherapy,
     DxaReading,
     add_months,
     age_on,
@@ -55,20 +57,20 @@ TWO_RISKS = {"family_hip_fracture": True, "prior_fragility_fracture": True}
 IN_12 = add_months(SCAN_DAY, 12)
 IN_24 = add_months(SCAN_DAY, 24)
 
-# id, input overrides, therapy_recommended, reason codes, next_dxa_due
-DecisionCase = tuple[str, dict[str, Any], bool, list[str], date | None]
+# id, input overrides, therapy_recommended, reason codes, dxa_due_on
+DecisionCase = tuple[str, dict[str, Any], bool, list[str], date]
 DECISION_CASES: list[DecisionCase] = [
     ("t_-2.0_not_below", {"dxa": (scan("-2.0"),)}, False, ["not_recommended_now"], IN_12),
-    ("t_-2.1_below", {"dxa": (scan("-2.1"),)}, True, ["t_score_below_threshold"], None),
+    ("t_-2.1_below", {"dxa": (scan("-2.1"),)}, True, ["t_score_below_threshold"], IN_12),
     (
         "t_-2.1_with_risk_both_branches",
         {"dxa": (scan("-2.1"),), **ONE_RISK},
         True,
         ["t_score_below_threshold", "t_score_with_risk_factor"],
-        None,
+        IN_12,
     ),
     ("t_-1.5_with_risk_not", {"dxa": (scan("-1.5"),), **ONE_RISK}, False, ["not_recommended_now"], IN_12),
-    ("t_-1.6_with_risk", {"dxa": (scan("-1.6"),), **ONE_RISK}, True, ["t_score_with_risk_factor"], None),
+    ("t_-1.6_with_risk", {"dxa": (scan("-1.6"),), **ONE_RISK}, True, ["t_score_with_risk_factor"], IN_12),
     ("t_-1.6_no_risk_not", {"dxa": (scan("-1.6"),)}, False, ["not_recommended_now"], IN_12),
     ("t_-1.5_no_risk_24_months", {"dxa": (scan("-1.5"),)}, False, ["not_recommended_now"], IN_24),
     ("t_normal_no_risk_24_months", {"dxa": (scan("0.5"),)}, False, ["not_recommended_now"], IN_24),
@@ -84,14 +86,14 @@ DECISION_CASES: list[DecisionCase] = [
         {"dxa": (scan("0.5"),), **TWO_RISKS},
         True,
         ["multiple_risk_factors"],
-        None,
+        IN_12,
     ),
     (
         "t_-2.5_two_risks_all_branches",
         {"dxa": (scan("-2.5"),), **TWO_RISKS},
         True,
         ["t_score_below_threshold", "t_score_with_risk_factor", "multiple_risk_factors"],
-        None,
+        IN_12,
     ),
     ("no_dxa_no_risk", {}, False, ["no_dxa"], TODAY),
     ("no_dxa_one_risk", ONE_RISK, False, ["no_dxa"], TODAY),
@@ -108,7 +110,7 @@ DECISION_CASES: list[DecisionCase] = [
         {"dxa": (scan("-1.0", "lumbar_spine"), scan("-2.2", "femoral_neck"), scan("-0.4", "total_hip"))},
         True,
         ["t_score_below_threshold"],
-        None,
+        IN_12,
     ),
 ]
 
@@ -117,12 +119,44 @@ DECISION_CASES: list[DecisionCase] = [
     ("overrides", "recommended", "reason_codes", "next_due"),
     [pytest.param(*case[1:], id=case[0]) for case in DECISION_CASES],
 )
-def test_decision(overrides: dict[str, Any], recommended: bool, reason_codes: list[str], next_due: date | None) -> None:
+def test_decision(overrides: dict[str, Any], recommended: bool, reason_codes: list[str], next_due: date) -> None:
     result = assess_bone_health(make(**overrides))
     assert result.therapy_recommended is recommended
+    assert result.on_therapy is False
     assert [r.code for r in result.reasons] == reason_codes
-    assert result.next_dxa_due == next_due
+    assert result.dxa_due_on == result.next_dxa_due == next_due
     assert all(r.message for r in result.reasons)
+
+
+ALENDRONATE = CurrentTherapy(uuid.uuid4(), "alendronate", "Alendronate", "70 mg", date(2024, 9, 1), None)
+DENOSUMAB = CurrentTherapy(uuid.uuid4(), "denosumab", "Denosumab", "60 mg", date(2024, 9, 1), None)
+
+# id, input overrides, reason codes, dxa_due_on: on therapy, "recommended" (start therapy) is always false
+ON_THERAPY_CASES: list[tuple[str, dict[str, Any], list[str], date]] = [
+    ("indicated_by_t_score", {"dxa": (scan("-2.1"),)}, ["t_score_below_threshold", "on_therapy"], IN_12),
+    ("indicated_by_two_risks", {"dxa": (scan("0.5"),), **TWO_RISKS}, ["multiple_risk_factors", "on_therapy"], IN_12),
+    # Not indicated by H2 (-1.5, no risk factor: 24 months off therapy), but the scan follows the therapy: 12.
+    ("not_indicated_follow_up_in_12", {"dxa": (scan("-1.5"),)}, ["on_therapy"], IN_12),
+    ("no_dxa_baseline_today", TWO_RISKS, ["multiple_risk_factors", "on_therapy", "no_dxa"], TODAY),
+]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason_codes", "due"), [pytest.param(*case[1:], id=case[0]) for case in ON_THERAPY_CASES]
+)
+@pytest.mark.parametrize("therapy", [(ALENDRONATE,), (DENOSUMAB, ALENDRONATE)], ids=["one", "two"])
+def test_on_therapy_is_not_recommended_to_start_it(
+    overrides: dict[str, Any], reason_codes: list[str], due: date, therapy: tuple[CurrentTherapy, ...]
+) -> None:
+    result = assess_bone_health(make(current_therapy=therapy, **overrides))
+    assert result.on_therapy is True
+    assert result.current_therapy == list(therapy)
+    assert result.therapy_recommended is False
+    assert [r.code for r in result.reasons] == reason_codes
+    assert result.dxa_due_on == due
+    on = next(r for r in result.reasons if r.code == "on_therapy")
+    assert all(f"{item.medication_name} {item.dose}" in on.message for item in therapy)
+    assert "(H" not in on.message  # the patient reads it: no rule ids in the text
 
 
 def _birthday_offset(years: int, days: int) -> date:
@@ -260,15 +294,17 @@ NEXT_DXA_CASES = [
         {},
         date(2026, 7, 31),
     ),
-    ("recommended_none", (scan("-2.5", on=date(2024, 3, 5)),), {}, None),
+    ("recommended_12_months", (scan("-2.5", on=date(2024, 3, 5)),), {}, date(2025, 3, 5)),
 ]
 
 
 @pytest.mark.parametrize(
     ("readings", "overrides", "expected"), [pytest.param(*case[1:], id=case[0]) for case in NEXT_DXA_CASES]
 )
-def test_next_dxa_due(readings: tuple[DxaReading, ...], overrides: dict[str, Any], expected: date | None) -> None:
-    assert assess_bone_health(make(dxa=readings, **overrides)).next_dxa_due == expected
+def test_next_dxa_due(readings: tuple[DxaReading, ...], overrides: dict[str, Any], expected: date) -> None:
+    result = assess_bone_health(make(dxa=readings, **overrides))
+    assert result.dxa_due_on == result.next_dxa_due == expected
+    assert result.last_dxa_on == max(r.measured_on for r in readings)
 
 
 @pytest.mark.parametrize(
@@ -437,15 +473,26 @@ def test_property_lowering_t_score_never_turns_recommendation_off(data: BoneHeal
 def test_property_next_dxa_due_consistent(data: BoneHealthInput) -> None:
     result = assess_bone_health(data)
     if not data.dxa:
-        assert result.next_dxa_due == TODAY
+        assert result.dxa_due_on == TODAY
         assert result.lowest_t_score is None
-    elif result.therapy_recommended:
-        assert result.next_dxa_due is None
+        assert result.last_dxa_on is None
     else:
         last = max(r.measured_on for r in data.dxa)
-        assert result.next_dxa_due in (add_months(last, 12), add_months(last, 24))
-        assert result.reasons[-1].code == "not_recommended_now"
+        assert result.last_dxa_on == last
+        assert result.dxa_due_on in (add_months(last, 12), add_months(last, 24))
+        if result.therapy_recommended:
+            assert result.dxa_due_on == add_months(last, 12)
+        else:
+            assert result.reasons[-1].code == "not_recommended_now"
+    assert result.next_dxa_due == result.dxa_due_on
     assert result.therapy_recommended == any(r.rule == "H2" for r in result.reasons)
+    # The same woman on therapy: never "start therapy", the same H2 reasons, the scan at the shorter interval.
+    treated = assess_bone_health(dataclasses.replace(data, current_therapy=(ALENDRONATE,)))
+    assert (treated.therapy_recommended, treated.on_therapy) == (False, True)
+    h2 = [r for r in result.reasons if r.rule == "H2"]
+    assert [r for r in treated.reasons if r.rule == "H2" and r.code != "on_therapy"] == h2
+    if data.dxa:
+        assert treated.dxa_due_on == add_months(max(r.measured_on for r in data.dxa), 12)
 
 
 @given(st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)), st.integers(-240, 240))

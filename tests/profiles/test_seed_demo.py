@@ -29,13 +29,17 @@ def test_seed_demo_is_idempotent_and_its_logins_work(db: None, capsys) -> None:
     client.force_authenticate(coordinator)
     patients = client.get("/api/v1/patients/").json()["results"]
     assert len(patients) == 3
-    verdicts = {
-        p["full_name"]: client.get(f"/api/v1/patients/{p['id']}/bone-health/").json()["therapy_recommended"]
-        for p in patients
+    assessments = {p["full_name"]: client.get(f"/api/v1/patients/{p['id']}/bone-health/").json() for p in patients}
+    # All three are on bone-directed therapy (denosumab, alendronate, zoledronic acid): none is told to start it.
+    # Margaret's H2 reasons (T -2.3, fracture) still show why she needs it.
+    assert {name: (a["on_therapy"], a["therapy_recommended"]) for name, a in assessments.items()} == {
+        "Margaret Hughes": (True, False),
+        "Rosa Martínez": (True, False),
+        "Aroha Ngata": (True, False),
     }
-    # One clearly needs treatment (T -2.3, fracture), one clearly not yet (T -1.1, no risk factors).
-    assert verdicts["Margaret Hughes"] is True
-    assert verdicts["Rosa Martínez"] is False
+    margaret = assessments["Margaret Hughes"]
+    assert [t["medication_code"] for t in margaret["current_therapy"]] == ["denosumab"]
+    assert "t_score_below_threshold" in [r["code"] for r in margaret["reasons"]]
     # Something to act on in the demo: Margaret's denosumab is late, so the coordinator has a rebound-risk alert.
     alerts = client.get("/api/v1/alerts/").json()["results"]
     assert [(a["patient_name"], a["kind"], a["severity"]) for a in alerts] == [

@@ -52,10 +52,14 @@ def test_patient_records_an_intake_and_a_repost_is_idempotent(world: World, clie
         "2026-03-12",
     )
     assert (shown["note"], shown["recorded_by"], shown["plan"]) == ("with breakfast", str(world.ann.user.id), None)
-    # The phone retries with other values (it never saw the answer): the stored record, 200, still one row.
-    again = client.post(url(world.ann, "supplement-intakes"), {**body, "amount": "400"}, format="json")
+    # The phone retries (it never saw the answer): the stored record, 200, still one row.
+    again = client.post(url(world.ann, "supplement-intakes"), body, format="json")
     assert again.status_code == 200, again.content
     assert again.json() == shown
+    # The same id with another amount is not a retry: 409 naming it, nothing changed.
+    other = client.post(url(world.ann, "supplement-intakes"), {**body, "amount": "400"}, format="json")
+    assert other.status_code == 409, other.content
+    assert list(other.json()["error"]["fields"]) == ["amount"]
     assert SupplementIntake.objects.count() == 1
     assert SupplementIntake.objects.get().amount == Decimal("500")
 
