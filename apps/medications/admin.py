@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from apps.medications.models import DoseRecord, Medication, ReviewDecision, Schedule
 from backend.admin import PatientFixedAdmin
@@ -12,6 +15,10 @@ class MedicationAdmin(admin.ModelAdmin[Medication]):
 
 @admin.register(Schedule)
 class ScheduleAdmin(PatientFixedAdmin, admin.ModelAdmin[Schedule]):
+    """View only: a schedule is written through the API (apps.medications.services), where every change sends it
+    back to the pharmacist's review and moves the injection watch; a form saving the row directly would do
+    neither (and could mark it verified without a review)."""
+
     list_display = [
         "patient",
         "medication",
@@ -24,6 +31,12 @@ class ScheduleAdmin(PatientFixedAdmin, admin.ModelAdmin[Schedule]):
     ]
     list_filter = ["status", "review_status", "medication", "injection_state"]
     raw_id_fields = ["patient", "created_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(DoseRecord)
