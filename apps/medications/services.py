@@ -53,7 +53,7 @@ def recurrence_of(schedule: Schedule) -> Recurrence:
     )
 
 
-def _validate_schedule(schedule: Schedule) -> None:
+def _validate_schedule(schedule: Schedule, *, dose_changed: bool = True) -> None:
     # The API nests these under "recurrence": name the fields the way the client sent them.
     errors = {f"recurrence.{name}": messages for name, messages in recurrence_errors(recurrence_of(schedule)).items()}
     if schedule.ends_on is not None and schedule.ends_on < schedule.starts_on:
@@ -71,7 +71,7 @@ def _validate_schedule(schedule: Schedule) -> None:
         )
         if first is None:
             errors.setdefault("ends_on", []).append("With these dates the schedule would never fire.")
-    if schedule.medication.code in DOSE_CHECKED_DRUGS:
+    if dose_changed and schedule.medication.code in DOSE_CHECKED_DRUGS:  # an old row may still be stopped
         errors.update(_dose_errors(schedule))
     today = clock.local_today(schedule.patient.profile.timezone)
     if schedule.starts_on > today + timedelta(days=366):
@@ -171,7 +171,7 @@ def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Sched
         setattr(schedule, name, changes[name])
     if not changed:
         return schedule
-    _validate_schedule(schedule)
+    _validate_schedule(schedule, dose_changed="dose" in changed)
     now = clock.now()
     if "status" in changed:
         schedule.status_changed_at = now

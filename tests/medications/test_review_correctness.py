@@ -332,3 +332,13 @@ def test_a_zoledronic_acid_dose_the_check_cannot_judge_is_refused(world: World, 
     assert response.status_code == 400, response.content
     assert "dose" in response.json()["error"]["fields"]
     assert Schedule.objects.get(pk=schedule.pk).dose == "4 mg"
+
+
+def test_an_old_unreadable_zoledronic_dose_is_a_low_finding_and_can_still_be_stopped(world: World, client_for) -> None:
+    coordinator, pharmacist = client_for(world.cora), client_for(world.phil)
+    LabFactory.create(patient=world.ann, kind="crcl", value=Decimal("45"), measured_on=date(2026, 2, 20))
+    schedule = Schedule.objects.get(pk=post_zoledronic(coordinator, world.ann, "4 mg").json()["id"])
+    Schedule.objects.filter(pk=schedule.pk).update(dose="four milligrams")  # written before doses were checked
+    assert renal_findings(pharmacist, schedule) == [("dose_unreadable", "low")]
+    response = patch_schedule(coordinator, world.ann, schedule, status="stopped")
+    assert response.status_code == 200, response.content
