@@ -139,6 +139,46 @@ def test_the_django_admin_cannot_edit_a_schedule_behind_the_review(world: World,
     assert admin.get("/admin/medications/schedule/add/").status_code == 403
 
 
+def test_deleting_the_follow_on_in_the_admin_sends_the_stopped_denosumab_back(world: World, client_for) -> None:
+    pharmacist, coordinator = client_for(world.phil), client_for(world.cora)
+    LabFactory.create(patient=world.ann, kind="crcl", value=Decimal("80"))
+    denosumab = make_schedule(world.ann, "denosumab")
+    patch_schedule(coordinator, world.ann, denosumab, status="stopped")
+    alendronate = make_schedule(world.ann, "alendronate")
+    decide(pharmacist, denosumab)
+    admin = Client()
+    admin.force_login(world.admin)
+    response = admin.post(f"/admin/medications/schedule/{alendronate.id}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Schedule.objects.filter(pk=alendronate.pk).exists()
+    assert review_status(denosumab) == "pending"
+    assert findings(pharmacist, denosumab, "denosumab_stopped_without_follow_on") != []
+
+
+def test_a_plan_edited_in_the_admin_is_rechecked_against_the_verified_bisphosphonate(world: World, client_for) -> None:
+    pharmacist = client_for(world.phil)
+    LabFactory.create(patient=world.ann, kind="crcl", value=Decimal("80"))
+    schedule = make_schedule(world.ann, "alendronate")
+    plan = post_plan(client_for(world.cora), world.ann, ["08:00"])
+    decide(pharmacist, schedule)
+    admin = Client()
+    admin.force_login(world.admin)
+    url = f"/admin/supplements/supplementplan/{plan['id']}/change/"
+    form = {
+        "supplement": "calcium_citrate",
+        "amount": "500",
+        "unit": "mg",
+        "times_of_day": '["07:10"]',
+        "status": "active",
+        "starts_on": plan["starts_on"],
+    }
+    response = admin.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert review_status(schedule) == "pending"
+    [a2] = findings(pharmacist, schedule, A2)
+    assert "07:10" in a2["message"]
+
+
 # --- class 4: A2 with supplement plans --------------------------------------------------------------------------------
 
 A2 = "oral_medicine_too_soon_after_bisphosphonate"
