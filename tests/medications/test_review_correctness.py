@@ -382,3 +382,23 @@ def test_an_old_unreadable_zoledronic_dose_is_a_low_finding_and_can_still_be_sto
     assert renal_findings(pharmacist, schedule) == [("dose_unreadable", "low")]
     response = patch_schedule(coordinator, world.ann, schedule, status="stopped")
     assert response.status_code == 200, response.content
+
+
+def test_the_console_queue_shows_a_stopped_denosumab_and_takes_the_decision(world: World, client_for) -> None:
+    denosumab = make_schedule(world.ann, "denosumab")
+    decide(client_for(world.phil), denosumab, note="Calcium and vitamin D started.")
+    assert patch_schedule(client_for(world.cora), world.ann, denosumab, status="stopped").status_code == 200
+    console = Client()
+    console.force_login(world.phil)
+    html = console.get("/console/reviews/").content.decode()
+    card = html[html.index(f'data-schedule="{denosumab.pk}"') :]
+    card = card[: card.index("</article>")]
+    assert "Stopped on 2 Mar 2026" in card
+    assert "Denosumab is stopped with no active follow-on bisphosphonate" in card
+    prefix = str(denosumab.pk)
+    response = console.post(
+        f"/console/reviews/{denosumab.pk}/",
+        {f"{prefix}-decision": "request_changes", f"{prefix}-note": "Start alendronate now."},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert review_status(denosumab) == "changes_requested"
