@@ -1,6 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from apps.medications.models import DoseRecord, Medication, ReviewDecision, Schedule
+from apps.medications.services import review_recheck
 from backend.admin import PatientFixedAdmin
 
 
@@ -12,6 +17,10 @@ class MedicationAdmin(admin.ModelAdmin[Medication]):
 
 @admin.register(Schedule)
 class ScheduleAdmin(PatientFixedAdmin, admin.ModelAdmin[Schedule]):
+    """View only: a schedule is written through the API (apps.medications.services), where every change sends it
+    back to the pharmacist's review and moves the injection watch; a form saving the row directly would do
+    neither (and could mark it verified without a review)."""
+
     list_display = [
         "patient",
         "medication",
@@ -24,6 +33,24 @@ class ScheduleAdmin(PatientFixedAdmin, admin.ModelAdmin[Schedule]):
     ]
     list_filter = ["status", "review_status", "medication", "injection_state"]
     raw_id_fields = ["patient", "created_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # Deleting stays possible (a row entered by mistake); the patient's other verified schedules are rechecked, as
+    # after any change through the service (a deleted follow-on leaves a stopped denosumab without one, DOMAIN D5).
+    def delete_model(self, request: HttpRequest, obj: Schedule) -> None:
+        super().delete_model(request, obj)
+        review_recheck(patient_id=obj.patient_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
+        patient_ids = set(queryset.values_list("patient_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for patient_id in sorted(patient_ids):
+            review_recheck(patient_id=patient_id)
 
 
 @admin.register(DoseRecord)

@@ -30,6 +30,10 @@ from backend.serializers import AwareDateTimeField, LocalTimeField, StrictSerial
 
 STAFF = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
 MAX_OCCURRENCE_WINDOW_DAYS = 366
+DOSE_HELP = (
+    "The prescribed dose, e.g. '70 mg' (default: the catalogue's). Zoledronic acid: an amount in mg, at most 5 mg "
+    "(e.g. '3.5 mg'); the pharmacist's renal check judges it."
+)
 
 
 class MedicationOutput(serializers.ModelSerializer[Medication]):
@@ -145,7 +149,7 @@ class ScheduleListCreateView(PaginatedListMixin, PatientDataView):
 
     class Input(StrictSerializer):
         medication = serializers.UUIDField()
-        dose = serializers.CharField(max_length=40, required=False, default="")
+        dose = serializers.CharField(max_length=40, required=False, default="", help_text=DOSE_HELP)
         recurrence = RecurrenceSerializer(required=False)
         local_time = LocalTimeField()
         starts_on = serializers.DateField()
@@ -179,7 +183,7 @@ class ScheduleDetailView(PatientDataView):
     roles_by_method = {"PATCH": STAFF}
 
     class Input(StrictSerializer):
-        dose = serializers.CharField(max_length=40, required=False)
+        dose = serializers.CharField(max_length=40, required=False, help_text=DOSE_HELP)
         recurrence = RecurrenceSerializer(required=False)
         local_time = LocalTimeField(required=False)
         starts_on = serializers.DateField(required=False)

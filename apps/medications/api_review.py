@@ -54,7 +54,13 @@ class AdherenceView(PatientDataView):
 
 
 class ReviewFindingOutput(serializers.Serializer[Any]):
-    code = serializers.CharField()
+    code = serializers.CharField(
+        help_text=(
+            "e.g. oral_medicine_too_soon_after_bisphosphonate (A2: another schedule or a supplement plan time), "
+            "renal_function_below_threshold, zoledronic_acid_dose_above_renal_step, dose_unreadable (A4: judged on "
+            "the prescribed dose), denosumab_stopped_without_follow_on (D5)."
+        )
+    )
     severity = serializers.ChoiceField(choices=["high", "moderate", "low"])
     message = serializers.CharField()
     rule = serializers.CharField(help_text="DOMAIN rule id.")
@@ -74,7 +80,16 @@ def finding_dict(finding: Any) -> dict[str, str]:
 
 
 class ReviewQueueView(PaginatedListMixin, APIView):
-    @extend_schema(responses=ReviewItemOutput(many=True), summary="Schedules awaiting review in scope, with findings")
+    @extend_schema(
+        responses=ReviewItemOutput(many=True),
+        summary="Schedules awaiting review in scope, with findings",
+        description=(
+            "Pending schedules, stopped and paused ones included: every change to a schedule (its status too) puts "
+            "it back here, and so does a change elsewhere (another schedule, a supplement plan, a lab, the profile) "
+            "that gives a verified schedule a finding its pharmacist did not see. Findings are computed now, from "
+            "the patient's current schedules, supplement plans and latest labs."
+        ),
+    )
     def get(self, request: Request) -> Response:
         user = request_user(request)
         require_role(user, Role.PHARMACIST, Role.ADMIN)

@@ -25,6 +25,16 @@ class MedicationsConfig(AppConfig):
         register_patient_filter("adherence_below", adherence_below)
         register_therapy_provider(current_bone_therapy)
 
+        from uuid import UUID
+
+        from apps.medications.services import review_recheck
+        from apps.profiles.hooks import on_clinical_facts_changed
+
+        @on_clinical_facts_changed
+        def recheck_reviews(patient_id: UUID) -> None:
+            # A new lab or contraindication can give a verified schedule a finding: back to the pharmacist.
+            review_recheck(patient_id=patient_id)
+
         from apps.medications.reminders import InjectionBookingReminderSource, MedicationReminderSource
         from backend.reminder_sources import register_reminder_source
 

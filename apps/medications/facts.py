@@ -7,7 +7,15 @@ from uuid import UUID
 
 from apps.medications import hooks
 from apps.medications.models import Schedule
-from apps.medications.rules.checks import Finding, LabFacts, PatientFacts, ScheduleFacts, schedule_findings
+from apps.medications.rules.checks import (
+    Finding,
+    LabFacts,
+    PatientFacts,
+    ScheduleFacts,
+    SupplementPlanFacts,
+    dose_in_mg,
+    schedule_findings,
+)
 from apps.profiles.models import LabResult
 
 MMOL_TO_MG_DL_CALCIUM = Decimal("4.008")  # serum calcium: 1 mmol/L = 4.008 mg/dL (molar mass 40.08 g/mol)
@@ -24,7 +32,8 @@ def schedule_facts(schedule: Schedule) -> ScheduleFacts:
         month_day=schedule.month_day,
         local_time=schedule.local_time,
         status=schedule.status,
-        dose_mg=schedule.medication.dose_mg,
+        dose_mg=dose_in_mg(schedule.dose),  # the prescribed dose, not the catalogue's (DOMAIN A4)
+        dose=schedule.dose,
     )
 
 
@@ -57,11 +66,13 @@ def findings_for(schedules: Sequence[Schedule]) -> dict[UUID, list[Finding]]:
     result = {}
     for schedule in schedules:
         profile = schedule.patient.profile
+        her_plans: list[SupplementPlanFacts] = plans.get(schedule.patient_id, [])
         facts = PatientFacts(
             schedules=siblings[schedule.patient_id],
             labs=labs.get(schedule.patient_id, LabFacts(egfr=None, crcl=None, serum_calcium_mg_dl=None)),
-            has_calcium_plan=plans.get(schedule.patient_id, (False, False))[0],
-            has_vitamin_d_plan=plans.get(schedule.patient_id, (False, False))[1],
+            has_calcium_plan=any(p.nutrient == "calcium" for p in her_plans),
+            has_vitamin_d_plan=any(p.nutrient == "vitamin_d" for p in her_plans),
+            supplement_plans=her_plans,
             prior_skeletal_radiation=profile.prior_skeletal_radiation,
             bone_metastases=profile.bone_metastases,
             cannot_stay_upright=profile.cannot_stay_upright,

@@ -5,12 +5,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from apps.medications.rules.checks import SupplementPlanFacts
+
 if TYPE_CHECKING:
     from apps.medications.models import DoseRecord, Schedule
 
 DoseHandler = Callable[["DoseRecord"], None]
-# (patient ids) -> {patient id: (has an active calcium plan, has an active vitamin D plan)}
-SupplementPlanProvider = Callable[[set[UUID]], dict[UUID, tuple[bool, bool]]]
+# (patient ids) -> {patient id: her active supplement plans (what they are, and at what local times)}
+SupplementPlanProvider = Callable[[set[UUID]], dict[UUID, list[SupplementPlanFacts]]]
 ScheduleHandler = Callable[["Schedule"], None]
 
 _dose_recorded: list[DoseHandler] = []
@@ -41,15 +43,15 @@ def schedule_changed(schedule: "Schedule") -> None:
 
 
 def register_supplement_plan_provider(provider: SupplementPlanProvider) -> None:
-    """The supplements app tells the pharmacist checks (DOMAIN D6) who takes calcium and vitamin D."""
+    """The supplements app tells the pharmacist checks which supplement plans each patient has and at what times
+    (DOMAIN D6: calcium and vitamin D with denosumab; A2: nothing oral too soon after an oral bisphosphonate)."""
     if provider not in _supplement_plan_providers:
         _supplement_plan_providers.append(provider)
 
 
-def supplement_plans(patient_ids: set[UUID]) -> dict[UUID, tuple[bool, bool]]:
-    flags: dict[UUID, tuple[bool, bool]] = {}
+def supplement_plans(patient_ids: set[UUID]) -> dict[UUID, list[SupplementPlanFacts]]:
+    plans: dict[UUID, list[SupplementPlanFacts]] = {}
     for provider in _supplement_plan_providers:
-        for patient_id, (calcium, vitamin_d) in provider(patient_ids).items():
-            old = flags.get(patient_id, (False, False))
-            flags[patient_id] = (old[0] or calcium, old[1] or vitamin_d)
-    return flags
+        for patient_id, rows in provider(patient_ids).items():
+            plans.setdefault(patient_id, []).extend(rows)
+    return plans

@@ -12,6 +12,7 @@ from django.db.models import Max
 
 from apps.accounts.models import Patient, User
 from apps.medications import hooks
+from apps.medications.facts import findings_for
 from apps.medications.models import (
     DoseRecord,
     DoseStatus,
@@ -21,6 +22,7 @@ from apps.medications.models import (
     Schedule,
     ScheduleStatus,
 )
+from apps.medications.rules.checks import CHECK_THRESHOLDS, dose_in_mg
 from apps.medications.rules.injection import (
     BANDS_BY_DRUG,
     InjectionState,
@@ -37,8 +39,11 @@ from backend.client_ids import insert_or_replay, replayed, stated_body
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
 MAX_DOSE_AGE = timedelta(days=400)  # older records are history imports, not doses: refuse them here
 SCHEDULE_FIELDS = ("dose", "unit", "interval", "weekday", "month_day", "local_time", "starts_on", "ends_on", "status")
-# Changing these alters what the patient takes or when: a verified schedule goes back to the pharmacist.
-REVIEWED_FIELDS = frozenset(SCHEDULE_FIELDS) - {"status"}
+# Any change to a schedule goes back to the pharmacist (API "Review"), its status too: stopping a denosumab may leave
+# the patient without a follow-on (DOMAIN D5), and resuming a paused schedule brings back its interactions.
+REVIEWED_FIELDS = frozenset(SCHEDULE_FIELDS)
+# Drugs whose checks depend on the dose prescribed (DOMAIN A4: the zoledronic acid 5 mg limit and 4 mg steps).
+DOSE_CHECKED_DRUGS = frozenset({"zoledronic_acid"})
 
 
 def recurrence_of(schedule: Schedule) -> Recurrence:
@@ -50,7 +55,7 @@ def recurrence_of(schedule: Schedule) -> Recurrence:
     )
 
 
-def _validate_schedule(schedule: Schedule) -> None:
+def _validate_schedule(schedule: Schedule, *, dose_changed: bool = True) -> None:
     # The API nests these under "recurrence": name the fields the way the client sent them.
     errors = {f"recurrence.{name}": messages for name, messages in recurrence_errors(recurrence_of(schedule)).items()}
     if schedule.ends_on is not None and schedule.ends_on < schedule.starts_on:
@@ -68,6 +73,8 @@ def _validate_schedule(schedule: Schedule) -> None:
         )
         if first is None:
             errors.setdefault("ends_on", []).append("With these dates the schedule would never fire.")
+    if dose_changed and schedule.medication.code in DOSE_CHECKED_DRUGS:  # an old row may still be stopped
+        errors.update(_dose_errors(schedule))
     today = clock.local_today(schedule.patient.profile.timezone)
     if schedule.starts_on > today + timedelta(days=366):
         errors.setdefault("starts_on", []).append("Starts more than a year ahead.")
@@ -75,6 +82,17 @@ def _validate_schedule(schedule: Schedule) -> None:
         errors.setdefault("starts_on", []).append("Starts before the patient was born.")
     if errors:
         raise ValidationError(errors)
+
+
+def _dose_errors(schedule: Schedule) -> dict[str, list[str]]:
+    """The renal check judges the prescribed dose, so it must be readable and within the drug's regimens."""
+    mg = dose_in_mg(schedule.dose)
+    if mg is None:
+        return {"dose": ["Give the dose as an amount in mg, e.g. '3.5 mg': the renal dose check reads it."]}
+    largest = CHECK_THRESHOLDS.zoledronic_acid_high_dose_mg  # DOMAIN A4/M5: 5 mg is the largest regimen
+    if mg > largest:
+        return {"dose": [f"{schedule.dose.strip()} is above the largest zoledronic acid dose ({largest} mg)."]}
+    return {}
 
 
 def _refresh_injection_due(schedule: Schedule, now: datetime) -> None:
@@ -126,6 +144,7 @@ def schedule_create(
     _validate_schedule(schedule)
     _refresh_injection_due(schedule, clock.now())
     schedule.save()
+    review_recheck(patient_id=patient.pk, exclude=schedule.pk)
     hooks.schedule_changed(schedule)
     return schedule
 
@@ -154,7 +173,7 @@ def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Sched
         setattr(schedule, name, changes[name])
     if not changed:
         return schedule
-    _validate_schedule(schedule)
+    _validate_schedule(schedule, dose_changed="dose" in changed)
     now = clock.now()
     if "status" in changed:
         schedule.status_changed_at = now
@@ -162,6 +181,7 @@ def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Sched
         schedule.review_status = ReviewStatus.PENDING
     _refresh_injection_due(schedule, now)
     schedule.save()
+    review_recheck(patient_id=schedule.patient_id, exclude=schedule.pk)
     hooks.schedule_changed(schedule)
     return schedule
 
@@ -307,6 +327,36 @@ def review_decide(
     return ReviewDecision.objects.create(
         schedule=schedule, decision=decision, note=note, reviewer=reviewer, findings=findings
     )
+
+
+def review_recheck(*, patient_id: uuid.UUID, exclude: uuid.UUID | None = None) -> list[Schedule]:
+    """After a change to the patient's other schedules or her supplement plans: each verified schedule of hers whose
+    automated findings now include one its pharmacist did not see when she verified it goes back to pending (e.g. a
+    calcium plan moved to 10 minutes after her alendronate, or the follow-on of a stopped denosumab stopped too).
+    Findings she saw and accepted do not bring it back. Returns the schedules put back."""
+    rows = Schedule.objects.filter(patient_id=patient_id, review_status=ReviewStatus.VERIFIED)
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
+    verified = list(rows.select_related("medication", "patient__profile"))
+    if not verified:
+        return []
+    seen: dict[uuid.UUID, set[tuple[str, str, str]]] = {}
+    decisions = ReviewDecision.objects.filter(schedule__in=verified).order_by("schedule_id", "-created_at", "-id")
+    for decision in decisions.only("schedule_id", "findings"):
+        seen.setdefault(
+            decision.schedule_id, {(f["code"], f["severity"], f["message"]) for f in decision.findings or []}
+        )
+    current = findings_for(verified)
+    back = [
+        schedule
+        for schedule in verified
+        if {(f.code, f.severity.value, f.message) for f in current.get(schedule.pk, [])} - seen.get(schedule.pk, set())
+    ]
+    if back:
+        Schedule.objects.filter(pk__in=[s.pk for s in back], review_status=ReviewStatus.VERIFIED).update(
+            review_status=ReviewStatus.PENDING, updated_at=clock.now()
+        )
+    return back
 
 
 # --- injection watch -----------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""What profiles learns from higher layers without importing them: filters on the patient list (alerts, adherence)
-and the bone-directed therapy a patient is on (medications) register here at start-up."""
+"""What profiles learns from higher layers without importing them, registered here at start-up: filters on the
+patient list (alerts, adherence), the bone-directed therapy a patient is on (medications), and the handlers told
+when a patient's clinical facts (labs, contraindications in her profile) change, which the pharmacist's checks read."""
 
 from collections.abc import Callable
 from datetime import date
@@ -36,3 +37,19 @@ def register_therapy_provider(provider: TherapyProvider) -> None:
 
 def current_therapy(patient_id: UUID, today: date) -> list[CurrentTherapy]:
     return [item for provider in _therapy_providers for item in provider(patient_id, today)]
+
+
+FactsHandler = Callable[[UUID], None]
+_facts_changed: list[FactsHandler] = []
+
+
+def on_clinical_facts_changed(handler: FactsHandler) -> FactsHandler:
+    if handler not in _facts_changed:
+        _facts_changed.append(handler)
+    return handler
+
+
+def clinical_facts_changed(patient_id: UUID) -> None:
+    """Runs inside the writer's transaction."""
+    for handler in _facts_changed:
+        handler(patient_id)

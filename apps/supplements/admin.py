@@ -1,5 +1,10 @@
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from apps.medications.services import review_recheck
 from apps.supplements.models import DietaryCalciumEntry, SupplementIntake, SupplementPlan
 from backend.admin import PatientFixedAdmin
 
@@ -9,6 +14,22 @@ class SupplementPlanAdmin(PatientFixedAdmin, admin.ModelAdmin[SupplementPlan]):
     list_display = ["patient", "supplement", "amount", "unit", "daily_target", "status", "starts_on", "ends_on"]
     list_filter = ["supplement", "status"]
     raw_id_fields = ["patient", "created_by"]
+
+    # A plan's times and nutrients feed the pharmacist's checks (DOMAIN A2, D6): after an edit here, the patient's
+    # verified schedules are rechecked as after an edit through the API.
+    def save_model(self, request: HttpRequest, obj: SupplementPlan, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        review_recheck(patient_id=obj.patient_id)
+
+    def delete_model(self, request: HttpRequest, obj: SupplementPlan) -> None:
+        super().delete_model(request, obj)
+        review_recheck(patient_id=obj.patient_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SupplementPlan]) -> None:
+        patient_ids = set(queryset.values_list("patient_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for patient_id in sorted(patient_ids):
+            review_recheck(patient_id=patient_id)
 
 
 @admin.register(SupplementIntake)

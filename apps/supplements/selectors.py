@@ -3,7 +3,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -13,8 +13,9 @@ from django.db.models.functions import Coalesce
 
 from apps.accounts.models import Patient
 from apps.medications.models import DoseRecord, DoseStatus, DrugClass
+from apps.medications.rules.checks import SupplementPlanFacts
 from apps.supplements import rules
-from apps.supplements.models import DietaryCalciumEntry, PlanStatus, SupplementIntake, SupplementPlan
+from apps.supplements.models import DietaryCalciumEntry, PlanStatus, Supplement, SupplementIntake, SupplementPlan
 from backend import clock
 
 CALCIUM_WINDOW_DAYS = 7  # design: the patient list's calcium_below filter averages the last 7 local days
@@ -101,24 +102,31 @@ def _utc_today() -> date:
     return clock.now().astimezone(UTC).date()
 
 
-def supplement_plan_flags(patient_ids: set[UUID]) -> dict[UUID, tuple[bool, bool]]:
-    """For the pharmacist checks (DOMAIN D6): {patient id: (has an active calcium plan, has an active vitamin D
-    plan)}, one query. Active: not stopped and not ended before today (a plan starting soon counts)."""
+def supplement_plan_facts(patient_ids: set[UUID]) -> dict[UUID, list[SupplementPlanFacts]]:
+    """For the pharmacist checks (DOMAIN D6: calcium and vitamin D plans; A2: their times against an oral
+    bisphosphonate's): {patient id: her active plans}, one query. Active: not stopped and not ended before today (a
+    plan starting soon counts)."""
     rows = (
         SupplementPlan.objects.filter(patient_id__in=patient_ids, status=PlanStatus.ACTIVE)
         .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=_utc_today()))
-        .values_list("patient_id", "supplement")
-        .distinct()
+        .order_by("patient_id", "starts_on", "created_at", "id")
+        .values_list("patient_id", "id", "supplement", "times_of_day")
     )
-    flags: dict[UUID, tuple[bool, bool]] = {}
-    for patient_id, supplement in rows:
-        calcium, vitamin_d = flags.get(patient_id, (False, False))
+    plans: dict[UUID, list[SupplementPlanFacts]] = {}
+    for patient_id, plan_id, supplement, times_of_day in rows:
         nutrient = rules.NUTRIENT_OF.get(supplement)
-        flags[patient_id] = (
-            calcium or nutrient == rules.Nutrient.CALCIUM,
-            vitamin_d or nutrient == rules.Nutrient.VITAMIN_D,
+        if nutrient is None:
+            continue
+        plans.setdefault(patient_id, []).append(
+            SupplementPlanFacts(
+                id=str(plan_id),
+                supplement=supplement,
+                name=str(Supplement(supplement).label),
+                nutrient=nutrient.value,
+                times=tuple(time.fromisoformat(t) for t in times_of_day),
+            )
         )
-    return flags
+    return plans
 
 
 def calcium_window() -> tuple[date, date]:

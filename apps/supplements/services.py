@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.accounts.models import Patient, User
+from apps.medications.services import review_recheck
 from apps.supplements import rules
 from apps.supplements.foods import FOODS, calcium_estimate
 from apps.supplements.models import DietaryCalciumEntry, PlanStatus, SupplementIntake, SupplementPlan
@@ -109,6 +110,8 @@ def supplement_plan_create(
     )
     _validate_plan(plan, errors)
     plan.save()
+    # DOMAIN A2/D6: a plan's times and nutrients are part of her verified schedules' findings.
+    review_recheck(patient_id=plan.patient_id)
     sources_changed(plan.patient_id)
     return plan
 
@@ -138,6 +141,8 @@ def supplement_plan_update(*, actor: User, plan: SupplementPlan, **changes: Any)
         plan.stopped_on = _local_today(plan.patient)
     _validate_plan(plan, errors)
     plan.save()
+    # DOMAIN A2/D6: a plan's times and nutrients are part of her verified schedules' findings.
+    review_recheck(patient_id=plan.patient_id)
     sources_changed(plan.patient_id)
     return plan
 

@@ -18,6 +18,7 @@ from apps.medications.rules.checks import (
     PatientFacts,
     ScheduleFacts,
     Severity,
+    dose_in_mg,
     schedule_findings,
 )
 
@@ -54,6 +55,8 @@ def sched(drug: str, at: str = "07:00", *, sid: str | None = None, **overrides: 
         "local_time": time(hour, minute),
         "status": "active",
     }
+    if drug == "zoledronic_acid":  # its renal check reads the prescribed dose: the catalogue's by default
+        fields.update(dose_mg=D("4"), dose="4 mg")
     fields.update(overrides)
     return ScheduleFacts(**fields)
 
@@ -102,6 +105,7 @@ DMAB_STOPPED = ("denosumab_stopped_without_follow_on", HIGH, "D5")
 TERI = ("teriparatide_contraindicated", HIGH, "M6")
 TWICE = ("oral_dose_twice_on_one_day", MODERATE, "A3")
 A5 = ("oral_bisphosphonate_contraindicated", HIGH, "A5")
+DOSE_UNREADABLE = ("dose_unreadable", LOW, "A4")
 
 
 def test_clean_baseline_has_no_findings() -> None:
@@ -213,7 +217,10 @@ RENAL_CASES = [
     pytest.param("zoledronic_acid", D("3.3"), labs(crcl="39.9"), [ZOL_STEP], id="zol-3.3mg-crcl-39.9-step-3.0"),
     pytest.param("zoledronic_acid", D("3.0"), labs(crcl="30"), [], id="zol-3.0mg-crcl-30-ok"),
     pytest.param("zoledronic_acid", D("3.0"), labs(crcl="29.9"), [RENAL_HIGH], id="zol-4mg-regimen-crcl-29.9"),
-    pytest.param("zoledronic_acid", None, labs(crcl="45"), [ZOL_STEP], id="zol-no-dose-assumes-4mg"),
+    pytest.param("zoledronic_acid", None, labs(crcl="45"), [DOSE_UNREADABLE], id="zol-unreadable-dose-is-low"),
+    pytest.param(
+        "zoledronic_acid", None, labs(crcl="29.9"), [RENAL_HIGH, DOSE_UNREADABLE], id="zol-unreadable-dose-crcl-29.9"
+    ),
     pytest.param("zoledronic_acid", None, labs(crcl=None, egfr=None), [RENAL_MISSING_A4], id="zol-no-renal"),
     pytest.param("denosumab", None, labs(egfr="30"), [], id="denosumab-egfr-30-ok"),
     pytest.param("denosumab", None, labs(egfr="29.9"), [DMAB_RENAL], id="denosumab-egfr-29.9"),
@@ -249,10 +256,34 @@ def test_denosumab_renal_message_asks_for_calcium_check_within_14_days() -> None
     assert "within 14 days after" in finding.message
 
 
-def test_zoledronic_step_message_names_dose_step_and_assumption() -> None:
-    [finding] = check(sched("zoledronic_acid"), labs=labs(crcl="45"))
-    assert "4 mg (no dose recorded; 4 mg assumed)" in finding.message
-    assert "3.3 mg step" in finding.message
+def test_zoledronic_step_message_names_dose_and_step() -> None:
+    [finding] = check(sched("zoledronic_acid", dose_mg=D("4"), dose="4 mg"), labs=labs(crcl="45"))
+    assert finding.message == "Zoledronic acid 4 mg is above the 3.3 mg step for CrCl 45 mL/min."
+
+
+def test_zoledronic_unreadable_dose_is_named_not_assumed() -> None:
+    [finding] = check(sched("zoledronic_acid", dose_mg=None, dose="four mg"), labs=labs(crcl="45"))
+    assert "'four mg' is not an amount in mg" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("written", "mg"),
+    [
+        ("3.5 mg", D("3.5")),
+        ("3,5mg", D("3.5")),
+        ("5 mg/100 mL", D("5")),
+        ("3500 mcg", D("3.5")),
+        ("20 µg", D("0.02")),
+        ("4 MG", D("4")),
+        ("four mg", None),
+        ("4 mgs", None),
+        ("4", None),
+        ("0 mg", None),
+        ("", None),
+    ],
+)
+def test_dose_in_mg(written: str, mg: Decimal | None) -> None:
+    assert dose_in_mg(written) == mg
 
 
 # --- D6 before each denosumab injection ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.models import Patient
 from apps.medications.models import Medication, Schedule
+from apps.medications.services import schedule_update
 from tests.conftest import World
 from tests.factories import make_schedule
 
@@ -281,15 +282,23 @@ def test_weekday_change_moves_next_due(world: World, client_for) -> None:
     assert (response.json()["recurrence"]["weekday"], response.json()["next_due"]) == (3, "2026-03-05")
 
 
-def test_pausing_keeps_verified(world: World, client_for) -> None:
-    schedule = verified(world.ann)
-    response = client_for(world.cora).patch(schedules_url(world.ann, schedule.id), {"status": "paused"}, format="json")
+@pytest.mark.parametrize(("before", "after"), [("active", "paused"), ("active", "stopped"), ("paused", "active")])
+def test_a_status_change_sends_a_verified_schedule_back_to_review(
+    world: World, client_for, before: str, after: str
+) -> None:
+    # API "Review": any later change to a verified schedule puts it back to pending, its status too.
+    schedule = make_schedule(world.ann)
+    if before != "active":
+        schedule_update(actor=world.cora, schedule=schedule, status=before)
+    Schedule.objects.filter(pk=schedule.pk).update(review_status="verified")
+    response = client_for(world.cora).patch(schedules_url(world.ann, schedule.id), {"status": after}, format="json")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["status"], body["review_status"], body["next_due"]) == ("paused", "verified", None)
+    assert (body["status"], body["review_status"]) == (after, "pending")
     row = Schedule.objects.get(pk=schedule.id)
-    assert (row.status, row.review_status) == ("paused", "verified")
+    assert (row.status, row.review_status) == (after, "pending")
     assert row.status_changed_at == datetime.combine(TODAY, time(12), tzinfo=LONDON)
+    assert str(schedule.id) in {r["id"] for r in client_for(world.phil).get("/api/v1/reviews/").json()["results"]}
 
 
 def test_patch_with_the_same_values_keeps_verified(world: World, client_for) -> None:

@@ -12,7 +12,7 @@ from apps.accounts.models import Patient
 from apps.medications import hooks
 from apps.medications.facts import findings_for
 from apps.supplements.reminders import SupplementReminderSource
-from apps.supplements.selectors import calcium_below, supplement_plan_flags
+from apps.supplements.selectors import calcium_below, supplement_plan_facts
 from apps.supplements.services import supplement_plan_update
 from backend.reminder_sources import reminder_sources
 from tests.conftest import World
@@ -97,16 +97,21 @@ def test_plan_flags_feed_the_denosumab_check(world: World) -> None:
         return [f.code for f in findings_for([denosumab])[denosumab.id]]
 
     assert "denosumab_without_calcium_vitamin_d" in codes()
+
+    def nutrients(provided: dict) -> dict:
+        return {patient_id: sorted(p.nutrient for p in plans) for patient_id, plans in provided.items()}
+
+    assert "denosumab_without_calcium_vitamin_d" in codes()
     make_plan(world.ann, supplement="calcium_carbonate")
-    assert supplement_plan_flags({world.ann.id, world.bea.id}) == {world.ann.id: (True, False)}
+    assert nutrients(supplement_plan_facts({world.ann.id, world.bea.id})) == {world.ann.id: ["calcium"]}
     assert "denosumab_without_calcium_vitamin_d" in codes()
     vitamin_d = make_plan(world.ann, supplement="vitamin_d3", amount=Decimal("800"), unit="IU")
-    assert hooks.supplement_plans({world.ann.id}) == {world.ann.id: (True, True)}
+    assert nutrients(hooks.supplement_plans({world.ann.id})) == {world.ann.id: ["calcium", "vitamin_d"]}
     assert "denosumab_without_calcium_vitamin_d" not in codes()
     supplement_plan_update(actor=world.cora, plan=vitamin_d, status="stopped")
-    assert supplement_plan_flags({world.ann.id}) == {world.ann.id: (True, False)}
+    assert nutrients(supplement_plan_facts({world.ann.id})) == {world.ann.id: ["calcium"]}
     ended = make_plan(world.bea, supplement="vitamin_d3", amount=Decimal("800"), unit="IU", ends_on=date(2026, 3, 1))
-    assert ended.patient_id not in supplement_plan_flags({world.bea.id})
+    assert ended.patient_id not in supplement_plan_facts({world.bea.id})
 
 
 # --- the patient list filter -------------------------------------------------------------------------------------

@@ -11,16 +11,22 @@ Every clinical threshold lives in ``CHECK_THRESHOLDS`` (callers may pass their o
 - ``low``: information is missing, so a check could not be done.
 
 Status: only ``active`` schedules take part in interactions (A2 timing, two anti-resorptives, two doses on one day).
+The patient's supplement plans (calcium, vitamin D, magnesium, vitamin K2: all oral products, fired every day at each
+of their times) take part in the A2 timing check of an active oral bisphosphonate.
 A ``paused`` schedule under review still gets the drug-patient checks (renal, D6, A5, teriparatide), since it may be
 resumed as it is; a ``stopped`` one gets only the D5 check (denosumab stopped without a follow-on).
 
 Recurrences carry no start date here, so whether two schedules fall on the same date is judged by their pattern alone
 (weekday, day of month), assuming any phase of an every-N interval: the conservative answer is "they can".
 Monthly days past the end of a month are assumed clamped to its last day (as ``add_months`` does elsewhere).
+
+Doses: the renal checks judge the dose prescribed on the schedule (``ScheduleFacts.dose``, read by ``dose_in_mg``),
+never the catalogue's usual dose; a dose that cannot be read is a low finding, not an assumption.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time
@@ -39,7 +45,9 @@ __all__ = [
     "PatientFacts",
     "ScheduleFacts",
     "Severity",
+    "SupplementPlanFacts",
     "ZoledronicAcidStep",
+    "dose_in_mg",
     "schedule_findings",
 ]
 
@@ -81,6 +89,12 @@ DRUG_NAMES: Mapping[str, str] = MappingProxyType(
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _SHORTEST_MONTH_DAYS = 28  # calendar fact: every month has at least 28 days
+_SECONDS_PER_DAY = 24 * 3600
+# An amount and its unit at the start of a dose as written: "3.5 mg", "3,5mg", "3500 mcg", "5 mg/100 mL".
+_DOSE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(mg|mcg|µg|ug|g)(?![a-z])", re.IGNORECASE)
+_MG_PER_UNIT: Mapping[str, Decimal] = MappingProxyType(
+    {"g": Decimal("1000"), "mg": Decimal("1"), "mcg": Decimal("0.001"), "µg": Decimal("0.001"), "ug": Decimal("0.001")}
+)
 
 
 @dataclass(frozen=True)
@@ -101,7 +115,6 @@ class CheckThresholds:
     oral_bisphosphonate_min_crcl: Mapping[str, Decimal]
     zoledronic_acid_high_dose_mg: Decimal
     zoledronic_acid_high_dose_min_crcl: Decimal
-    zoledronic_acid_catalogue_dose_mg: Decimal
     zoledronic_acid_min_crcl: Decimal
     zoledronic_acid_steps: tuple[ZoledronicAcidStep, ...]  # highest CrCl band first
     denosumab_min_egfr: Decimal
@@ -126,7 +139,6 @@ CHECK_THRESHOLDS = CheckThresholds(
     ),
     zoledronic_acid_high_dose_mg=Decimal("5"),  # DOMAIN A4: the 5 mg regimen
     zoledronic_acid_high_dose_min_crcl=Decimal("35"),  # DOMAIN A4: 5 mg contraindicated below 35 mL/min
-    zoledronic_acid_catalogue_dose_mg=Decimal("4"),  # DOMAIN M5: assumed when a schedule records no dose
     zoledronic_acid_min_crcl=Decimal("30"),  # DOMAIN A4: 4 mg not recommended below 30 mL/min
     # DOMAIN A4 zoledronic acid 4 mg steps: >60: 4 mg, 50-60: 3.5, 40-49: 3.3, 30-39: 3.0 (CrCl, mL/min)
     zoledronic_acid_steps=(
@@ -152,7 +164,19 @@ class ScheduleFacts:
     month_day: int | None  # 1-31
     local_time: time
     status: str  # "active" | "paused" | "stopped"
-    dose_mg: Decimal | None = None
+    dose_mg: Decimal | None = None  # the prescribed dose in mg (``dose_in_mg(dose)``); None: not readable
+    dose: str = ""  # the prescribed dose as written on the schedule, e.g. "3.5 mg"
+
+
+@dataclass(frozen=True)
+class SupplementPlanFacts:
+    """An active supplement plan: an oral product taken every day at each of ``times``."""
+
+    id: str
+    supplement: str  # e.g. "calcium_carbonate"
+    name: str  # e.g. "Calcium carbonate"
+    nutrient: str  # "calcium" | "vitamin_d" | "magnesium" | "vitamin_k2"
+    times: tuple[time, ...]
 
 
 @dataclass(frozen=True)
@@ -172,6 +196,7 @@ class PatientFacts:
     bone_metastases: bool
     cannot_stay_upright: bool = False  # DOMAIN A5
     esophageal_disorder: bool = False  # DOMAIN A5 (stricture, achalasia)
+    supplement_plans: Sequence[SupplementPlanFacts] = ()  # active ones (DOMAIN A2 timing)
 
 
 @dataclass(frozen=True)
@@ -197,6 +222,7 @@ def schedule_findings(
     if schedule.status == ACTIVE:
         others = [s for s in patient.schedules if s.id != schedule.id and s.status == ACTIVE]
         findings += _too_soon_after_bisphosphonate(schedule, others, thresholds)
+        findings += _supplement_too_soon_after_bisphosphonate(schedule, patient.supplement_plans, thresholds)
         findings += _multiple_anti_resorptives(schedule, others)
         findings += _twice_on_one_day(schedule, others)
     return sorted(findings, key=lambda f: (_SEVERITY_RANK[f.severity], f.code, f.message))
@@ -236,6 +262,36 @@ def _too_soon_after_bisphosphonate(
                     )
                 )
                 break  # two bisphosphonates at the same minute: one finding for the pair
+    return found
+
+
+def _supplement_too_soon_after_bisphosphonate(
+    schedule: ScheduleFacts, plans: Sequence[SupplementPlanFacts], thresholds: CheckThresholds
+) -> list[Finding]:
+    """DOMAIN A2 for supplement plans: each time of each plan against the oral bisphosphonate's time. A plan fires
+    every day, so it meets every dose of the bisphosphonate, also just after midnight after a late-evening dose."""
+    gap = thresholds.after_bisphosphonate_minutes.get(schedule.drug)
+    if gap is None or schedule.route != ORAL:
+        return []
+    found: list[Finding] = []
+    for plan in plans:
+        for at in plan.times:
+            seconds_after = (_seconds(at) - _seconds(schedule.local_time)) % _SECONDS_PER_DAY
+            if seconds_after >= gap * 60:
+                continue
+            # Moderate, as for another medicine: the bisphosphonate dose is not absorbed; the fix is a new time.
+            found.append(
+                Finding(
+                    code="oral_medicine_too_soon_after_bisphosphonate",
+                    severity=Severity.MODERATE,
+                    message=(
+                        f"{plan.name} at {_hhmm(at)} (supplement plan, daily) comes {seconds_after // 60} minutes "
+                        f"after {_name(schedule.drug)} at {_hhmm(schedule.local_time)} ({_when(schedule)}); it must "
+                        f"come at least {gap} minutes after."
+                    ),
+                    rule="A2",
+                )
+            )
     return found
 
 
@@ -297,10 +353,28 @@ def _zoledronic_acid_renal(
     schedule: ScheduleFacts, value: Decimal, source: str, thresholds: CheckThresholds
 ) -> list[Finding]:
     dose = _known(schedule.dose_mg)
-    assumed = ""
     if dose is None:
-        dose = thresholds.zoledronic_acid_catalogue_dose_mg
-        assumed = f" (no dose recorded; {_num(dose)} mg assumed)"
+        found = []
+        if value < thresholds.zoledronic_acid_min_crcl:  # not recommended at any dose
+            found.append(
+                _renal_below(
+                    f"{source} {_num(value)} is below {_num(thresholds.zoledronic_acid_min_crcl)} mL/min: "
+                    "zoledronic acid is not recommended."
+                )
+            )
+        # Low: the dose-dependent renal check (5 mg limit, 4 mg steps) could not be done.
+        found.append(
+            Finding(
+                code="dose_unreadable",
+                severity=Severity.LOW,
+                message=(
+                    f"The prescribed dose {schedule.dose.strip()!r} is not an amount in mg: the renal dose check for "
+                    f"zoledronic acid ({source} {_num(value)} mL/min) could not be done."
+                ),
+                rule="A4",
+            )
+        )
+        return found
     if dose >= thresholds.zoledronic_acid_high_dose_mg:
         limit = thresholds.zoledronic_acid_high_dose_min_crcl
         if value < limit:
@@ -315,7 +389,7 @@ def _zoledronic_acid_renal(
         return [
             _renal_below(
                 f"{source} {_num(value)} is below {_num(thresholds.zoledronic_acid_min_crcl)} mL/min: zoledronic "
-                f"acid is not recommended{assumed}."
+                f"acid {_num(dose)} mg is not recommended."
             )
         ]
     step = next(s for s in thresholds.zoledronic_acid_steps if s.applies(value))
@@ -327,7 +401,7 @@ def _zoledronic_acid_renal(
             code="zoledronic_acid_dose_above_renal_step",
             severity=Severity.MODERATE,
             message=(
-                f"Zoledronic acid {_num(dose)} mg{assumed} is above the {_num(step.max_dose_mg)} mg step for "
+                f"Zoledronic acid {_num(dose)} mg is above the {_num(step.max_dose_mg)} mg step for "
                 f"{source} {_num(value)} mL/min."
             ),
             rule="A4",
@@ -566,6 +640,14 @@ def _name(drug: str) -> str:
 
 def _num(value: Decimal) -> str:
     return format(value.normalize(), "f")
+
+
+def dose_in_mg(dose: str) -> Decimal | None:
+    """The amount in mg of a dose as written ("3.5 mg" -> 3.5, "20 mcg" -> 0.02), or None when it is not one."""
+    match = _DOSE.match(dose)
+    if match is None:
+        return None
+    return _known(Decimal(match.group(1).replace(",", ".")) * _MG_PER_UNIT[match.group(2).lower()])
 
 
 def _known(value: Decimal | None) -> Decimal | None:
