@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.medications.models import DoseRecord, Medication, ReviewDecision, Schedule
-from apps.medications.services import review_recheck
+from apps.medications.services import schedule_delete
 from backend.admin import PatientFixedAdmin
 
 
@@ -40,24 +40,33 @@ class ScheduleAdmin(PatientFixedAdmin, admin.ModelAdmin[Schedule]):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    # Deleting stays possible (a row entered by mistake); the patient's other verified schedules are rechecked, as
-    # after any change through the service (a deleted follow-on leaves a stopped denosumab without one, DOMAIN D5).
+    # Deleting stays possible (a row entered by mistake), through the service that tells the review, the reminders
+    # and the stopped-injectable check (a deleted follow-on leaves a stopped denosumab without one, DOMAIN D5).
     def delete_model(self, request: HttpRequest, obj: Schedule) -> None:
-        super().delete_model(request, obj)
-        review_recheck(patient_id=obj.patient_id)
+        schedule_delete(schedule=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
-        patient_ids = set(queryset.values_list("patient_id", flat=True))
-        super().delete_queryset(request, queryset)
-        for patient_id in sorted(patient_ids):
-            review_recheck(patient_id=patient_id)
+        for schedule in queryset.order_by("patient_id", "id"):
+            schedule_delete(schedule=schedule)
 
 
 @admin.register(DoseRecord)
 class DoseRecordAdmin(PatientFixedAdmin, admin.ModelAdmin[DoseRecord]):
+    """View only: a dose moves the injection due date, its alerts and the patient's reminders, which only the dose
+    services keep true; corrections go through `PATCH .../doses/{id}/` (audit-logged), e.g. to `skipped`."""
+
     list_display = ["patient", "schedule", "status", "taken_at", "taken_on", "source"]
     list_filter = ["status", "source"]
     raw_id_fields = ["patient", "schedule", "recorded_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(ReviewDecision)

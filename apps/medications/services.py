@@ -186,6 +186,17 @@ def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Sched
     return schedule
 
 
+@transaction.atomic
+def schedule_delete(*, schedule: Schedule) -> None:
+    """Remove a schedule entered by mistake (operators only: the API stops schedules instead). Everything that
+    reads her schedules is told, as after a change: the review rechecks her other verified schedules, reminders are
+    refreshed, and a stopped injectable that this schedule covered is judged again (DOMAIN D5 stopped)."""
+    schedule = Schedule.objects.select_related("medication", "patient__profile").get(pk=schedule.pk)
+    schedule.delete()
+    review_recheck(patient_id=schedule.patient_id)
+    hooks.schedule_changed(schedule)
+
+
 def _taken_on(patient: Patient, taken_at: datetime) -> date:
     return clock.local_today(patient.profile.timezone, taken_at)
 

@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.test import Client
 
 from apps.accounts.models import Patient
 from apps.alerts.jobs import injection_watch
 from apps.alerts.models import Alert
-from apps.medications.models import Medication
+from apps.medications.models import DoseRecord, Medication
 from tests.conftest import World
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -244,3 +245,35 @@ def test_two_stopped_denosumab_schedules_make_one_alert(world: World, ann: Patie
         patch_schedule(cora, ann, new, status="stopped")
         injection_watch()
         assert worklist(cora) == [("denosumab_stopped", "high")]
+
+
+def test_a_follow_on_deleted_in_the_admin_leaves_her_unprotected_and_raises_the_alert(
+    world: World, ann: Patient, client_for
+) -> None:
+    cora = client_for(world.cora)
+    denosumab = stopped_denosumab(cora, ann)
+    admin = Client()
+    admin.force_login(world.admin)
+    with at_local(STOP_DAY):
+        follow_on = create_schedule(cora, ann, "alendronate", STOP_DAY)
+        patch_schedule(cora, ann, denosumab, status="stopped")
+        injection_watch()
+        assert worklist(cora) == []
+        response = admin.post(f"/admin/medications/schedule/{follow_on}/delete/", {"post": "yes"})
+        assert response.status_code == 302
+        assert worklist(cora) == [("denosumab_stopped", "high")]
+
+
+def test_dose_records_cannot_be_edited_or_deleted_behind_the_injection_watch(
+    world: World, ann: Patient, client_for
+) -> None:
+    """A dose edited or deleted in the admin would leave the due date and its alerts stale (class 2's sibling)."""
+    stopped_denosumab(client_for(world.cora), ann)
+    dose = DoseRecord.objects.get(patient=ann)
+    admin = Client()
+    admin.force_login(world.admin)
+    assert admin.get(f"/admin/medications/doserecord/{dose.id}/change/").status_code == 200  # still viewable
+    response = admin.post(f"/admin/medications/doserecord/{dose.id}/change/", {"status": "skipped"})
+    assert response.status_code == 403
+    assert admin.post(f"/admin/medications/doserecord/{dose.id}/delete/", {"post": "yes"}).status_code == 403
+    assert DoseRecord.objects.get(pk=dose.pk).status == "taken"
