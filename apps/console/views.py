@@ -30,7 +30,7 @@ from apps.medications import services as medication_services
 from apps.medications.api_review import finding_dict
 from apps.medications.facts import findings_for
 from apps.medications.models import Schedule
-from apps.medications.rules.adherence import ADHERENT_PDC
+from apps.medications.rules.adherence import ADHERENT_PDC, pdc_percent
 from apps.medications.selectors import review_queue
 from apps.profiles.models import DxaSite
 from apps.profiles.rules import BONE_HEALTH_THRESHOLDS
@@ -278,14 +278,22 @@ def _adherence_chart(overview: selectors.PatientOverview) -> charts.BarChart:
         [
             (
                 f"{row.schedule.medication.name} {row.schedule.dose}",
-                [None if (pdc := row.pdc[w]) is None else float(pdc) for w in windows],
+                [None if cell.pdc is None else float(cell.pdc) for cell in row.cells],
             )
             for row in overview.adherence
         ],
         series=[f"{w} days" for w in windows],
         threshold=float(ADHERENT_PDC),
-        threshold_label=f"{ADHERENT_PDC:.0%} adherent",
+        threshold_label=f"{pdc_percent(ADHERENT_PDC)} adherent",
+        labels=[[_adherence_label(cell) for cell in row.cells] for row in overview.adherence],
     )
+
+
+def _adherence_label(cell: selectors.AdherenceCell) -> str:
+    if not cell.active:
+        return "not active"
+    text = pdc_percent(cell.pdc)
+    return f"{text} over {cell.days} days" if cell.shorter else text
 
 
 def _t_score_chart(overview: selectors.PatientOverview) -> charts.LineChart:

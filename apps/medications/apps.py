@@ -13,15 +13,19 @@ class MedicationsConfig(AppConfig):
         from django.db.models import Exists, OuterRef, QuerySet
 
         from apps.medications.models import Schedule, ScheduleStatus
-        from apps.profiles.hooks import register_patient_filter
+        from apps.medications.selectors import with_list_adherence
+        from apps.medications.services import patient_adherence_refresh
+        from apps.profiles.hooks import on_timezone_changed, register_patient_filter
 
         def adherence_below(rows: QuerySet[Any], threshold: Decimal) -> QuerySet[Any]:
-            low = Schedule.objects.filter(
-                patient=OuterRef("pk"), status=ScheduleStatus.ACTIVE, adherence_pdc__lt=threshold
-            )
+            # The stored figure in force now: the same as GET .../adherence/?window=90 at this moment.
+            low = with_list_adherence(
+                Schedule.objects.filter(patient=OuterRef("pk"), status=ScheduleStatus.ACTIVE)
+            ).filter(list_pdc__lt=threshold)
             return rows.filter(Exists(low))
 
         register_patient_filter("adherence_below", adherence_below)
+        on_timezone_changed(patient_adherence_refresh)
 
         from apps.medications.reminders import InjectionBookingReminderSource, MedicationReminderSource
         from backend.reminder_sources import register_reminder_source

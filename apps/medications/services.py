@@ -124,6 +124,7 @@ def schedule_create(
     _validate_schedule(schedule)
     _refresh_injection_due(schedule, clock.now())
     schedule.save()
+    adherence_refresh([schedule])
     hooks.schedule_changed(schedule)
     return schedule
 
@@ -160,6 +161,7 @@ def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Sched
         schedule.review_status = ReviewStatus.PENDING
     _refresh_injection_due(schedule, now)
     schedule.save()
+    adherence_refresh([schedule])
     hooks.schedule_changed(schedule)
     return schedule
 
@@ -270,7 +272,55 @@ def _after_dose_change(schedule: Schedule, dose: DoseRecord) -> None:
     if schedule.medication.injection_bands:
         _refresh_injection_due(schedule, clock.now())
         schedule.save(update_fields=["next_due_on", "injection_next_check_at", "updated_at"])
+    adherence_refresh([schedule])
     hooks.dose_recorded(dose)
+
+
+ADHERENCE_FIELDS = (
+    "adherence_pdc",
+    "adherence_days",
+    "adherence_checked_on",
+    "adherence_pdc_next",
+    "adherence_days_next",
+    "adherence_next_at",
+    "adherence_judge_at",
+)
+
+
+def adherence_refresh(schedules: list[Schedule], *, now: datetime | None = None) -> list[Schedule]:
+    """Store the 90-day PDC the patient list shows and filters on (DOMAIN P1), for her local today and tomorrow, on
+    these schedules; a schedule that is not active stores none. Called on every write that moves the figure (dose,
+    schedule, her time zone) and by the low_adherence job once her day has turned, so the list always equals the
+    adherence API. Queryset updates: the schedule's synced columns and version do not move. Returns the schedules
+    with the stored values set on them."""
+    from apps.medications.adherence import stored_adherence  # adherence -> selectors -> services
+
+    now = now or clock.now()
+    active = [s for s in schedules if s.status == ScheduleStatus.ACTIVE]
+    figures = stored_adherence(active, now=now) if active else {}
+    for schedule in schedules:
+        figure = figures.get(schedule.pk)
+        values: dict[str, Any] = dict.fromkeys(ADHERENCE_FIELDS)
+        values["adherence_judge_at"] = now  # the low_adherence job judges the alert on its next run
+        if figure is not None:
+            values = {
+                "adherence_pdc": figure.pdc,
+                "adherence_days": figure.days,
+                "adherence_checked_on": figure.on,
+                "adherence_pdc_next": figure.pdc_next,
+                "adherence_days_next": figure.days_next,
+                "adherence_next_at": figure.next_at,
+                "adherence_judge_at": now,
+            }
+        for name, value in values.items():
+            setattr(schedule, name, value)
+    Schedule.objects.bulk_update(schedules, ADHERENCE_FIELDS)  # one UPDATE of these columns only
+    return schedules
+
+
+def patient_adherence_refresh(patient: Patient) -> None:
+    """Her time zone changed: her local today, and so every stored figure's day, may have moved."""
+    adherence_refresh(list(Schedule.objects.filter(patient=patient, status=ScheduleStatus.ACTIVE)))
 
 
 @transaction.atomic

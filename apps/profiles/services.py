@@ -9,6 +9,7 @@ from django.db import transaction
 
 from apps.accounts.models import Organisation, Patient, User
 from apps.accounts.services import care_team_assign, user_create
+from apps.profiles import hooks
 from apps.profiles.lab_ranges import lab_value_errors
 from apps.profiles.models import BoneDensityResult, LabResult, PatientProfile
 from apps.profiles.rules import add_months
@@ -102,6 +103,7 @@ def patient_profile_update(*, patient: Patient, full_name: str | None = None, **
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
     profile = PatientProfile.objects.select_for_update().get(pk=patient.pk)
+    old_zone = profile.timezone
     for name, value in changes.items():
         setattr(profile, name, value)
     _save_profile(profile)
@@ -109,6 +111,8 @@ def patient_profile_update(*, patient: Patient, full_name: str | None = None, **
         patient.user.full_name = full_name.strip()
         patient.user.save(update_fields=["full_name"])
     patient.profile = profile
+    if profile.timezone != old_zone:
+        hooks.timezone_changed(patient)
     return patient
 
 

@@ -116,8 +116,10 @@ def test_double_daily_dose_covers_tomorrow() -> None:
         pytest.param(80, 100, D("0.800"), True, id="exactly-0.800"),
         pytest.param(799, 1000, D("0.799"), False, id="0.799"),
         pytest.param(79, 100, D("0.790"), False, id="0.790"),
-        pytest.param(1599, 2000, D("0.800"), True, id="0.7995-rounds-half-up-to-0.800"),
-        pytest.param(15988, 20000, D("0.799"), False, id="0.7994-rounds-down"),
+        # Issue 11: never rounded up onto the threshold; truncated, so the flag and the number always agree.
+        pytest.param(1599, 2000, D("0.799"), False, id="0.7995-truncates-to-0.799"),
+        pytest.param(15992, 20000, D("0.799"), False, id="0.7996-truncates-to-0.799"),
+        pytest.param(15988, 20000, D("0.799"), False, id="0.7994-truncates"),
     ],
 )
 def test_daily_ai_80_percent_boundary(covered: int, days: int, expected_pdc: Decimal, adherent: bool) -> None:

@@ -7,6 +7,7 @@ from django import template
 
 from apps.alerts.models import SEVERITY_RANK
 from apps.medications.models import InjectionStateField
+from apps.medications.rules.adherence import pdc_percent
 
 register = template.Library()
 
@@ -26,7 +27,8 @@ def injection_label(state: str | None) -> str:
 
 @register.filter
 def percent(value: Decimal | float | None) -> str:
-    return "—" if value is None else f"{round(Decimal(str(value)) * 100)}%"
+    """A PDC as "79.9%": one decimal, truncated, never rounded up onto a threshold (0.7996 is not "80.0%")."""
+    return "—" if value is None else pdc_percent(Decimal(str(value)))
 
 
 @register.filter
