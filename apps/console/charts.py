@@ -35,6 +35,14 @@ def _floor_percent(value: float) -> str:
     return f"{Decimal(tenths) / 10:.1f}%"
 
 
+def _floor_amount(value: float) -> str:
+    """1199.95 -> "1,199.9": whole numbers as they are, others to one decimal, truncated (never up onto a target)."""
+    exact = Decimal(str(value))
+    if exact == exact.to_integral_value():
+        return f"{exact:,.0f}"
+    return f"{Decimal(floor(exact * 10)) / 10:,.1f}"
+
+
 def _r(value: float) -> float:
     """SVG coordinates to a tenth of a pixel: short markup, no visible difference."""
     return round(value, 1)
@@ -250,7 +258,7 @@ def column_chart(
                 center=_r(x + col_width / 2),
                 label=label,
                 value=value,
-                value_label="—" if value is None else f"{value:,.0f}{unit}",
+                value_label="—" if value is None else f"{_floor_amount(value)}{unit}",
                 met=None if value is None or target is None else value >= target,
             )
         )

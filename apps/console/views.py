@@ -316,11 +316,17 @@ def _calcium_chart(overview: selectors.PatientOverview) -> charts.ColumnChart:
     week = [overview.week.monday + timedelta(days=i) for i in range(7)]
     target = next((n.summary.calcium_mg.target for n in overview.nutrition if n.summary.calcium_mg.target), None)
     return charts.column_chart(
-        [(f"{d:%a}", float(days[d].summary.calcium_mg.total) if d in days else None) for d in week],
+        [(f"{d:%a}", _calcium_logged(days[d]) if d in days else None) for d in week],
         target=float(target) if target is not None else None,
         target_label=f"{target:,.0f} mg" if target is not None else "",
         unit=" mg",
     )
+
+
+def _calcium_logged(day: Any) -> float | None:
+    """A day's calcium for the chart; None when nothing was logged (no column: not logged, not 0 mg)."""
+    calcium = day.summary.calcium_mg
+    return float(calcium.total) if calcium.logged else None
 
 
 def _patient_response(

@@ -1,10 +1,10 @@
 """Reads for medications: schedules with their live state, occurrences, doses, the review queue."""
 
 import uuid
-from typing import Any
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import Case, F, Q, QuerySet, When
 
