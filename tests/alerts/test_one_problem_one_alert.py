@@ -69,7 +69,8 @@ def test_an_overdue_injection_has_its_own_alert_and_no_low_adherence_alert(
     world: World, client_for, code: str, days_after_due: int, injection_alert: str
 ) -> None:
     schedule = given_at_start(world.ann, code)
-    day = schedule.next_due_on + timedelta(days=days_after_due)  # type: ignore[operator]
+    assert schedule.next_due_on is not None
+    day = schedule.next_due_on + timedelta(days=days_after_due)
     assert pdc_90(client_for(world.cora), world.ann, schedule, day) < "0.800"  # low: it would have alerted twice
     run_watches(day)
     assert open_kinds(world.ann) == [injection_alert]
