@@ -252,6 +252,7 @@ def patients(request: HttpRequest) -> HttpResponse:
         status = 400
     else:
         data = form.cleaned_data if form.is_bound else {}
+        medication_services.adherence_catch_up()  # the list shows the stored figure: never a stale one
         rows = selectors.patient_rows(
             user=_user(request),
             q=data.get("q", ""),

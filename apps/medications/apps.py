@@ -14,11 +14,12 @@ class MedicationsConfig(AppConfig):
 
         from apps.medications.models import Schedule, ScheduleStatus
         from apps.medications.selectors import with_list_adherence
-        from apps.medications.services import patient_adherence_refresh
+        from apps.medications.services import adherence_catch_up, patient_adherence_refresh
         from apps.profiles.hooks import on_timezone_changed, register_patient_filter
 
         def adherence_below(rows: QuerySet[Any], threshold: Decimal) -> QuerySet[Any]:
             # The stored figure in force now: the same as GET .../adherence/?window=90 at this moment.
+            adherence_catch_up()  # nothing to do unless the job has been down for a day
             low = with_list_adherence(
                 Schedule.objects.filter(patient=OuterRef("pk"), status=ScheduleStatus.ACTIVE)
             ).filter(list_pdc__lt=threshold)

@@ -125,6 +125,11 @@ class Schedule(SyncVersioned, BaseModel):
             ),
             models.Index(fields=["patient", "status"], name="schedule_patient_status_idx"),
             models.Index(
+                fields=["adherence_next_at"],
+                name="schedule_adherence_next_idx",
+                condition=models.Q(status="active"),
+            ),
+            models.Index(
                 fields=["adherence_judge_at"],
                 name="schedule_adherence_judge_idx",
                 condition=models.Q(adherence_judge_at__isnull=False),
