@@ -160,3 +160,21 @@ def test_a_new_time_zone_moves_her_midnight_for_the_list_too(world: World, clien
     with time_machine.travel(at(TODAY + timedelta(days=1), 0, 0, zone=LA), tick=False):  # hers has now
         assert adherence_row(staff, world.ann, schedule)["pdc"] == "0.788"
         assert listed_below(staff, "0.8") == {str(world.ann.id)}
+
+
+def test_a_dose_deleted_in_the_admin_moves_the_list_figure(world: World, client_for) -> None:
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    from apps.medications.models import DoseRecord
+
+    schedule = _boundary_patient(world)
+    staff = client_for(world.cora)
+    dose_admin = admin.site._registry[DoseRecord]
+    request = RequestFactory().post("/admin/")
+    request.user = world.admin
+    with time_machine.travel(at(TODAY, 12), tick=False):
+        assert listed_below(staff, "0.8") == set()
+        dose_admin.delete_model(request, DoseRecord.objects.get(schedule=schedule, taken_on=TODAY - timedelta(days=20)))
+        assert adherence_row(staff, world.ann, schedule)["pdc"] == "0.788"  # 71 / 90
+        assert listed_below(staff, "0.8") == {str(world.ann.id)}
