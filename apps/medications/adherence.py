@@ -1,8 +1,9 @@
 """Adherence per schedule over a window (DOMAIN P1, P2), from dose records counted by when they were taken.
 
-The window starts when tracking began (``tracking_start``), and a schedule tracked fewer than MIN_TRACKED_DAYS days
-has no PDC. The API, the console's patient page (computed here, live) and the patient list (the figure stored on the
-schedule by ``stored_adherence``, refreshed on every change that moves it) show the same number at every moment.
+The window starts when tracking began (``tracking_start``) and ends today once a dose covers today, else yesterday
+(``judged_through``); a schedule tracked fewer than MIN_TRACKED_DAYS days has no PDC. The API, the console's patient
+page (computed here, live) and the patient list (the figure stored on the schedule by ``stored_adherence``,
+refreshed on every change that moves it) show the same number at every moment.
 """
 
 from collections import defaultdict
@@ -22,6 +23,7 @@ from apps.medications.rules.adherence import (
     active_days_in_window,
     calendar_month_cover_days,
     is_measured,
+    judged_through,
     proportion_of_days_covered,
     tracked_days,
     tracking_start,
@@ -126,9 +128,30 @@ def _taken_dates(schedules: list[Schedule], *, first: date, last: date) -> dict[
     return taken
 
 
+def _covers(schedule: Schedule, taken: list[date], *, since: date, day: date) -> bool:
+    """Whether the doses taken cover this day (DOMAIN P2, with the PQA carry-over)."""
+    if day < since:
+        return False
+    return (
+        proportion_of_days_covered(
+            taken_on=[d for d in taken if d <= day],
+            cover_days=cover_days(schedule),
+            window_first=day,
+            window_last=day,
+            active_first=since,
+            active_last=None,
+            doses_expected=0,
+        ).days_covered
+        == 1
+    )
+
+
 def _one(schedule: Schedule, taken: list[date], *, first: date, last: date) -> ScheduleAdherence:
     since = schedule_tracked_since(schedule)
     ends = active_last(schedule)
+    if ends is None or ends >= last:  # her day `last` is still running: judged once a dose covers it
+        judged = judged_through(today=last, today_covered=_covers(schedule, taken, since=since, day=last))
+        first, last = first - (last - judged), judged
     tracked = tracked_days(tracked_since=since, today=last, active_last=ends)
     window_last = min(last, ends) if ends else last
     window_first = max(first, since)

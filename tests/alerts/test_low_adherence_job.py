@@ -59,16 +59,17 @@ def listed(client, threshold: str = "0.8") -> set[str]:
 
 def test_low_pdc_raises_one_alert_then_recovery_resolves_it(world: World, client_for) -> None:
     schedule = weekly_alendronate(world.ann)
-    # Doses in weeks 0-5 only: they cover STARTS..STARTS+41, i.e. 31 of the 90 window days (STARTS+11..TODAY).
+    # Doses in weeks 0-5 only: they cover STARTS..STARTS+41. Today (uncovered, still running) is not judged yet, so
+    # the window is STARTS+10..TODAY-1: 32 of its 90 days are covered.
     take(world.ann, schedule, range(6))
     report = run()
     assert (report.alerts_raised, report.alerts_resolved, report.failed) == (1, 0, [])
     [alert] = low_adherence(world.ann)
     assert (alert.severity, alert.rule, alert.state, alert.schedule_id) == ("normal", "P1", "open", schedule.id)
-    assert "31 of 90 days" in alert.message
-    assert "(PDC 34.4%, below 80.0%)" in alert.message
+    assert "32 of 90 days" in alert.message
+    assert "(PDC 35.5%, below 80.0%)" in alert.message
     schedule.refresh_from_db()
-    assert schedule.adherence_pdc == Decimal("0.344")
+    assert schedule.adherence_pdc == Decimal("0.355")
     assert schedule.adherence_checked_on == TODAY
     with time_machine.travel(NOW, tick=False):
         shown = client_for(world.cora).get("/api/v1/alerts/").json()["results"]
@@ -79,7 +80,7 @@ def test_low_pdc_raises_one_alert_then_recovery_resolves_it(world: World, client
         assert run(later).alerts_raised == 0
     assert len(low_adherence(world.ann)) == 1
 
-    # Missed weeks 6-12 recorded late (synced now, taken then): coverage up to STARTS+90, 80 of 90 days.
+    # Missed weeks 6-12 recorded late (synced now, taken then): coverage up to STARTS+90, 81 of 90 days.
     take(world.ann, schedule, range(6, 13))
     report = run()
     assert (report.alerts_raised, report.alerts_resolved) == (0, 1)
@@ -89,7 +90,7 @@ def test_low_pdc_raises_one_alert_then_recovery_resolves_it(world: World, client
     assert "Resolved automatically" in alert.resolution_note
     assert list(alert.events.values_list("action", flat=True)) == ["raised", "resolved"]
     schedule.refresh_from_db()
-    assert schedule.adherence_pdc == Decimal("0.888")  # 80 / 90, truncated
+    assert schedule.adherence_pdc == Decimal("0.900")  # 81 / 90
     assert run().alerts_resolved == 0  # nothing left to resolve
 
 
@@ -127,12 +128,12 @@ def test_low_adherence_again_the_same_day_after_auto_resolve_raises_again(world:
 
 def test_young_schedule_raises_nothing_from_14_tracked_days_it_does(world: World) -> None:
     # DOMAIN P1 (design, issue 11): 13 tracked days -> no PDC, no alert; 14 -> judged. Entered on the start date,
-    # nothing ever taken.
-    young_start = TODAY - timedelta(days=12)
+    # nothing ever taken (today, still running, is judged only once covered: the days before it count).
+    young_start = TODAY - timedelta(days=13)
     with time_machine.travel(local(young_start, 9), tick=False):
         young = make_schedule(world.bea, "alendronate", starts_on=young_start)
     dora = PatientFactory.create(organisation=world.org_a)
-    judged_start = TODAY - timedelta(days=13)
+    judged_start = TODAY - timedelta(days=14)
     with time_machine.travel(local(judged_start, 9), tick=False):
         judged = make_schedule(dora, "alendronate", starts_on=judged_start)
     report = run()
@@ -163,8 +164,8 @@ def test_patient_list_adherence_below_follows_every_write(world: World, client_f
     client = client_for(world.admin)
     with time_machine.travel(NOW, tick=False):
         assert listed(client) == {str(world.ann.id)}  # measured at the write, not by the job
-        assert listed(client, "0.3") == set()  # 0.344 is not below 0.3
-        assert listed(client, "0.345") == {str(world.ann.id)}
+        assert listed(client, "0.355") == set()  # 0.355 is not below itself
+        assert listed(client, "0.356") == {str(world.ann.id)}
         assert listed(client_for(world.cora)) == {str(world.ann.id)}
         assert listed(client_for(world.zed)) == set()
         assert client.get("/api/v1/patients/?adherence_below=abc").status_code == 400

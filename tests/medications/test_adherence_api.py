@@ -118,9 +118,10 @@ def test_a_schedule_not_started_yet_is_not_listed(world: World, client_for) -> N
 
 
 def test_a_dose_synced_late_counts_on_the_day_it_was_taken(world: World, client_for) -> None:
-    schedule = make_schedule(world.ann, "alendronate", starts_on=TODAY - timedelta(days=13))
-    make_dose(world.ann, schedule, taken_at=local(TODAY - timedelta(days=13)))  # recorded now, taken 13 days ago
+    schedule = make_schedule(world.ann, "alendronate", starts_on=TODAY - timedelta(days=14))
+    make_dose(world.ann, schedule, taken_at=local(TODAY - timedelta(days=14)))  # recorded now, taken 14 days ago
     row = row_for(adherence(client_for(world.cora), world.ann).json(), schedule)
+    # Today's dose is still to come: the window ends yesterday (14 days), 7 of them covered.
     assert (row["days_in_window"], row["days_covered"], row["pdc"]) == (14, 7, "0.500")
 
 

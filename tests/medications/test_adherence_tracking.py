@@ -74,28 +74,29 @@ def test_a_dose_recorded_before_the_entry_moves_tracking_back_to_it(world: World
     starts = TODAY - timedelta(days=400)
     with time_machine.travel(at(TODAY, 9), tick=False):
         schedule = make_schedule(world.ann, "alendronate", starts_on=starts)  # weekly, the start's weekday
-        # One weekly dose back-filled 30 days ago: tracking began then, the 23 days after its week are uncovered.
+        # One weekly dose back-filled 30 days ago: tracking began then, the 23 days after its week are uncovered
+        # (today, still running and not covered, is not judged yet).
         make_dose(world.ann, schedule, taken_at=at(TODAY - timedelta(days=30), 7))
         row = adherence_row(client_for(world.cora), world.ann, schedule)
-    assert (row["tracked_since"], row["tracked_days"]) == (str(TODAY - timedelta(days=30)), 31)
-    assert (row["days_in_window"], row["days_covered"], row["pdc"]) == (31, 7, "0.225")  # 7 / 31 truncated
+    assert (row["tracked_since"], row["tracked_days"]) == (str(TODAY - timedelta(days=30)), 30)
+    assert (row["days_in_window"], row["days_covered"], row["pdc"]) == (30, 7, "0.233")  # 7 / 30 truncated
     # A record before the schedule's start does not move tracking before it.
     with time_machine.travel(at(TODAY, 9), tick=False):
         later = make_schedule(world.bea, "letrozole", starts_on=TODAY - timedelta(days=20))
         make_dose(world.bea, later, taken_at=at(TODAY - timedelta(days=25), 7))
         row = adherence_row(client_for(world.phil), world.bea, later)
-    assert (row["tracked_since"], row["tracked_days"]) == (str(TODAY - timedelta(days=20)), 21)
+    assert (row["tracked_since"], row["tracked_days"]) == (str(TODAY - timedelta(days=20)), 20)
 
 
 def _boundary_patient(world: World) -> Schedule:
-    """Daily letrozole entered 100 days before TODAY, every dose taken up to TODAY-18 and none since: on TODAY the
-    90-day window (TODAY-89..TODAY) has 72 covered days, PDC 0.800 exactly; at her next midnight TODAY-89 leaves
-    the window and an uncovered day comes in: 71 / 90 = 0.788."""
+    """Daily letrozole entered 100 days before TODAY, every dose taken up to TODAY-19 and none since. On TODAY (not
+    covered, so not judged yet) the 90-day window is TODAY-90..TODAY-1 with 72 covered days, PDC 0.800 exactly; at
+    her next midnight TODAY-90 leaves the window and the uncovered TODAY comes in: 71 / 90 = 0.788."""
     entered = TODAY - timedelta(days=100)
     with time_machine.travel(at(entered, 9), tick=False):
         schedule = make_schedule(world.ann, "letrozole", starts_on=entered)
-    with time_machine.travel(at(TODAY - timedelta(days=17), 9), tick=False):
-        for k in range(100 - 17):
+    with time_machine.travel(at(TODAY - timedelta(days=18), 9), tick=False):
+        for k in range(100 - 18):
             make_dose(world.ann, schedule, taken_at=at(entered + timedelta(days=k), 7))
     # The job (every 5 minutes) last ran just after her midnight starting TODAY: it stored TODAY's figure and the
     # next day's. Nothing runs after this.
@@ -117,8 +118,8 @@ def test_list_filter_and_api_agree_across_her_midnight_and_a_dose_write(world: W
         assert listed_below(client, "0.8") == {str(world.ann.id)}
         assert listed_below(client, "0.788") == set()
         assert listed_below(client, "0.789") == {str(world.ann.id)}
-        # Her dose of today, recorded at 00:05: 72 / 90 again, and the list follows at once.
-        make_dose(world.ann, schedule, taken_at=at(TODAY + timedelta(days=1), 0, 2))
+        # Her evening dose of yesterday, recorded just after midnight: 72 / 90 again, and the list follows at once.
+        make_dose(world.ann, schedule, taken_at=at(TODAY, 21))
         assert adherence_row(client, world.ann, schedule)["pdc"] == "0.800"
         assert listed_below(client, "0.8") == set()
 
@@ -133,7 +134,7 @@ def test_a_dose_pushed_by_the_app_moves_the_list_figure(world: World, client_for
         dose = {
             "id": str(uuid.uuid4()),
             "schedule_id": str(schedule.id),
-            "taken_at": int(at(TODAY + timedelta(days=1), 7).timestamp() * 1000),
+            "taken_at": int(at(TODAY, 21).timestamp() * 1000),  # yesterday evening's, synced this morning
             "status": "taken",
             "source": "app",
             "site": "",
@@ -178,3 +179,26 @@ def test_a_dose_deleted_in_the_admin_moves_the_list_figure(world: World, client_
         dose_admin.delete_model(request, DoseRecord.objects.get(schedule=schedule, taken_on=TODAY - timedelta(days=20)))
         assert adherence_row(staff, world.ann, schedule)["pdc"] == "0.788"  # 71 / 90
         assert listed_below(staff, "0.8") == {str(world.ann.id)}
+
+
+def test_today_counts_once_a_dose_covers_it_not_before(world: World, client_for) -> None:
+    # Daily letrozole entered 30 days ago, every dose taken up to yesterday. At 07:00 today's dose is still to come:
+    # today is not a missed day (the window ends yesterday, PDC 1.000, not 30 / 31 = 0.967); once taken, it counts.
+    entered = TODAY - timedelta(days=30)
+    with time_machine.travel(at(entered, 6), tick=False):
+        schedule = make_schedule(world.ann, "letrozole", starts_on=entered)
+    with time_machine.travel(at(TODAY, 7), tick=False):
+        for k in range(30):
+            make_dose(world.ann, schedule, taken_at=at(entered + timedelta(days=k), 8))
+        row = adherence_row(client_for(world.cora), world.ann, schedule)
+        assert (row["pdc"], row["days_in_window"], row["days_covered"], row["tracked_days"]) == ("1.000", 30, 30, 30)
+        assert listed_below(client_for(world.cora), "1.0") == set()
+    with time_machine.travel(at(TODAY, 8, 30), tick=False):
+        make_dose(world.ann, schedule, taken_at=at(TODAY, 8))
+        row = adherence_row(client_for(world.cora), world.ann, schedule)
+        assert (row["pdc"], row["days_in_window"], row["days_covered"], row["tracked_days"]) == ("1.000", 31, 31, 31)
+    # A day that ended uncovered is missed: tomorrow, with no dose, the window ends on it.
+    with time_machine.travel(at(TODAY + timedelta(days=2), 7), tick=False):
+        row = adherence_row(client_for(world.cora), world.ann, schedule)
+        assert (row["pdc"], row["days_in_window"], row["days_covered"]) == ("0.968", 32, 31)  # 31 / 32
+        assert listed_below(client_for(world.cora), "1.0") == {str(world.ann.id)}

@@ -12,6 +12,8 @@ Tracking (issue 11): a schedule entered today with a start date two years ago ha
 its PDC counts from the day tracking began (``tracking_start``: the day it was entered, or the first dose recorded on
 it if earlier, never before its start). Fewer than ``MIN_TRACKED_DAYS`` tracked days give no PDC at all.
 
+A day still running counts once a dose covers it (``judged_through``): until then the window ends yesterday.
+
 Never rounded onto a threshold: the PDC is truncated to 3 decimals and shown truncated to one decimal of a percent
 (``pdc_percent``), so 0.7996 is 0.799 and "79.9%", never 0.800 or "80.0%", and ``adherent`` always agrees with both.
 """
@@ -35,6 +37,7 @@ __all__ = [
     "calendar_month_cover_days",
     "cover_days_for",
     "is_measured",
+    "judged_through",
     "pdc_percent",
     "proportion_of_days_covered",
     "tracked_days",
@@ -164,6 +167,13 @@ def tracked_days(*, tracked_since: date, today: date, active_last: date | None) 
     """Days from ``tracked_since`` to today (or the schedule's last active day, if earlier), both inclusive."""
     last = today if active_last is None else min(today, active_last)
     return max(0, (last - tracked_since).days + 1)
+
+
+def judged_through(*, today: date, today_covered: bool) -> date:
+    """The last day a PDC judges: today once a dose covers it, else yesterday. A day still running is not a missed
+    day (her dose may come this evening), so the figure does not dip every midnight until the morning's dose; the
+    window keeps its length, ending a day earlier."""
+    return today if today_covered else today - timedelta(days=1)
 
 
 def is_measured(tracked: int) -> bool:
