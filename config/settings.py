@@ -238,7 +238,9 @@ CELERY_BEAT_SCHEDULE = {
     "flush_expired_tokens": {"task": "accounts.flush_expired_tokens", "schedule": crontab(hour=3, minute=17)},
     # Cheap when idle (an index on the next check instant); states change at patients' local midnights.
     "injection_watch": {"task": "alerts.injection_watch", "schedule": crontab(minute="*/5")},
-    "low_adherence": {"task": "alerts.low_adherence_watch", "schedule": crontab(hour="*/6", minute=41)},
+    # Cheap when idle (an index on the next judgement instant): alerts follow dose writes within minutes, and each
+    # patient's stored 90-day figure is refreshed once her day has turned (the list reads tomorrow's from midnight).
+    "low_adherence": {"task": "alerts.low_adherence_watch", "schedule": crontab(minute="2-59/5")},
     # Reminders (issue 5): a rolling 14-day horizon kept current, and a dispatcher every minute.
     "materialise_reminders": {"task": "reminders.materialise", "schedule": crontab(minute="*/10")},
     "dispatch_reminders": {"task": "reminders.dispatch", "schedule": crontab()},

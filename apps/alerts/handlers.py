@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from apps.alerts import hooks as alert_hooks
 from apps.alerts.follow_on import delay_alert_kinds, recheck_stopped_injectables
 from apps.alerts.models import SEVERITY_RANK, Alert, AlertState, Severity
 from apps.alerts.services import alerts_resolve_automatically
@@ -40,6 +41,25 @@ def settle_injection_alerts_on_dose(dose: DoseRecord) -> None:
     )
 
 
+# An injectable's delay alerts (DOMAIN D5): while one is open it is the schedule's alert; a low-adherence alert on
+# the same schedule would be the same problem twice.
+INJECTION_DELAY_KINDS = frozenset(
+    f"{drug}_{suffix}" for drug in BANDS_BY_DRUG for suffix in ("due", "late", "critical")
+)
+
+
+def resolve_low_adherence_under_injection_alert(alert: Alert) -> None:
+    """One problem, one alert: the injection alert takes over from a low-adherence alert open on its schedule."""
+    if alert.kind not in INJECTION_DELAY_KINDS or alert.schedule_id is None:
+        return
+    alerts_resolve_automatically(
+        patient=alert.patient,
+        kinds=Q(kind="low_adherence", schedule_id=alert.schedule_id),
+        note="Resolved automatically: the injection's own alert now follows this schedule up.",
+        now=alert.raised_at,
+    )
+
+
 def filter_by_alert_level(rows: QuerySet[Any], level: str) -> QuerySet[Any]:
     open_at_level = Alert.objects.filter(
         patient=OuterRef("pk"), severity_rank__gte=SEVERITY_RANK[Severity(level)]
@@ -51,3 +71,4 @@ def register() -> None:
     register_patient_filter("alert_level", filter_by_alert_level)
     hooks.on_dose_recorded(settle_injection_alerts_on_dose)
     hooks.on_schedule_changed(recheck_stopped_injectables)
+    alert_hooks.on_alert_raised(resolve_low_adherence_under_injection_alert)

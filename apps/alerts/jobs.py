@@ -17,8 +17,9 @@ from apps.accounts.models import Patient
 from apps.alerts.follow_on import delay_alert_kinds, stopped_check
 from apps.alerts.models import Alert, AlertState
 from apps.alerts.services import alert_raise, alerts_resolve_automatically, notice_publish
-from apps.medications.adherence import patient_adherence
+from apps.medications.adherence import LIST_WINDOW_DAYS
 from apps.medications.models import Schedule, ScheduleStatus
+from apps.medications.rules.adherence import ADHERENT_PDC, pdc_percent
 from apps.medications.rules.injection import (
     BANDS_BY_DRUG,
     AlertSpec,
@@ -28,7 +29,12 @@ from apps.medications.rules.injection import (
     notice_for,
 )
 from apps.medications.selectors import schedules_due_for_injection_check
-from apps.medications.services import InjectionTransition, injection_check_claim
+from apps.medications.services import (
+    InjectionTransition,
+    adherence_refresh,
+    injection_check_claim,
+    injection_status_now,
+)
 from backend import clock
 
 log = logging.getLogger(__name__)
@@ -138,8 +144,11 @@ def injection_watch(now: datetime | None = None) -> WatchReport:
 
 
 # --- low adherence (DOMAIN P1) ----------------------------------------------------------------------------------
-ADHERENCE_WINDOW_DAYS = 90  # DOMAIN P1 as the issue sets it: PDC over 90 days
-MIN_ACTIVE_DAYS = 28  # design: a schedule younger than 4 weeks has too few doses to judge
+# The figure is the 90-day PDC stored on the schedule (apps.medications.adherence, LIST_WINDOW_DAYS), the one the
+# patient list shows and the adherence API computes; a schedule with fewer than MIN_TRACKED_DAYS (14) tracked days
+# has none and is not judged. The injection watch owns an injectable that is due, late or critical (DOMAIN D5): one
+# problem, one alert.
+INJECTION_WATCHED = frozenset({InjectionState.DUE, InjectionState.LATE, InjectionState.CRITICAL})
 
 
 @dataclass
@@ -151,61 +160,94 @@ class AdherenceReport:
     failed: list[str] = field(default_factory=list)
 
 
-def _judge_patient(patient: Patient, report: AdherenceReport) -> None:
-    for item in patient_adherence(patient=patient, window_days=ADHERENCE_WINDOW_DAYS):
-        schedule, result = item.schedule, item.result
+def _injection_watched(schedule: Schedule, now: datetime) -> InjectionState | None:
+    status = injection_status_now(schedule, now)
+    return status.state if status is not None and status.state in INJECTION_WATCHED else None
+
+
+def _judge(schedule: Schedule, now: datetime, report: AdherenceReport) -> None:
+    patient = schedule.patient
+    pdc = schedule.adherence_pdc
+    kinds = Q(kind="low_adherence", schedule=schedule)
+    episode_open = Alert.objects.filter(kinds, patient=patient).exclude(state=AlertState.RESOLVED).exists()
+    watched = _injection_watched(schedule, now) if schedule.status == ScheduleStatus.ACTIVE else None
+    if schedule.status != ScheduleStatus.ACTIVE or pdc is None or watched is not None:
+        if not episode_open:
+            return
+        if schedule.status != ScheduleStatus.ACTIVE:
+            note = f"Resolved automatically: schedule {schedule.get_status_display().lower()}."
+        elif watched is not None:
+            note = f"Resolved automatically: the injection is {watched.value}; its own alert follows it up."
+        else:
+            note = "Resolved automatically: too few tracked days for a PDC."
+        report.alerts_resolved += alerts_resolve_automatically(patient=patient, kinds=kinds, note=note, now=now)
+        return
+    days = schedule.adherence_days or LIST_WINDOW_DAYS
+    over = f"the last {days} days" if days == LIST_WINDOW_DAYS else f"the {days} days tracked so far"
+    if pdc < ADHERENT_PDC and not episode_open:
+        covered = (pdc * days).to_integral_value()  # exact: pdc is covered / days truncated to 3 decimals
+        if alert_raise(
+            patient=patient,
+            schedule=schedule,
+            kind="low_adherence",
+            severity="normal",
+            rule="P1",
+            episode=f"{schedule.pk}:{int(now.timestamp())}",  # a new episode each time one opens
+            message=(
+                f"{schedule.medication.name}: {covered} of {days} days covered in {over} "
+                f"(PDC {pdc_percent(pdc)}, below {pdc_percent(ADHERENT_PDC)})."
+            ),
+            now=now,
+        ):
+            report.alerts_raised += 1
+    elif pdc >= ADHERENT_PDC and episode_open:
+        report.alerts_resolved += alerts_resolve_automatically(
+            patient=patient, kinds=kinds, note=f"Resolved automatically: PDC back to {pdc_percent(pdc)}.", now=now
+        )
+
+
+def _judge_patient(patient: Patient, schedules: list[Schedule], now: datetime, report: AdherenceReport) -> None:
+    turned = [
+        s
+        for s in schedules
+        if s.status == ScheduleStatus.ACTIVE and (s.adherence_next_at is None or s.adherence_next_at <= now)
+    ]
+    adherence_refresh(turned, now=now)  # her day has turned: today's figure and tomorrow's
+    for schedule in schedules:
         report.schedules += 1
-        judged = schedule.status == ScheduleStatus.ACTIVE and result.days_in_window >= MIN_ACTIVE_DAYS
-        # Too young or not running: no verdict, so the list filter and the alerts agree.
-        Schedule.objects.filter(pk=schedule.pk).update(
-            adherence_pdc=result.pdc if judged else None,
-            adherence_checked_on=clock.local_today(patient.profile.timezone),
-        )
-        episode_open = (
-            Alert.objects.filter(patient=patient, schedule=schedule, kind="low_adherence")
-            .exclude(state=AlertState.RESOLVED)
-            .exists()
-        )
-        if not judged:
-            if episode_open and schedule.status != ScheduleStatus.ACTIVE:
-                report.alerts_resolved += alerts_resolve_automatically(
-                    patient=patient,
-                    kinds=Q(kind="low_adherence", schedule=schedule),
-                    note=f"Resolved automatically: schedule {schedule.get_status_display().lower()}.",
-                )
-            continue
-        if not result.adherent and not episode_open:
-            if alert_raise(
-                patient=patient,
-                schedule=schedule,
-                kind="low_adherence",
-                severity="normal",
-                rule="P1",
-                episode=f"{schedule.pk}:{int(clock.now().timestamp())}",  # a new episode each time one opens
-                message=(
-                    f"{schedule.medication.name}: {result.days_covered} of {result.days_in_window} days covered in "
-                    f"the last {ADHERENCE_WINDOW_DAYS} days (PDC {result.pdc:.0%}, below 80%)."
-                ),
-            ):
-                report.alerts_raised += 1
-        elif result.adherent and episode_open:
-            report.alerts_resolved += alerts_resolve_automatically(
-                patient=patient,
-                kinds=Q(kind="low_adherence", schedule=schedule),
-                note=f"Resolved automatically: PDC back to {result.pdc:.0%}.",
-            )
+        _judge(schedule, now, report)
+        schedule.adherence_judge_at = schedule.adherence_next_at if schedule.status == ScheduleStatus.ACTIVE else None
+    Schedule.objects.bulk_update(schedules, ["adherence_judge_at"])
 
 
-def low_adherence_watch() -> AdherenceReport:
-    """Raise `low_adherence` once per episode (PDC < 0.8 over 90 days); resolve it when PDC recovers."""
+def low_adherence_watch(now: datetime | None = None) -> AdherenceReport:
+    """Judge the low-adherence alert (PDC < 0.8 over 90 days: one alert per episode, resolved on recovery) of the
+    schedules due for it: those a write changed since the last run, and those whose patient's day has turned (their
+    stored figure is refreshed first). Cost follows the schedules due, not the number of patients."""
+    now = now or clock.now()
     report = AdherenceReport()
-    patients = Patient.objects.filter(schedules__status=ScheduleStatus.ACTIVE).distinct().select_related("profile")
-    for patient in patients.iterator(chunk_size=500):
-        report.patients += 1
-        try:
-            with transaction.atomic():
-                _judge_patient(patient, report)
-        except Exception:  # one patient's bad data must not stop the others
-            log.exception("low adherence watch failed for patient %s", patient.pk)
-            report.failed.append(str(patient.pk))
-    return report
+    failed: set[uuid.UUID] = set()
+    while True:
+        due = (
+            Schedule.objects.filter(
+                Q(adherence_judge_at__lte=now) | Q(status=ScheduleStatus.ACTIVE, adherence_next_at__isnull=True)
+            )
+            .exclude(patient_id__in=failed)
+            .select_related("medication", "patient__profile")
+            .order_by("patient_id", "id")
+        )
+        batch = list(due[:BATCH])
+        by_patient: dict[uuid.UUID, list[Schedule]] = {}
+        for schedule in batch:
+            by_patient.setdefault(schedule.patient_id, []).append(schedule)
+        for patient_id, schedules in by_patient.items():
+            report.patients += 1
+            try:
+                with transaction.atomic():
+                    _judge_patient(schedules[0].patient, schedules, now, report)
+            except Exception:  # one patient's bad data must not stop the others
+                log.exception("low adherence watch failed for patient %s", patient_id)
+                report.failed.append(str(patient_id))
+                failed.add(patient_id)
+        if len(batch) < BATCH:
+            return report

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from math import ceil, floor, log10
 
 __all__ = [
@@ -26,6 +27,20 @@ __all__ = [
     "grouped_bar_chart",
     "line_chart",
 ]
+
+
+def _floor_percent(value: float) -> str:
+    """0.7996 -> "79.9%": one decimal, truncated, so a value under a threshold never reads as on it."""
+    tenths = floor(Decimal(str(value)) * 1000)
+    return f"{Decimal(tenths) / 10:.1f}%"
+
+
+def _floor_amount(value: float) -> str:
+    """1199.95 -> "1,199.9": whole numbers as they are, others to one decimal, truncated (never up onto a target)."""
+    exact = Decimal(str(value))
+    if exact == exact.to_integral_value():
+        return f"{exact:,.0f}"
+    return f"{Decimal(floor(exact * 10)) / 10:,.1f}"
 
 
 def _r(value: float) -> float:
@@ -100,8 +115,11 @@ def grouped_bar_chart(
     bar_gap: float = 3,
     group_gap: float = 14,
     percent: bool = True,
+    labels: Sequence[Sequence[str | None]] | None = None,
 ) -> BarChart:
-    """One group per row label, one bar per series (values 0..max_value, None for no data)."""
+    """One group per row label, one bar per series (values 0..max_value, None for no data). A percentage reads with
+    one decimal, truncated (0.7996 -> "79.9%", never "80%"); ``labels``, parallel to ``groups``, replace a bar's
+    text where not None (e.g. "79.9% over 229 days")."""
     if max_value <= 0:
         raise ValueError("max_value must be positive")
     for label, values in groups:
@@ -119,16 +137,20 @@ def grouped_bar_chart(
         return left + span * min(max(value, 0.0), max_value) / max_value
 
     def fmt(value: float) -> str:
-        return f"{round(value * 100)}%" if percent else f"{value:g}"
+        return _floor_percent(value) if percent else f"{value:g}"
+
+    def tick(value: float) -> str:
+        return f"{round(value * 100)}%" if percent else f"{value:g}"  # the axis: whole quarters, exact
 
     out_groups = []
     y = plot_top + 4
-    for label, values in groups:
+    for group_index, (label, values) in enumerate(groups):
         bars = []
         for index, value in enumerate(values):
             bar_y = y + index * (bar_height + bar_gap)
             bar_width = 0.0 if value is None else x_of(value) - left
-            text = "no data" if value is None else fmt(value)
+            given = labels[group_index][index] if labels is not None else None
+            text = given if given is not None else "no data" if value is None else fmt(value)
             bars.append(
                 Bar(
                     x=_r(left),
@@ -146,7 +168,7 @@ def grouped_bar_chart(
         y += group_height + group_gap
 
     steps = 4
-    ticks = tuple(Tick(_r(x_of(max_value * i / steps)), fmt(max_value * i / steps)) for i in range(steps + 1))
+    ticks = tuple(Tick(_r(x_of(max_value * i / steps)), tick(max_value * i / steps)) for i in range(steps + 1))
     line = Reference(_r(x_of(threshold)), threshold_label) if threshold is not None else None
     legend_step = min(140.0, span / max(1, len(series)))
     legend = tuple((name, _r(left + i * legend_step)) for i, name in enumerate(series))
@@ -236,7 +258,7 @@ def column_chart(
                 center=_r(x + col_width / 2),
                 label=label,
                 value=value,
-                value_label="—" if value is None else f"{value:,.0f}{unit}",
+                value_label="—" if value is None else f"{_floor_amount(value)}{unit}",
                 met=None if value is None or target is None else value >= target,
             )
         )

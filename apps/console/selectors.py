@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db.models import CharField, Exists, Max, Min, OuterRef, QuerySet, Subquery
+from django.db.models import CharField, Exists, F, Max, Min, OuterRef, QuerySet, Subquery
 
 from apps.accounts.models import Patient, User
 from apps.accounts.selectors import patient_list, patient_search
@@ -19,7 +19,7 @@ from apps.exercise.selectors import WeeklySummary, weekly_summary
 from apps.medications.adherence import ScheduleAdherence, patient_adherence
 from apps.medications.models import DoseRecord, DoseStatus, Schedule, ScheduleStatus
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionStatus
-from apps.medications.selectors import ScheduleState, dose_list, schedule_list, schedule_state
+from apps.medications.selectors import ScheduleState, dose_list, schedule_list, schedule_state, with_list_adherence
 from apps.profiles.hooks import apply_patient_filters
 from apps.profiles.models import BoneDensityResult
 from apps.profiles.rules import BoneHealthAssessment
@@ -45,16 +45,23 @@ def _last_contact(field: str) -> Subquery:
 
 
 def worklist(*, user: User) -> QuerySet[Alert]:
-    """Open and acknowledged alerts in scope, most urgent first (the alerts app's order), with everything a row shows
-    in the same query: patient, schedule, medication, and the patient's last contact."""
+    """Open and acknowledged alerts in scope, each patient's together: the most urgent patient first (her most
+    severe open alert, then the oldest), her alerts under her, most urgent first (the alerts app's order). Everything
+    a row shows comes in the same query: patient, schedule, medication, and the patient's last contact."""
+    hers = Alert.objects.filter(patient=OuterRef("patient_id"), state__in=OPEN_STATES).order_by().values("patient")
     return (
         alert_list(user=user, states=list(OPEN_STATES))
         .select_related("patient__profile", "schedule__patient__profile", "acknowledged_by")
         .annotate(
+            patient_top_rank=Subquery(hers.annotate(top=Max("severity_rank")).values("top")),
+            patient_first_raised=Subquery(hers.annotate(first=Min("raised_at")).values("first")),
             last_contact_at=_last_contact("at"),
             last_contact_action=_last_contact("action"),
             last_contact_note=_last_contact("note"),
             last_contact_by=_last_contact("actor__full_name"),
+        )
+        .order_by(
+            F("patient_top_rank").desc(), "patient_first_raised", "patient_id", "-severity_rank", "raised_at", "id"
         )
     )
 
@@ -87,12 +94,12 @@ def patient_rows(
         .exclude(status=ScheduleStatus.STOPPED)
         .order_by("next_due_on", "id")
     )
-    lowest_pdc = (
-        Schedule.objects.filter(patient=OuterRef("pk"), status=ScheduleStatus.ACTIVE, adherence_pdc__isnull=False)
-        .order_by()
-        .values("patient")
-        .annotate(low=Min("adherence_pdc"))
-        .values("low")
+    # Her lowest 90-day PDC as the adherence API gives it at this moment (stored, switched at her midnight), and the
+    # days it is over (fewer than 90 while tracking is younger).
+    lowest = (
+        with_list_adherence(Schedule.objects.filter(patient=OuterRef("pk"), status=ScheduleStatus.ACTIVE))
+        .filter(list_pdc__isnull=False)
+        .order_by("list_pdc", "id")
     )
     top_alert = open_alerts.values("patient").annotate(top=Max("severity_rank")).values("top")
     return (
@@ -101,7 +108,8 @@ def patient_rows(
             top_alert_rank=Subquery(top_alert),
             injection_state=Subquery(injectable.values("injection_state")[:1], output_field=CharField()),
             injection_due_on=Subquery(injectable.values("next_due_on")[:1]),
-            lowest_pdc=Subquery(lowest_pdc),
+            lowest_pdc=Subquery(lowest.values("list_pdc")[:1]),
+            lowest_pdc_days=Subquery(lowest.values("list_pdc_days")[:1]),
         )
         .order_by("user__full_name", "id")
     )
@@ -124,9 +132,22 @@ class InjectionTimeline:
 
 
 @dataclass(frozen=True)
+class AdherenceCell:
+    window: int  # the column's label, in days
+    active: bool  # the schedule was active at some point of the window
+    pdc: Decimal | None  # None: not active in the window, or not measured yet (fewer than 14 tracked days)
+    days: int  # the days the PDC is over: fewer than `window` when tracking began later or the schedule ended
+
+    @property
+    def shorter(self) -> bool:
+        return self.pdc is not None and self.days < self.window
+
+
+@dataclass(frozen=True)
 class AdherenceRow:
     schedule: Schedule
-    pdc: dict[int, Decimal | None]  # window (days) -> PDC, None when the schedule was not active in that window
+    tracked_since: date
+    cells: list[AdherenceCell]  # one per ADHERENCE_WINDOWS, in order
 
 
 @dataclass(frozen=True)
@@ -145,17 +166,26 @@ class PatientOverview:
 
 
 def _adherence_rows(patient: Patient, today: date) -> list[AdherenceRow]:
-    by_window: dict[int, list[ScheduleAdherence]] = {
-        window: patient_adherence(patient=patient, window_days=window, today=today) for window in ADHERENCE_WINDOWS
+    by_window: dict[int, dict[UUID, ScheduleAdherence]] = {
+        window: {row.schedule.pk: row for row in patient_adherence(patient=patient, window_days=window, today=today)}
+        for window in ADHERENCE_WINDOWS
     }
-    schedules: dict[UUID, Schedule] = {}
-    pdc: dict[UUID, dict[int, Decimal | None]] = {}
-    for window, rows in by_window.items():
-        for row in rows:
-            schedules.setdefault(row.schedule.pk, row.schedule)
-            pdc.setdefault(row.schedule.pk, dict.fromkeys(ADHERENCE_WINDOWS))[window] = row.result.pdc
-    ordered = sorted(schedules.values(), key=lambda s: (s.starts_on, s.created_at, s.pk))
-    return [AdherenceRow(schedule, pdc[schedule.pk]) for schedule in ordered]
+    schedules: dict[UUID, ScheduleAdherence] = {}
+    for rows in by_window.values():
+        for pk, row in rows.items():
+            schedules.setdefault(pk, row)
+    ordered = sorted(schedules.values(), key=lambda r: (r.schedule.starts_on, r.schedule.created_at, r.schedule.pk))
+    out = []
+    for first in ordered:
+        cells = []
+        for window in ADHERENCE_WINDOWS:
+            found = by_window[window].get(first.schedule.pk)
+            if found is None:
+                cells.append(AdherenceCell(window, False, None, 0))
+            else:
+                cells.append(AdherenceCell(window, True, found.pdc, found.days_in_window))
+        out.append(AdherenceRow(first.schedule, first.tracked_since, cells))
+    return out
 
 
 def patient_overview(*, patient: Patient, user: User, now: datetime | None = None) -> PatientOverview:

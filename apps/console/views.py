@@ -31,7 +31,7 @@ from apps.medications import services as medication_services
 from apps.medications.api_review import finding_dict
 from apps.medications.facts import findings_for
 from apps.medications.models import Schedule
-from apps.medications.rules.adherence import ADHERENT_PDC
+from apps.medications.rules.adherence import ADHERENT_PDC, pdc_percent
 from apps.medications.selectors import review_queue
 from apps.profiles.models import DxaSite
 from apps.profiles.rules import BONE_HEALTH_THRESHOLDS
@@ -253,6 +253,7 @@ def patients(request: HttpRequest) -> HttpResponse:
         status = 400
     else:
         data = form.cleaned_data if form.is_bound else {}
+        medication_services.adherence_catch_up()  # the list shows the stored figure: never a stale one
         rows = selectors.patient_rows(
             user=_user(request),
             q=data.get("q", ""),
@@ -279,14 +280,22 @@ def _adherence_chart(overview: selectors.PatientOverview) -> charts.BarChart:
         [
             (
                 f"{row.schedule.medication.name} {row.schedule.dose}",
-                [None if (pdc := row.pdc[w]) is None else float(pdc) for w in windows],
+                [None if cell.pdc is None else float(cell.pdc) for cell in row.cells],
             )
             for row in overview.adherence
         ],
         series=[f"{w} days" for w in windows],
         threshold=float(ADHERENT_PDC),
-        threshold_label=f"{ADHERENT_PDC:.0%} adherent",
+        threshold_label=f"{pdc_percent(ADHERENT_PDC)} adherent",
+        labels=[[_adherence_label(cell) for cell in row.cells] for row in overview.adherence],
     )
+
+
+def _adherence_label(cell: selectors.AdherenceCell) -> str:
+    if not cell.active:
+        return "not active"
+    text = pdc_percent(cell.pdc)
+    return f"{text} over {cell.days} days" if cell.shorter else text
 
 
 def _t_score_chart(overview: selectors.PatientOverview) -> charts.LineChart:
@@ -309,11 +318,17 @@ def _calcium_chart(overview: selectors.PatientOverview) -> charts.ColumnChart:
     week = [overview.week.monday + timedelta(days=i) for i in range(7)]
     target = next((n.summary.calcium_mg.target for n in overview.nutrition if n.summary.calcium_mg.target), None)
     return charts.column_chart(
-        [(f"{d:%a}", float(days[d].summary.calcium_mg.total) if d in days else None) for d in week],
+        [(f"{d:%a}", _calcium_logged(days[d]) if d in days else None) for d in week],
         target=float(target) if target is not None else None,
         target_label=f"{target:,.0f} mg" if target is not None else "",
         unit=" mg",
     )
+
+
+def _calcium_logged(day: Any) -> float | None:
+    """A day's calcium for the chart; None when nothing was logged (no column: not logged, not 0 mg)."""
+    calcium = day.summary.calcium_mg
+    return float(calcium.total) if calcium.logged else None
 
 
 def _patient_response(

@@ -240,6 +240,10 @@ class ExerciseWeeklyOutput(serializers.Serializer[Any]):
         source="progress.targets.balance_sessions", help_text="DOMAIN E3 (default 2) or her plan's."
     )
     balance_met = serializers.BooleanField(source="progress.balance_met")
+    logged = serializers.BooleanField(
+        source="progress.logged",
+        help_text="Any session was logged this week; false: the zeros above mean nothing was logged, not none done.",
+    )
     on_target = serializers.BooleanField(source="progress.on_target", help_text="All three targets met.")
     streak_weeks = serializers.IntegerField(
         help_text="Consecutive weeks on target ending with this one (the current week counts once on target; "

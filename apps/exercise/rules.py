@@ -128,6 +128,11 @@ class WeeklyProgress:
     weight_bearing_minutes: int
     resistance_days: int
     balance_sessions: int
+    sessions_logged: int = 0  # sessions of any kind recorded in the week: 0 means "not logged", not "none done"
+
+    @property
+    def logged(self) -> bool:
+        return self.sessions_logged > 0
 
     @property
     def weight_bearing_met(self) -> bool:
@@ -153,16 +158,18 @@ def weekly_progress(sessions: Iterable[SessionFact], *, week: IsoWeek, targets: 
     minutes = 0
     resistance_days: set[date] = set()
     balance = 0
+    logged = 0
     for fact in sessions:
         if not first <= fact.performed_on <= last or fact.sessions <= 0:
             continue
+        logged += fact.sessions
         if fact.kind == "weight_bearing":
             minutes += fact.minutes
         elif fact.kind == "resistance":
             resistance_days.add(fact.performed_on)
         elif fact.kind == "balance":
             balance += fact.sessions
-    return WeeklyProgress(week, targets, minutes, len(resistance_days), balance)
+    return WeeklyProgress(week, targets, minutes, len(resistance_days), balance, logged)
 
 
 def streak_weeks(

@@ -25,12 +25,29 @@ from backend.serializers import StrictSerializer
 class AdherenceOutput(serializers.Serializer[Any]):
     schedule = serializers.UUIDField(source="schedule.id")
     medication_code = serializers.CharField(source="schedule.medication.code")
-    pdc = serializers.DecimalField(source="result.pdc", max_digits=4, decimal_places=3)
+    pdc = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        allow_null=True,
+        help_text="Days covered / days in the window since tracking began, truncated to 3 decimals (never rounded "
+        "up onto 0.800). null: not measured yet (fewer than 14 tracked days).",
+    )
     days_covered = serializers.IntegerField(source="result.days_covered")
-    days_in_window = serializers.IntegerField(source="result.days_in_window")
+    days_in_window = serializers.IntegerField(
+        source="result.days_in_window",
+        help_text="The days the PDC is over: the window's days from tracked_since on (fewer than `window` when "
+        "tracking began later, or the schedule ended).",
+    )
     doses_expected = serializers.IntegerField(source="result.doses_expected")
     doses_taken = serializers.IntegerField(source="result.doses_taken")
-    adherent = serializers.BooleanField(source="result.adherent", help_text="PDC >= 0.80 (DOMAIN P1).")
+    adherent = serializers.BooleanField(allow_null=True, help_text="PDC >= 0.80 (DOMAIN P1); null when not measured.")
+    tracked_since = serializers.DateField(
+        help_text="Her local date tracking began: the day the schedule was entered, or its first dose record if "
+        "earlier, never before starts_on. Days before it are not counted as uncovered."
+    )
+    tracked_days = serializers.IntegerField(
+        help_text="Days tracked so far (to today or the schedule's end); a PDC needs 14."
+    )
 
 
 class AdherenceQuery(serializers.Serializer[Any]):

@@ -100,9 +100,20 @@ class Schedule(SyncVersioned, BaseModel):
     # A stopped injectable: when the watch found her without an active follow-on anti-resorptive (DOMAIN D5 stopped);
     # null while one covers her. Each unprotected episode, and so its one alert, is keyed by this instant.
     unprotected_since = models.DateTimeField(null=True, blank=True)
-    # Last PDC over 90 days (DOMAIN P1), kept by the low_adherence job so lists can filter on it cheaply.
+    # The 90-day PDC (DOMAIN P1) the patient list shows and filters on, the same figure the adherence API computes
+    # live: for her local date adherence_checked_on, and for the next day (if nothing changes) from the instant
+    # adherence_next_at (her next midnight). Null: not measured yet (fewer than 14 tracked days) or not active.
+    # Refreshed on every dose write and schedule change, and by the low_adherence job once her day has turned.
+    # Written with queryset updates only: none of these is a synced column.
     adherence_pdc = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
+    adherence_days = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Days the PDC is over.")
     adherence_checked_on = models.DateField(null=True, blank=True)
+    adherence_pdc_next = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
+    adherence_days_next = models.PositiveSmallIntegerField(null=True, blank=True)
+    adherence_next_at = models.DateTimeField(null=True, blank=True)
+    # When the low_adherence job next judges this schedule's alert on the stored figure: soon after a write moved
+    # it, else at her next midnight. Null: nothing to judge.
+    adherence_judge_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -116,6 +127,16 @@ class Schedule(SyncVersioned, BaseModel):
                 condition=models.Q(injection_next_check_at__isnull=False),
             ),
             models.Index(fields=["patient", "status"], name="schedule_patient_status_idx"),
+            models.Index(
+                fields=["adherence_next_at"],
+                name="schedule_adherence_next_idx",
+                condition=models.Q(status="active"),
+            ),
+            models.Index(
+                fields=["adherence_judge_at"],
+                name="schedule_adherence_judge_idx",
+                condition=models.Q(adherence_judge_at__isnull=False),
+            ),
             models.Index(
                 fields=["review_status", "created_at"],
                 name="schedule_review_pending_idx",

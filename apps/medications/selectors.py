@@ -4,8 +4,9 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
 
 from apps.accounts.models import Patient, User
 from apps.medications.models import DoseRecord, DrugClass, Medication, ReviewStatus, Schedule, ScheduleStatus
@@ -151,4 +152,16 @@ def review_queue(*, user: User) -> QuerySet[Schedule]:
         Schedule.objects.filter(patient_scope(user), review_status=ReviewStatus.PENDING)
         .select_related("medication", "patient__profile", "patient__user")
         .order_by("created_at", "id")
+    )
+
+
+def with_list_adherence(schedules: QuerySet[Schedule], *, now: datetime | None = None) -> QuerySet[Any]:
+    """Annotate schedules with the stored 90-day PDC in force at `now` (``list_pdc``, None: not measured yet) and
+    the days it is over (``list_pdc_days``): today's figure, or tomorrow's once her midnight has passed
+    (``adherence_next_at``), so the list moves at the same instant as the live figure, before any job runs."""
+    now = now or clock.now()
+    turned = Q(adherence_next_at__isnull=False, adherence_next_at__lte=now)
+    return schedules.annotate(
+        list_pdc=Case(When(turned, then=F("adherence_pdc_next")), default=F("adherence_pdc")),
+        list_pdc_days=Case(When(turned, then=F("adherence_days_next")), default=F("adherence_days")),
     )

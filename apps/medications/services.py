@@ -145,6 +145,7 @@ def schedule_create(
     _refresh_injection_due(schedule, clock.now())
     schedule.save()
     review_recheck(patient_id=patient.pk, exclude=schedule.pk)
+    adherence_refresh([schedule])
     hooks.schedule_changed(schedule)
     return schedule
 
@@ -182,6 +183,7 @@ def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Sched
     _refresh_injection_due(schedule, now)
     schedule.save()
     review_recheck(patient_id=schedule.patient_id, exclude=schedule.pk)
+    adherence_refresh([schedule])
     hooks.schedule_changed(schedule)
     return schedule
 
@@ -314,7 +316,73 @@ def _after_dose_change(schedule: Schedule, dose: DoseRecord) -> None:
     if schedule.medication.injection_bands:
         _refresh_injection_due(schedule, clock.now())
         schedule.save(update_fields=["next_due_on", "injection_next_check_at", "updated_at"])
+    adherence_refresh([schedule])
     hooks.dose_recorded(dose)
+
+
+ADHERENCE_FIELDS = (
+    "adherence_pdc",
+    "adherence_days",
+    "adherence_checked_on",
+    "adherence_pdc_next",
+    "adherence_days_next",
+    "adherence_next_at",
+    "adherence_judge_at",
+)
+
+
+def adherence_refresh(schedules: list[Schedule], *, now: datetime | None = None) -> list[Schedule]:
+    """Store the 90-day PDC the patient list shows and filters on (DOMAIN P1), for her local today and tomorrow, on
+    these schedules; a schedule that is not active stores none. Called on every write that moves the figure (dose,
+    schedule, her time zone) and by the low_adherence job once her day has turned, so the list always equals the
+    adherence API. Queryset updates: the schedule's synced columns and version do not move. Returns the schedules
+    with the stored values set on them."""
+    from apps.medications.adherence import stored_adherence  # adherence -> selectors -> services
+
+    now = now or clock.now()
+    active = [s for s in schedules if s.status == ScheduleStatus.ACTIVE]
+    figures = stored_adherence(active, now=now) if active else {}
+    for schedule in schedules:
+        figure = figures.get(schedule.pk)
+        values: dict[str, Any] = dict.fromkeys(ADHERENCE_FIELDS)
+        values["adherence_judge_at"] = now  # the low_adherence job judges the alert on its next run
+        if figure is not None:
+            values = {
+                "adherence_pdc": figure.pdc,
+                "adherence_days": figure.days,
+                "adherence_checked_on": figure.on,
+                "adherence_pdc_next": figure.pdc_next,
+                "adherence_days_next": figure.days_next,
+                "adherence_next_at": figure.next_at,
+                "adherence_judge_at": now,
+            }
+        for name, value in values.items():
+            setattr(schedule, name, value)
+    Schedule.objects.bulk_update(schedules, ADHERENCE_FIELDS)  # one UPDATE of these columns only
+    return schedules
+
+
+# A stored figure is good until the end of the day after the one it was computed on: 23 hours after that day's start
+# (adherence_next_at) is earlier than its end even on a 25-hour day, so a catch-up from then on is never late.
+STORED_FIGURE_HOURS = timedelta(hours=23)
+
+
+def adherence_catch_up(*, now: datetime | None = None) -> int:
+    """Before a list shows or filters on the stored figure: refresh any that has outlived the day after it (only if
+    the low_adherence job, every 5 minutes, has not run for about a day), so the list never shows a stale PDC.
+    One indexed query when nothing is stale; returns how many were refreshed."""
+    now = now or clock.now()
+    stale = list(
+        Schedule.objects.filter(status=ScheduleStatus.ACTIVE, adherence_next_at__lte=now - STORED_FIGURE_HOURS)
+    )
+    if stale:
+        adherence_refresh(stale, now=now)
+    return len(stale)
+
+
+def patient_adherence_refresh(patient: Patient) -> None:
+    """Her time zone changed: her local today, and so every stored figure's day, may have moved."""
+    adherence_refresh(list(Schedule.objects.filter(patient=patient, status=ScheduleStatus.ACTIVE)))
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 """What profiles learns from higher layers without importing them, registered here at start-up: filters on the
-patient list (alerts, adherence), the bone-directed therapy a patient is on (medications), and the handlers told
-when a patient's clinical facts (labs, contraindications in her profile) change, which the pharmacist's checks read."""
+patient list (alerts, adherence), the bone-directed therapy a patient is on (medications), the handlers told when a
+patient's clinical facts (labs, contraindications in her profile) change, which the pharmacist's checks read, and
+those told when her time zone changes (her local dates move: figures stored per local day are recomputed)."""
 
 from collections.abc import Callable
 from datetime import date
@@ -16,6 +17,20 @@ PatientFilter = Callable[[QuerySet[Any], Any], QuerySet[Any]]
 TherapyProvider = Callable[[UUID, date], list[CurrentTherapy]]
 _patient_filters: dict[str, PatientFilter] = {}
 _therapy_providers: list[TherapyProvider] = []
+PatientHandler = Callable[[Any], None]
+_timezone_changed: list[PatientHandler] = []
+
+
+def on_timezone_changed(handler: PatientHandler) -> PatientHandler:
+    if handler not in _timezone_changed:
+        _timezone_changed.append(handler)
+    return handler
+
+
+def timezone_changed(patient: Any) -> None:
+    """Runs inside the writer's transaction."""
+    for handler in _timezone_changed:
+        handler(patient)
 
 
 def register_patient_filter(name: str, apply: PatientFilter) -> None:

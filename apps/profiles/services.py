@@ -104,6 +104,7 @@ def patient_profile_update(*, patient: Patient, full_name: str | None = None, **
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
     profile = PatientProfile.objects.select_for_update().get(pk=patient.pk)
     changed = {name for name, value in changes.items() if getattr(profile, name) != value}
+    old_zone = profile.timezone
     for name, value in changes.items():
         setattr(profile, name, value)
     _save_profile(profile)
@@ -113,6 +114,8 @@ def patient_profile_update(*, patient: Patient, full_name: str | None = None, **
         patient.user.full_name = full_name.strip()
         patient.user.save(update_fields=["full_name"])
     patient.profile = profile
+    if profile.timezone != old_zone:
+        hooks.timezone_changed(patient)
     return patient
 
 

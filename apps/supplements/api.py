@@ -335,23 +335,42 @@ def _amount(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
 
 
-class NutritionTargetedOutput(serializers.Serializer[Any]):
-    total = _amount()
+NOT_LOGGED = "null when nothing was logged that day (not logged, not 0)."
+
+
+class _NotLoggedAsNull(serializers.Serializer[Any]):
+    """Totals of a nutrient with nothing logged that day are null, and `logged` says so."""
+
+    nullable_when_not_logged: tuple[tuple[str, str], ...] = (("total", "logged"),)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        for name, flag in self.nullable_when_not_logged:
+            if not getattr(instance, flag):
+                data[name] = None
+        return data
+
+
+class NutritionTargetedOutput(_NotLoggedAsNull):
+    total = _amount(allow_null=True, help_text=f"Logged total; {NOT_LOGGED}")
     target = _amount()
-    met = serializers.BooleanField()
+    met = serializers.BooleanField(allow_null=True, help_text="total >= target; null when nothing was logged.")
     target_source = serializers.ChoiceField(choices=TARGET_SOURCES)
+    logged = serializers.BooleanField(help_text="Anything of this nutrient was logged that day.")
 
 
 class NutritionCalciumOutput(NutritionTargetedOutput):
-    diet = _amount(help_text="From dietary calcium entries.")
-    supplements = _amount(help_text="From calcium supplement intakes.")
+    nullable_when_not_logged = (("total", "logged"), ("diet", "diet_logged"), ("supplements", "supplements_logged"))
+    diet = _amount(allow_null=True, help_text=f"From dietary calcium entries; {NOT_LOGGED}")
+    supplements = _amount(allow_null=True, help_text=f"From calcium supplement intakes; {NOT_LOGGED}")
 
 
-class NutritionLoggedOutput(serializers.Serializer[Any]):
-    total = _amount()
+class NutritionLoggedOutput(_NotLoggedAsNull):
+    total = _amount(allow_null=True, help_text=f"Logged total; {NOT_LOGGED}")
     target = _amount(allow_null=True, help_text="Only when a clinician set one.")
     met = serializers.BooleanField(allow_null=True)
     target_source = serializers.ChoiceField(choices=TARGET_SOURCES)
+    logged = serializers.BooleanField(help_text="Anything of this nutrient was logged that day.")
 
 
 class NutritionWarningOutput(serializers.Serializer[Any]):

@@ -193,16 +193,19 @@ class NutritionWarning:
 
 @dataclass(frozen=True)
 class NutrientTotal:
-    total: Decimal
+    total: Decimal  # of what was logged: 0 when nothing was (see `logged`)
     target: Decimal | None
-    met: bool | None  # None when there is no target (DOMAIN C4)
+    met: bool | None  # None when there is no target (DOMAIN C4), or nothing was logged (unknown, not "no")
     target_source: str  # "plan" (clinician-set) | "default" (DOMAIN) | "none"
+    logged: bool = True  # False: nothing of this nutrient was logged that day ("not logged", not 0)
 
 
 @dataclass(frozen=True)
 class CalciumTotal(NutrientTotal):
     diet: Decimal = Decimal(0)
     supplements: Decimal = Decimal(0)
+    diet_logged: bool = True
+    supplements_logged: bool = True
 
 
 @dataclass(frozen=True)
@@ -239,12 +242,17 @@ def _target(
 def _total(
     nutrient: Nutrient,
     total: Decimal,
+    logged: bool,
     plan_targets: Mapping[Nutrient, Decimal | None],
     thresholds: NutritionThresholds,
 ) -> NutrientTotal:
     target, source = _target(nutrient, plan_targets, thresholds)
     return NutrientTotal(
-        total=total, target=target, met=None if target is None else total >= target, target_source=source
+        total=total,
+        target=target,
+        met=None if target is None or not logged else total >= target,
+        target_source=source,
+        logged=logged,
     )
 
 
@@ -260,32 +268,47 @@ def daily_summary(
     """One local day's totals against targets, and its warnings (C2, A2), in a stable order.
 
     `plan_targets`: clinician-set daily targets of the plans covering the day (None or absent: DOMAIN default).
-    `zone`: the patient's zone, for the times named in messages."""
+    `zone`: the patient's zone, for the times named in messages.
+    A nutrient with nothing logged that day has ``logged`` False and ``met`` None: unknown, not "0 mg, not met"."""
     intakes = sorted(intakes, key=lambda i: (i.taken_at, i.id))
     totals: dict[Nutrient, Decimal] = dict.fromkeys(Nutrient, Decimal(0))
+    logged: set[Nutrient] = set()
     for intake in intakes:
         nutrient = NUTRIENT_OF[intake.supplement]
         totals[nutrient] += in_total_unit(intake.supplement, intake.amount, intake.unit, thresholds=thresholds)
-    diet = sum(diet_mg, Decimal(0))
+        logged.add(nutrient)
+    diet_entries = list(diet_mg)
+    diet = sum(diet_entries, Decimal(0))
     calcium_total = diet + totals[Nutrient.CALCIUM]
+    calcium_logged = bool(diet_entries) or Nutrient.CALCIUM in logged
     target, source = _target(Nutrient.CALCIUM, plan_targets, thresholds)
     calcium = CalciumTotal(
         total=calcium_total,
         target=target,
-        met=None if target is None else calcium_total >= target,
+        met=None if target is None or not calcium_logged else calcium_total >= target,
         target_source=source,
+        logged=calcium_logged,
         diet=diet,
         supplements=totals[Nutrient.CALCIUM],
+        diet_logged=bool(diet_entries),
+        supplements_logged=Nutrient.CALCIUM in logged,
     )
+    t = thresholds
+
+    def _in(nutrient: Nutrient) -> bool:
+        return nutrient in logged
+
     warnings = [
         *_large_calcium_intakes(intakes, zone, thresholds),
         *_calcium_too_soon(intakes, bisphosphonate_doses, zone, thresholds),
     ]
     return DailySummary(
         calcium_mg=calcium,
-        vitamin_d_iu=_total(Nutrient.VITAMIN_D, totals[Nutrient.VITAMIN_D], plan_targets, thresholds),
-        magnesium_mg=_total(Nutrient.MAGNESIUM, totals[Nutrient.MAGNESIUM], plan_targets, thresholds),
-        vitamin_k2_mcg=_total(Nutrient.VITAMIN_K2, totals[Nutrient.VITAMIN_K2], plan_targets, thresholds),
+        vitamin_d_iu=_total(Nutrient.VITAMIN_D, totals[Nutrient.VITAMIN_D], _in(Nutrient.VITAMIN_D), plan_targets, t),
+        magnesium_mg=_total(Nutrient.MAGNESIUM, totals[Nutrient.MAGNESIUM], _in(Nutrient.MAGNESIUM), plan_targets, t),
+        vitamin_k2_mcg=_total(
+            Nutrient.VITAMIN_K2, totals[Nutrient.VITAMIN_K2], _in(Nutrient.VITAMIN_K2), plan_targets, t
+        ),
         warnings=tuple(warnings),
     )
 

@@ -1,6 +1,7 @@
 """The low_adherence job (DOMAIN P1, P2): PDC over 90 days below 0.8 raises one `low_adherence` alert per episode,
-resolves it automatically when adherence recovers, leaves young schedules alone, and stores the PDC the patient
-list filters on (`?adherence_below=`)."""
+resolves it automatically when adherence recovers, and leaves schedules with fewer than 14 tracked days alone. The
+figure it judges is the one stored on the schedule at every write, which the patient list filters on
+(`?adherence_below=`)."""
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -58,16 +59,17 @@ def listed(client, threshold: str = "0.8") -> set[str]:
 
 def test_low_pdc_raises_one_alert_then_recovery_resolves_it(world: World, client_for) -> None:
     schedule = weekly_alendronate(world.ann)
-    # Doses in weeks 0-5 only: they cover STARTS..STARTS+41, i.e. 31 of the 90 window days (STARTS+11..TODAY).
+    # Doses in weeks 0-5 only: they cover STARTS..STARTS+41. Today (uncovered, still running) is not judged yet, so
+    # the window is STARTS+10..TODAY-1: 32 of its 90 days are covered.
     take(world.ann, schedule, range(6))
     report = run()
     assert (report.alerts_raised, report.alerts_resolved, report.failed) == (1, 0, [])
     [alert] = low_adherence(world.ann)
     assert (alert.severity, alert.rule, alert.state, alert.schedule_id) == ("normal", "P1", "open", schedule.id)
-    assert "31 of 90 days" in alert.message
-    assert "below 80%" in alert.message
+    assert "32 of 90 days" in alert.message
+    assert "(PDC 35.5%, below 80.0%)" in alert.message
     schedule.refresh_from_db()
-    assert schedule.adherence_pdc == Decimal("0.344")
+    assert schedule.adherence_pdc == Decimal("0.355")
     assert schedule.adherence_checked_on == TODAY
     with time_machine.travel(NOW, tick=False):
         shown = client_for(world.cora).get("/api/v1/alerts/").json()["results"]
@@ -78,7 +80,7 @@ def test_low_pdc_raises_one_alert_then_recovery_resolves_it(world: World, client
         assert run(later).alerts_raised == 0
     assert len(low_adherence(world.ann)) == 1
 
-    # Missed weeks 6-12 recorded late (synced now, taken then): coverage up to STARTS+90, 80 of 90 days.
+    # Missed weeks 6-12 recorded late (synced now, taken then): coverage up to STARTS+90, 81 of 90 days.
     take(world.ann, schedule, range(6, 13))
     report = run()
     assert (report.alerts_raised, report.alerts_resolved) == (0, 1)
@@ -88,7 +90,7 @@ def test_low_pdc_raises_one_alert_then_recovery_resolves_it(world: World, client
     assert "Resolved automatically" in alert.resolution_note
     assert list(alert.events.values_list("action", flat=True)) == ["raised", "resolved"]
     schedule.refresh_from_db()
-    assert schedule.adherence_pdc == Decimal("0.889")
+    assert schedule.adherence_pdc == Decimal("0.900")  # 81 / 90
     assert run().alerts_resolved == 0  # nothing left to resolve
 
 
@@ -124,16 +126,22 @@ def test_low_adherence_again_the_same_day_after_auto_resolve_raises_again(world:
     assert [a.state for a in low_adherence(world.ann)] == [AlertState.RESOLVED, AlertState.OPEN]
 
 
-def test_young_schedule_raises_nothing_from_28_days_it_does(world: World) -> None:
-    # DOMAIN P1 needs enough days: active on 27 days of the window -> too young; 28 days -> judged.
-    young = weekly_alendronate(world.bea, starts=TODAY - timedelta(days=26))
+def test_young_schedule_raises_nothing_from_14_tracked_days_it_does(world: World) -> None:
+    # DOMAIN P1 (design, issue 11): 13 tracked days -> no PDC, no alert; 14 -> judged. Entered on the start date,
+    # nothing ever taken (today, still running, is judged only once covered: the days before it count).
+    young_start = TODAY - timedelta(days=13)
+    with time_machine.travel(local(young_start, 9), tick=False):
+        young = make_schedule(world.bea, "alendronate", starts_on=young_start)
     dora = PatientFactory.create(organisation=world.org_a)
-    judged = weekly_alendronate(dora, starts=TODAY - timedelta(days=27))
+    judged_start = TODAY - timedelta(days=14)
+    with time_machine.travel(local(judged_start, 9), tick=False):
+        judged = make_schedule(dora, "alendronate", starts_on=judged_start)
     report = run()
     assert report.schedules == 2
     assert low_adherence(world.bea) == []
     [alert] = low_adherence(dora)
     assert alert.schedule_id == judged.id
+    assert "0 of 14 days covered in the 14 days tracked so far (PDC 0.0%, below 80.0%)" in alert.message
     young.refresh_from_db()
     assert young.adherence_pdc is None  # no verdict yet, so ?adherence_below= does not list her either
 
@@ -148,24 +156,24 @@ def test_adherent_patient_raises_nothing(world: World) -> None:
     assert low_adherence(world.ann) == []
 
 
-def test_patient_list_adherence_below_uses_the_stored_pdc(world: World, client_for) -> None:
+def test_patient_list_adherence_below_follows_every_write(world: World, client_for) -> None:
     low = weekly_alendronate(world.ann)
     take(world.ann, low, range(6))
     good = weekly_alendronate(world.zoe)
     take(world.zoe, good, range(15))
     client = client_for(world.admin)
-    assert listed(client) == set()  # the job has not measured anything yet
-    run()
-    assert listed(client) == {str(world.ann.id)}
-    assert listed(client, "0.3") == set()  # 0.344 is not below 0.3
-    assert listed(client_for(world.cora)) == {str(world.ann.id)}
-    assert listed(client_for(world.zed)) == set()
-    assert client.get("/api/v1/patients/?adherence_below=abc").status_code == 400
-    assert client.get("/api/v1/patients/?adherence_below=1.5").status_code == 400
-    # Recovery: the next run stores the new PDC and the patient leaves the list.
+    with time_machine.travel(NOW, tick=False):
+        assert listed(client) == {str(world.ann.id)}  # measured at the write, not by the job
+        assert listed(client, "0.355") == set()  # 0.355 is not below itself
+        assert listed(client, "0.356") == {str(world.ann.id)}
+        assert listed(client_for(world.cora)) == {str(world.ann.id)}
+        assert listed(client_for(world.zed)) == set()
+        assert client.get("/api/v1/patients/?adherence_below=abc").status_code == 400
+        assert client.get("/api/v1/patients/?adherence_below=1.5").status_code == 400
+    # Recovery: the doses recorded move the stored figure at once and the patient leaves the list.
     take(world.ann, low, range(6, 13))
-    run()
-    assert listed(client) == set()
+    with time_machine.travel(NOW, tick=False):
+        assert listed(client) == set()
 
 
 def test_runjob_low_adherence_runs_the_job_and_prints_what_it_did(world: World, capsys) -> None:
@@ -202,18 +210,21 @@ def test_one_bad_patient_does_not_stop_the_others(world: World, monkeypatch) -> 
 
     for patient in (world.ann, world.zoe):
         take(patient, weekly_alendronate(patient), range(6))
-    real = jobs.patient_adherence
+    real = jobs._judge
 
-    def flaky(*, patient: Patient, window_days: int):
-        if patient.pk == world.ann.pk:
+    def flaky(schedule: Schedule, now: datetime, report: jobs.AdherenceReport) -> None:
+        if schedule.patient_id == world.ann.pk:
             raise RuntimeError("bad data")
-        return real(patient=patient, window_days=window_days)
+        real(schedule, now, report)
 
-    monkeypatch.setattr(jobs, "patient_adherence", flaky)
+    monkeypatch.setattr(jobs, "_judge", flaky)
     report = run()
     assert report.failed == [str(world.ann.pk)]
     assert report.alerts_raised == 1
     assert low_adherence(world.ann) == [] and len(low_adherence(world.zoe)) == 1
+    monkeypatch.setattr(jobs, "_judge", real)
+    assert run().alerts_raised == 1  # her schedule stayed due: the next run judges it
+    assert len(low_adherence(world.ann)) == 1
 
 
 def test_care_team_does_not_matter_to_the_job(world: World) -> None:

@@ -76,7 +76,7 @@ def test_coordinator_resolves_the_critical_denosumab_alert(world: World, live_se
     expect(skip).to_be_in_viewport()
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
-    rows = page.locator("table.worklist tbody tr")
+    rows = page.locator("table.worklist tbody tr[data-alert]")  # each under her patient's heading row
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("Urgent")
     expect(rows.first).to_contain_text("Denosumab")

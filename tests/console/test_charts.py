@@ -20,11 +20,33 @@ def test_bars_are_proportional_to_values_and_the_threshold_sits_at_its_value() -
     assert full.width == pytest.approx(span, abs=0.1)
     assert half.width == pytest.approx(span / 2, abs=0.1)
     assert (missing.value, missing.width, missing.label) == (None, 0.0, "no data")
-    assert chart.groups[1].bars[0].width == 0.0 and chart.groups[1].bars[0].label == "0%"
-    assert chart.groups[1].bars[1].label == "80%"
+    assert chart.groups[1].bars[0].width == 0.0 and chart.groups[1].bars[0].label == "0.0%"
+    assert chart.groups[1].bars[1].label == "80.0%"
     assert chart.threshold is not None
     assert chart.threshold.position == pytest.approx(chart.plot_left + 0.8 * span, abs=0.1)
     assert [t.label for t in chart.x_ticks] == ["0%", "25%", "50%", "75%", "100%"]
+
+
+@pytest.mark.parametrize(
+    ("value", "label"), [(0.7996, "79.9%"), (0.79999, "79.9%"), (0.8, "80.0%"), (0.299, "29.9%"), (0.29, "29.0%")]
+)
+def test_a_bar_label_is_truncated_never_rounded_onto_the_threshold(value: float, label: str) -> None:
+    # Issue 11: 79.96% must not read 80%, nor 80.0%.
+    chart = grouped_bar_chart([("Letrozole", [value])], series=["90 days"], threshold=0.8)
+    assert chart.groups[0].bars[0].label == label
+
+
+def test_given_bar_labels_replace_the_value_text() -> None:
+    chart = grouped_bar_chart(
+        [("Letrozole", [0.799, None])], series=["90 days", "365 days"], labels=[["79.9% over 229 days", "not active"]]
+    )
+    assert [b.label for b in chart.groups[0].bars] == ["79.9% over 229 days", "not active"]
+
+
+def test_a_column_value_is_truncated_never_rounded_onto_the_target() -> None:
+    chart = column_chart([("Mon", 1199.95), ("Tue", 1200.0), ("Wed", None)], target=1200, unit=" mg")
+    assert [c.value_label for c in chart.columns] == ["1,199.9 mg", "1,200 mg", "—"]
+    assert [c.met for c in chart.columns] == [False, True, None]
 
 
 def test_bars_stay_inside_the_plot_and_groups_do_not_overlap() -> None:

@@ -54,6 +54,7 @@ def test_an_empty_week_against_the_domain_defaults(world: World, client_for) -> 
         "on_target": False,
         "streak_weeks": 0,
         "plan": None,
+        "logged": False,  # issue 11: these zeros are "not logged", not "none done"
     }
 
 

@@ -64,6 +64,8 @@ def test_weekly_alendronate_every_dose_taken(world: World, client_for) -> None:
         "doses_expected": 13,
         "doses_taken": 13,
         "adherent": True,
+        "tracked_since": str(TODAY - timedelta(days=98)),  # entered today, doses recorded since the start
+        "tracked_days": 99,
     }
 
 
@@ -74,10 +76,11 @@ def test_default_window_is_90_days(world: World, client_for) -> None:
 
 
 def test_weekly_alendronate_missing_4_of_13_is_not_adherent(world: World, client_for) -> None:
-    # Doses k=2..14 fall in the window; skipping k=4, 7, 10, 13 leaves 4 weeks (28 days) uncovered: 62 / 90.
+    # Doses k=2..14 fall in the window; skipping k=4, 7, 10, 13 leaves 4 weeks (28 days) uncovered: 62 / 90
+    # = 0.6889, truncated (never rounded up).
     schedule = schedule_with_doses(world.ann, "alendronate", TODAY - timedelta(days=98), 7, skip={4, 7, 10, 13})
     row = row_for(adherence(client_for(world.cora), world.ann).json(), schedule)
-    assert (row["pdc"], row["days_covered"], row["doses_expected"], row["doses_taken"]) == ("0.689", 62, 13, 9)
+    assert (row["pdc"], row["days_covered"], row["doses_expected"], row["doses_taken"]) == ("0.688", 62, 13, 9)
     assert row["adherent"] is False
 
 
@@ -92,15 +95,19 @@ def test_daily_letrozole_at_the_80_percent_boundary(world: World, client_for) ->
     # One more miss: below the line.
     other = schedule_with_doses(world.bea, "letrozole", TODAY - timedelta(days=39), 1, skip={*skip_in_window, 11})
     row = row_for(adherence(client_for(world.phil), world.bea, "?window=30").json(), other)
-    assert (row["pdc"], row["adherent"]) == ("0.767", False)
+    assert (row["pdc"], row["adherent"]) == ("0.766", False)  # 23 / 30 truncated
 
 
-def test_young_schedule_counts_only_its_active_days(world: World, client_for) -> None:
-    # Started 9 days before today: active on 10 days of the window (both ends inclusive).
-    schedule = schedule_with_doses(world.ann, "alendronate", TODAY - timedelta(days=9), 7)
+def test_young_schedule_has_no_pdc_until_14_tracked_days(world: World, client_for) -> None:
+    # Started (and tracked since) 12 days before today: 13 tracked days, no PDC yet; a day later, 14: measured.
+    schedule = schedule_with_doses(world.ann, "alendronate", TODAY - timedelta(days=12), 7)
     row = row_for(adherence(client_for(world.cora), world.ann).json(), schedule)
-    assert (row["days_in_window"], row["doses_expected"], row["doses_taken"]) == (10, 2, 2)
-    assert (row["days_covered"], row["pdc"], row["adherent"]) == (10, "1.000", True)
+    assert (row["days_in_window"], row["doses_expected"], row["doses_taken"], row["days_covered"]) == (13, 2, 2, 13)
+    assert (row["tracked_days"], row["pdc"], row["adherent"]) == (13, None, None)
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        row = row_for(adherence(client_for(world.cora), world.ann).json(), schedule)
+    assert (row["tracked_days"], row["days_in_window"], row["days_covered"]) == (14, 14, 14)
+    assert (row["pdc"], row["adherent"]) == ("1.000", True)
 
 
 def test_a_schedule_not_started_yet_is_not_listed(world: World, client_for) -> None:
@@ -111,9 +118,10 @@ def test_a_schedule_not_started_yet_is_not_listed(world: World, client_for) -> N
 
 
 def test_a_dose_synced_late_counts_on_the_day_it_was_taken(world: World, client_for) -> None:
-    schedule = make_schedule(world.ann, "alendronate", starts_on=TODAY - timedelta(days=13))
-    make_dose(world.ann, schedule, taken_at=local(TODAY - timedelta(days=13)))  # recorded now, taken 13 days ago
+    schedule = make_schedule(world.ann, "alendronate", starts_on=TODAY - timedelta(days=14))
+    make_dose(world.ann, schedule, taken_at=local(TODAY - timedelta(days=14)))  # recorded now, taken 14 days ago
     row = row_for(adherence(client_for(world.cora), world.ann).json(), schedule)
+    # Today's dose is still to come: the window ends yesterday (14 days), 7 of them covered.
     assert (row["days_in_window"], row["days_covered"], row["pdc"]) == (14, 7, "0.500")
 
 

@@ -19,7 +19,11 @@ from apps.medications.rules.adherence import (
     active_days_in_window,
     calendar_month_cover_days,
     cover_days_for,
+    judged_through,
+    pdc_percent,
     proportion_of_days_covered,
+    tracked_days,
+    tracking_start,
 )
 
 D = Decimal
@@ -116,8 +120,10 @@ def test_double_daily_dose_covers_tomorrow() -> None:
         pytest.param(80, 100, D("0.800"), True, id="exactly-0.800"),
         pytest.param(799, 1000, D("0.799"), False, id="0.799"),
         pytest.param(79, 100, D("0.790"), False, id="0.790"),
-        pytest.param(1599, 2000, D("0.800"), True, id="0.7995-rounds-half-up-to-0.800"),
-        pytest.param(15988, 20000, D("0.799"), False, id="0.7994-rounds-down"),
+        # Issue 11: never rounded up onto the threshold; truncated, so the flag and the number always agree.
+        pytest.param(1599, 2000, D("0.799"), False, id="0.7995-truncates-to-0.799"),
+        pytest.param(15992, 20000, D("0.799"), False, id="0.7996-truncates-to-0.799"),
+        pytest.param(15988, 20000, D("0.799"), False, id="0.7994-truncates"),
     ],
 )
 def test_daily_ai_80_percent_boundary(covered: int, days: int, expected_pdc: Decimal, adherent: bool) -> None:
@@ -287,3 +293,27 @@ def test_order_of_doses_does_not_matter(
     shuffled = list(taken)
     rnd.shuffle(shuffled)
     assert run(shuffled, cover, wf, wl, af, al) == run(taken, cover, wf, wl, af, al)
+
+
+# --- issue 11: tracking, today, display ----------------------------------------------------------------------------
+def test_tracking_starts_at_entry_or_an_earlier_record_never_before_the_start() -> None:
+    assert tracking_start(starts_on=day(0), entered_on=day(700), first_record_on=None) == day(700)
+    assert tracking_start(starts_on=day(0), entered_on=day(700), first_record_on=day(600)) == day(600)
+    assert tracking_start(starts_on=day(0), entered_on=day(700), first_record_on=day(800)) == day(700)
+    assert tracking_start(starts_on=day(10), entered_on=day(5), first_record_on=day(2)) == day(10)
+    assert tracked_days(tracked_since=day(0), today=day(12), active_last=None) == 13
+    assert tracked_days(tracked_since=day(0), today=day(20), active_last=day(5)) == 6
+    assert tracked_days(tracked_since=day(9), today=day(20), active_last=day(5)) == 0
+
+
+def test_today_is_judged_once_covered() -> None:
+    assert judged_through(today=day(5), today_covered=True) == day(5)
+    assert judged_through(today=day(5), today_covered=False) == day(4)
+
+
+@pytest.mark.parametrize(
+    ("pdc", "text"),
+    [(D("0.799"), "79.9%"), (D("0.7999"), "79.9%"), (D("0.800"), "80.0%"), (D("1.000"), "100.0%"), (D("0"), "0.0%")],
+)
+def test_pdc_percent_is_truncated_to_one_decimal(pdc: Decimal, text: str) -> None:
+    assert pdc_percent(pdc) == text

@@ -32,22 +32,51 @@ def daily(client, patient, day: date | None = None) -> dict:
     return response.json()
 
 
-def test_an_empty_day_shows_the_domain_targets(world: World, client_for) -> None:
+def test_an_empty_day_shows_the_domain_targets_and_nothing_logged(world: World, client_for) -> None:
+    # Issue 11: a day with nothing logged is "not logged" (null, logged false), not 0 mg that missed the target.
     body = daily(client_for(world.ann.user), world.ann)
     assert body["date"] == "2026-03-12"  # her local today by default
     assert body["timezone"] == "Europe/London"
     assert body["calcium_mg"] == {
-        "total": "0.00",
+        "total": None,
         "target": "1200.00",
-        "met": False,
+        "met": None,
         "target_source": "default",
-        "diet": "0.00",
-        "supplements": "0.00",
+        "logged": False,
+        "diet": None,
+        "supplements": None,
     }
-    assert body["vitamin_d_iu"] == {"total": "0.00", "target": "800.00", "met": False, "target_source": "default"}
-    assert body["magnesium_mg"] == {"total": "0.00", "target": None, "met": None, "target_source": "none"}
+    assert body["vitamin_d_iu"] == {
+        "total": None,
+        "target": "800.00",
+        "met": None,
+        "target_source": "default",
+        "logged": False,
+    }
+    assert body["magnesium_mg"] == {
+        "total": None,
+        "target": None,
+        "met": None,
+        "target_source": "none",
+        "logged": False,
+    }
     assert body["vitamin_k2_mcg"]["target"] is None
     assert body["warnings"] == []
+
+
+def test_one_part_logged_leaves_the_other_null(world: World, client_for) -> None:
+    client = client_for(world.ann.user)
+    response = client.post(
+        url(world.ann, "dietary-calcium"),
+        {"id": str(uuid.uuid4()), "date": "2026-03-12", "mg": "200"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = daily(client, world.ann)
+    calcium = body["calcium_mg"]
+    assert (calcium["total"], calcium["met"], calcium["logged"]) == ("200.00", False, True)
+    assert (calcium["diet"], calcium["supplements"]) == ("200.00", None)
+    assert (body["vitamin_d_iu"]["total"], body["vitamin_d_iu"]["logged"]) == (None, False)
 
 
 def test_totals_from_diet_and_supplements(world: World, client_for) -> None:

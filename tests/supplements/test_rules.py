@@ -109,22 +109,22 @@ def test_the_foods_table_estimates_from_servings() -> None:
 @pytest.mark.parametrize(
     ("intakes", "diet", "targets", "calcium", "vitamin_d"),
     [
-        # nothing logged: 0 against the DOMAIN defaults (C1 1,200 mg, C3 800 IU)
-        ([], [], {}, ("0", "0", "0", "1200", False, "default"), ("0", "800", False, "default")),
+        # nothing logged: the DOMAIN defaults (C1 1,200 mg, C3 800 IU), met unknown (issue 11: not logged, not 0)
+        ([], [], {}, ("0", "0", "0", "1200", None, "default"), ("0", "800", None, "default")),
         # diet + supplements reach 1,200 exactly: met
         (
             [intake("calcium_citrate", "500"), intake("calcium_carbonate", "400", id="i2")],
             ["300"],
             {},
             ("300", "900", "1200", "1200", True, "default"),
-            ("0", "800", False, "default"),
+            ("0", "800", None, "default"),
         ),
         # vitamin D in mcg (20 mcg = 800 IU) plus IU
         (
             [intake("vitamin_d3", "20", "mcg"), intake("vitamin_d3", "200", "IU", id="i2")],
             [],
             {},
-            ("0", "0", "0", "1200", False, "default"),
+            ("0", "0", "0", "1200", None, "default"),
             ("1000", "800", True, "default"),
         ),
         # a clinician's targets replace the defaults

@@ -1,6 +1,6 @@
 """Small display filters for the console templates."""
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django import template
@@ -9,6 +9,7 @@ from django.utils.safestring import SafeString, mark_safe
 from apps.alerts.models import SEVERITY_RANK
 from apps.console import rulebook
 from apps.medications.models import InjectionStateField
+from apps.medications.rules.adherence import pdc_percent
 
 register = template.Library()
 
@@ -28,7 +29,19 @@ def injection_label(state: str | None) -> str:
 
 @register.filter
 def percent(value: Decimal | float | None) -> str:
-    return "—" if value is None else f"{round(Decimal(str(value)) * 100)}%"
+    """A PDC as "79.9%": one decimal, truncated, never rounded up onto a threshold (0.7996 is not "80.0%")."""
+    return "—" if value is None else pdc_percent(Decimal(str(value)))
+
+
+@register.filter
+def amount(value: Decimal | float | None) -> str:
+    """A logged amount (mg, IU): 1,200 as is; 1,199.95 as "1,199.9", truncated, so it never reads as on a target."""
+    if value is None:
+        return "—"
+    exact = Decimal(str(value))
+    if exact == exact.to_integral_value():
+        return f"{exact:,.0f}"
+    return f"{exact.quantize(Decimal('0.1'), rounding=ROUND_DOWN):,.1f}"
 
 
 @register.filter

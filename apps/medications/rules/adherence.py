@@ -7,6 +7,15 @@ a number of days from the local date it was actually taken (DOMAIN P2: counted b
 synced). Following the PQA method, coverage does not overlap: a dose taken while earlier coverage still runs starts
 covering the day after it ends, so an early dose's days carry over. Doses taken before the window still cover days
 inside it; only days inside the window and the schedule's active period are counted.
+
+Tracking (issue 11): a schedule entered today with a start date two years ago has no record of those two years, so
+its PDC counts from the day tracking began (``tracking_start``: the day it was entered, or the first dose recorded on
+it if earlier, never before its start). Fewer than ``MIN_TRACKED_DAYS`` tracked days give no PDC at all.
+
+A day still running counts once a dose covers it (``judged_through``): until then the window ends yesterday.
+
+Never rounded onto a threshold: the PDC is truncated to 3 decimals and shown truncated to one decimal of a percent
+(``pdc_percent``), so 0.7996 is 0.799 and "79.9%", never 0.800 or "80.0%", and ``adherent`` always agrees with both.
 """
 
 from __future__ import annotations
@@ -15,22 +24,32 @@ import calendar
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 
 __all__ = [
     "ADHERENT_PDC",
     "COVERAGE_DAYS",
+    "MIN_TRACKED_DAYS",
     "PDC_PLACES",
     "AdherenceResult",
     "CoverDays",
     "active_days_in_window",
     "calendar_month_cover_days",
     "cover_days_for",
+    "is_measured",
+    "judged_through",
+    "pdc_percent",
     "proportion_of_days_covered",
+    "tracked_days",
+    "tracking_start",
 ]
 
 ADHERENT_PDC = Decimal("0.80")  # DOMAIN P1: adherent when PDC >= 80% (PQA, CMS)
-PDC_PLACES = Decimal("0.001")  # reported to 3 decimals, ROUND_HALF_UP
+PDC_PLACES = Decimal("0.001")  # reported to 3 decimals, truncated (ROUND_DOWN): never rounded up onto 0.80
+# DOMAIN P1 (design, issue 11): a PDC needs at least two weeks of tracking (two weekly doses, 14 daily ones); before
+# that the schedule has no PDC ("not measured yet") and raises no low-adherence alert. Replaces the low-adherence
+# job's former 28 days in the window, so the figure shown and the alert judge the same schedules.
+MIN_TRACKED_DAYS = 14
 
 # DOMAIN P2 (design): days one dose covers, by recurrence. A monthly dose covers its calendar month: see
 # ``calendar_month_cover_days``. "six_monthly_injection" is denosumab 60 mg and zoledronic acid 4 mg.
@@ -46,7 +65,7 @@ CoverDays = int | Callable[[date], int]
 
 @dataclass(frozen=True)
 class AdherenceResult:
-    pdc: Decimal  # 0..1, 3 decimals, ROUND_HALF_UP
+    pdc: Decimal  # 0..1, 3 decimals, truncated
     days_covered: int
     days_in_window: int
     doses_expected: int
@@ -125,16 +144,49 @@ def proportion_of_days_covered(
         covered += max(0, (min(end, last) - max(start, first)).days + 1)
         next_free = end + timedelta(days=1)
 
-    pdc = (Decimal(covered) / Decimal(days_in_window)).quantize(PDC_PLACES, rounding=ROUND_HALF_UP)
+    pdc = (Decimal(covered) / Decimal(days_in_window)).quantize(PDC_PLACES, rounding=ROUND_DOWN)
     return AdherenceResult(
         pdc=pdc,
         days_covered=covered,
         days_in_window=days_in_window,
         doses_expected=doses_expected,
         doses_taken=sum(1 for d in taken_on if window_first <= d <= window_last),
-        # On the reported (rounded) PDC, so the flag never contradicts the number shown next to it.
+        # Truncation keeps this equal to covered / days >= 0.80, so the flag never contradicts the number shown.
         adherent=pdc >= ADHERENT_PDC,
     )
+
+
+def tracking_start(*, starts_on: date, entered_on: date, first_record_on: date | None) -> date:
+    """The first day this schedule's adherence is known: the day it was entered (local date), or the first dose
+    recorded on it (taken or skipped) if earlier, but never before the schedule starts."""
+    began = entered_on if first_record_on is None else min(entered_on, first_record_on)
+    return max(starts_on, began)
+
+
+def tracked_days(*, tracked_since: date, today: date, active_last: date | None) -> int:
+    """Days from ``tracked_since`` to today (or the schedule's last active day, if earlier), both inclusive."""
+    last = today if active_last is None else min(today, active_last)
+    return max(0, (last - tracked_since).days + 1)
+
+
+def judged_through(*, today: date, today_covered: bool) -> date:
+    """The last day a PDC judges: today once a dose covers it, else yesterday. A day still running is not a missed
+    day (her dose may come this evening), so the figure does not dip every midnight until the morning's dose; the
+    window keeps its length, ending a day earlier."""
+    return today if today_covered else today - timedelta(days=1)
+
+
+def is_measured(tracked: int) -> bool:
+    """DOMAIN P1 (design): a PDC exists once the schedule has MIN_TRACKED_DAYS tracked days."""
+    return tracked >= MIN_TRACKED_DAYS
+
+
+def pdc_percent(pdc: Decimal | None) -> str:
+    """``0.799`` -> ``"79.9%"``: one decimal, truncated, so a figure below a threshold never reads as on it."""
+    if pdc is None:
+        return "not measured yet"
+    tenths = (pdc * 1000).to_integral_value(rounding=ROUND_DOWN)  # truncated tenths of a percent
+    return f"{tenths / 10:.1f}%"
 
 
 def _active_window(
