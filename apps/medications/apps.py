@@ -14,7 +14,7 @@ class MedicationsConfig(AppConfig):
 
         from apps.medications.models import Schedule, ScheduleStatus
         from apps.medications.selectors import current_bone_therapy, with_list_adherence
-        from apps.medications.services import adherence_catch_up, patient_adherence_refresh
+        from apps.medications.services import adherence_catch_up, patient_adherence_refresh, patient_injection_recheck
         from apps.profiles.hooks import on_timezone_changed, register_patient_filter, register_therapy_provider
 
         def adherence_below(rows: QuerySet[Any], threshold: Decimal) -> QuerySet[Any]:
@@ -28,6 +28,7 @@ class MedicationsConfig(AppConfig):
         register_patient_filter("adherence_below", adherence_below)
         register_therapy_provider(current_bone_therapy)
         on_timezone_changed(patient_adherence_refresh)
+        on_timezone_changed(patient_injection_recheck)
 
         from uuid import UUID
 

@@ -385,6 +385,14 @@ def patient_adherence_refresh(patient: Patient) -> None:
     adherence_refresh(list(Schedule.objects.filter(patient=patient, status=ScheduleStatus.ACTIVE)))
 
 
+def patient_injection_recheck(patient: Patient) -> None:
+    """Her time zone changed: the watch's next check was her old zone's local midnight, and her local today (so her
+    D5 state) may have moved by a day. Every injectable of hers is checked again now, in the new zone."""
+    Schedule.objects.filter(patient=patient).exclude(medication__injection_bands="").update(
+        injection_next_check_at=clock.now()
+    )
+
+
 @transaction.atomic
 def review_decide(
     *, reviewer: User, schedule: Schedule, decision: str, note: str, findings: list[dict[str, str]]

@@ -152,3 +152,29 @@ def test_a_synced_correction_to_skipped_raises_the_alert_again(world: World, cli
         assert app.push(table_changes(dose_records={"updated": [{**row, "status": "skipped"}]})) == {}
         injection_watch()
         assert worklist(cora) == ["denosumab_late"]
+
+
+def test_a_time_zone_change_rechecks_her_injection_in_her_new_local_day(world: World, client_for) -> None:
+    """Sibling of the classes above: the watch's next check was London's midnight; moved to Auckland she is already
+    on day 29 (late) there, and the alert must not wait for London's midnight."""
+    cora = client_for(world.cora)
+    with at_local(GIVEN):
+        response = cora.post(
+            f"/api/v1/patients/{world.ann.id}/schedules/",
+            {
+                "medication": str(Medication.objects.get(code="denosumab").id),
+                "local_time": "09:00",
+                "starts_on": "2026-01-05",
+            },
+            format="json",
+        )
+        schedule_id = str(response.json()["id"])
+        post_dose(cora, world.ann, schedule_id, GIVEN)  # due 2026-07-05; late from 2026-08-03 (day 29)
+    with at_local(date(2026, 8, 2)):
+        injection_watch()
+        assert worklist(cora) == ["denosumab_due"]
+    with time_machine.travel(datetime(2026, 8, 2, 13, 0, tzinfo=ZoneInfo("UTC")), tick=False):  # 3 Aug 01:00 in NZ
+        response = cora.patch(f"/api/v1/patients/{world.ann.id}/", {"timezone": "Pacific/Auckland"}, format="json")
+        assert response.status_code == 200, response.content
+        injection_watch()
+        assert worklist(cora) == ["denosumab_late"]
