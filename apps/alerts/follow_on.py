@@ -34,9 +34,13 @@ class StoppedOutcome:
     resolved: int
 
 
+DELAY_STATES = ("due", "late", "critical")  # DOMAIN D5: the states whose alerts count the delay
+INJECTION_DELAY_KINDS = frozenset(f"{drug}_{state}" for drug in BANDS_BY_DRUG for state in DELAY_STATES)
+
+
 def delay_alert_kinds(bands: InjectionBands) -> Q:
     """The schedule's D5 delay alerts (due, late, critical): a stopped schedule's own check replaces them."""
-    return Q(kind__in=[f"{bands.drug}_{state}" for state in ("due", "late", "critical")])
+    return Q(kind__in=[f"{bands.drug}_{state}" for state in DELAY_STATES])
 
 
 def stopped_check(*, schedule: Schedule, status: InjectionStatus, now: datetime) -> StoppedOutcome:

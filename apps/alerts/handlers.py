@@ -5,7 +5,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.alerts import hooks as alert_hooks
-from apps.alerts.follow_on import delay_alert_kinds, recheck_stopped_injectables
+from apps.alerts.follow_on import INJECTION_DELAY_KINDS, delay_alert_kinds, recheck_stopped_injectables
 from apps.alerts.models import SEVERITY_RANK, Alert, AlertState, Severity
 from apps.alerts.services import alerts_resolve_automatically
 from apps.medications import hooks
@@ -39,13 +39,6 @@ def settle_injection_alerts_on_dose(dose: DoseRecord) -> None:
             f"{status.next_due:%d %B %Y}."
         ),
     )
-
-
-# An injectable's delay alerts (DOMAIN D5): while one is open it is the schedule's alert; a low-adherence alert on
-# the same schedule would be the same problem twice.
-INJECTION_DELAY_KINDS = frozenset(
-    f"{drug}_{suffix}" for drug in BANDS_BY_DRUG for suffix in ("due", "late", "critical")
-)
 
 
 def resolve_low_adherence_under_injection_alert(alert: Alert) -> None:
