@@ -17,6 +17,7 @@ from apps.medications.rules.checks import (
     schedule_findings,
 )
 from apps.profiles.models import LabResult
+from backend import clock
 
 MMOL_TO_MG_DL_CALCIUM = Decimal("4.008")  # serum calcium: 1 mmol/L = 4.008 mg/dL (molar mass 40.08 g/mol)
 
@@ -34,6 +35,9 @@ def schedule_facts(schedule: Schedule) -> ScheduleFacts:
         status=schedule.status,
         dose_mg=dose_in_mg(schedule.dose),  # the prescribed dose, not the catalogue's (DOMAIN A4)
         dose=schedule.dose,
+        starts_on=schedule.starts_on,
+        ends_on=schedule.ends_on,
+        next_due_on=schedule.next_due_on,
     )
 
 
@@ -77,6 +81,7 @@ def findings_for(schedules: Sequence[Schedule]) -> dict[UUID, list[Finding]]:
             bone_metastases=profile.bone_metastases,
             cannot_stay_upright=profile.cannot_stay_upright,
             esophageal_disorder=profile.esophageal_disorder,
+            today=clock.local_today(profile.timezone),
         )
         result[schedule.pk] = schedule_findings(schedule_facts(schedule), facts)
     return result

@@ -277,3 +277,35 @@ def test_dose_records_cannot_be_edited_or_deleted_behind_the_injection_watch(
     assert response.status_code == 403
     assert admin.post(f"/admin/medications/doserecord/{dose.id}/delete/", {"post": "yes"}).status_code == 403
     assert DoseRecord.objects.get(pk=dose.pk).status == "taken"
+
+
+def stopped_finding(client: Any, schedule_id: str) -> list[str]:
+    rows = client.get("/api/v1/reviews/").json()["results"]
+    (row,) = [r for r in rows if str(r["id"]) == schedule_id]
+    return [f["code"] for f in row["findings"] if f["code"] == "denosumab_stopped_without_follow_on"]
+
+
+@pytest.mark.parametrize(
+    ("follow_on", "expected"),
+    [
+        ({"code": "zoledronic_acid", "starts": date(2026, 8, 2)}, []),  # planned while denosumab still protects
+        ({"code": "zoledronic_acid", "starts": date(2026, 8, 3)}, ["denosumab_stopped_without_follow_on"]),
+        (
+            {"code": "alendronate", "starts": date(2026, 2, 2), "ends": "2026-02-23"},
+            ["denosumab_stopped_without_follow_on"],
+        ),
+    ],
+)
+def test_the_pharmacists_finding_judges_cover_as_the_alert_does(
+    world: World, ann: Patient, client_for, follow_on: dict[str, Any], expected: list[str]
+) -> None:
+    cora = client_for(world.cora)
+    denosumab = stopped_denosumab(cora, ann)
+    with at_local(date(2026, 2, 1)):
+        extra = {"ends_on": follow_on["ends"]} if "ends" in follow_on else {}
+        create_schedule(cora, ann, follow_on["code"], follow_on["starts"], **extra)
+    with at_local(STOP_DAY):
+        patch_schedule(cora, ann, denosumab, status="stopped")
+        injection_watch()
+        assert stopped_finding(client_for(world.phil), denosumab) == expected
+        assert bool(worklist(cora)) == bool(expected)

@@ -29,10 +29,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
+
+from apps.medications.rules.injection import DENOSUMAB_BANDS, FollowOn, follow_on_cover
 
 __all__ = [
     "ANTI_RESORPTIVES",
@@ -166,6 +168,9 @@ class ScheduleFacts:
     status: str  # "active" | "paused" | "stopped"
     dose_mg: Decimal | None = None  # the prescribed dose in mg (``dose_in_mg(dose)``); None: not readable
     dose: str = ""  # the prescribed dose as written on the schedule, e.g. "3.5 mg"
+    starts_on: date | None = None
+    ends_on: date | None = None
+    next_due_on: date | None = None  # 6-monthly injectables: the next due date (DOMAIN D1/D2)
 
 
 @dataclass(frozen=True)
@@ -197,6 +202,7 @@ class PatientFacts:
     cannot_stay_upright: bool = False  # DOMAIN A5
     esophageal_disorder: bool = False  # DOMAIN A5 (stricture, achalasia)
     supplement_plans: Sequence[SupplementPlanFacts] = ()  # active ones (DOMAIN A2 timing)
+    today: date | None = None  # her local today: a follow-on must be active on it (DOMAIN D5 stopped)
 
 
 @dataclass(frozen=True)
@@ -575,9 +581,20 @@ def _twice_on_one_day(schedule: ScheduleFacts, others: Sequence[ScheduleFacts]) 
 def _denosumab_stopped(schedule: ScheduleFacts, patient: PatientFacts) -> list[Finding]:
     if schedule.drug != "denosumab":
         return []
-    follow_on = any(
-        s.id != schedule.id and s.status == ACTIVE and s.drug in DENOSUMAB_FOLLOW_ONS for s in patient.schedules
-    )
+    candidates = [
+        s for s in patient.schedules if s.id != schedule.id and s.status == ACTIVE and s.drug in DENOSUMAB_FOLLOW_ONS
+    ]
+    if patient.today is not None and schedule.next_due_on is not None:
+        # The injection watch's own rule (DOMAIN D5 stopped, D7): active on her local today, or planned to start
+        # while the stopped denosumab still protects her; so the finding and the alert agree.
+        cover = follow_on_cover(
+            today=patient.today,
+            follow_ons=[FollowOn(s.starts_on, s.ends_on) for s in candidates if s.starts_on is not None],
+            protected_until=schedule.next_due_on + timedelta(days=DENOSUMAB_BANDS.on_time_days),
+        )
+        follow_on = cover.covered
+    else:
+        follow_on = bool(candidates)
     if follow_on:
         return []
     # High: stopping denosumab without a bisphosphonate brings rebound vertebral fractures (DOMAIN D3).
