@@ -5,7 +5,7 @@ from typing import Any
 from django.db import transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -49,11 +49,13 @@ class TokenObtainView(TokenObtainPairView):
     throttle_scope = "auth"
 
 
+@extend_schema_serializer(component_name="TokenRefresh")  # the schema's name for it before rotation became atomic
 class RotatingRefreshSerializer(TokenRefreshSerializer):
-    """simplejwt's rotation, with the old token's revocation as an atomic claim: of several concurrent refreshes of
-    one token exactly one mints a new pair, the others get 401 as a replay would."""
+    """A refresh token exchanged for a new pair; it stops working. Of concurrent refreshes of one token, one gets the
+    new pair and the others 401, as a replay would."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        # simplejwt's rotation, with the old token's revocation as an atomic claim (services.refresh_token_claim).
         refresh = self.token_class(attrs["refresh"])  # signature, expiry, not yet revoked
         user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
         user = User.objects.filter(id=str(user_id)).first() if user_id else None
