@@ -1,7 +1,8 @@
 """BoneSync settings: everything environmental comes from env vars, with working defaults for the embedded run.
 
 `DJANGO_ENV=production` switches on the strict mode: the process refuses to start with DEBUG on, the default
-secret key or no allowed hosts (see `_refuse_unsafe_production`).
+secret key or no allowed hosts (see `_refuse_unsafe_production`). Any other value than `development` or
+`production` refuses to start.
 """
 
 from datetime import timedelta
@@ -19,7 +20,13 @@ VAR_DIR = BASE_DIR / "var"  # embedded-run state: SQLite file, filesystem broker
 
 env = environ.Env()
 
+DJANGO_ENVS = ("development", "production")
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+if DJANGO_ENV not in DJANGO_ENVS:
+    # A typo ("Production", "prod") must not quietly run development settings with the public secret key.
+    raise ImproperlyConfigured(
+        f"Refusing to start: DJANGO_ENV={DJANGO_ENV!r} is not one of {', '.join(DJANGO_ENVS)} (exactly, lower case)"
+    )
 PRODUCTION = DJANGO_ENV == "production"
 
 _DEFAULT_SECRET = "dev-insecure-bonesync-secret-key-do-not-use-in-production"  # noqa: S105
@@ -116,6 +123,11 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's password check behind the sign-in limits (apps/accounts/signin_limits.py), for every door.
+AUTHENTICATION_BACKENDS = ["apps.accounts.backends.LimitedModelBackend"]
+SIGN_IN_FAILURES_PER_ACCOUNT = env.int("SIGN_IN_FAILURES_PER_ACCOUNT", default=10)
+SIGN_IN_FAILURES_PER_ADDRESS = env.int("SIGN_IN_FAILURES_PER_ADDRESS", default=30)
+SIGN_IN_FAILURE_WINDOW_MINUTES = env.int("SIGN_IN_FAILURE_WINDOW_MINUTES", default=15)
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -125,6 +137,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "apps.accounts.passwords.NotOnlyWhitespaceValidator"},
 ]
 
 LANGUAGE_CODE = "en"
@@ -152,6 +165,10 @@ STORAGES = {
     },
 }
 
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT is the number of proxies in front of this server: 0 or more")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -162,11 +179,17 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "backend.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        # Brute force on the login endpoint gets 429 (per client address).
+        # Sign-in attempts per client address (API, console and admin share the count); 429 beyond.
         "auth": env.str("AUTH_THROTTLE_RATE", default="10/minute"),
+        # Per account (the refresh token's user): well above an app's real rate (one refresh per 15-minute access
+        # token per device), and never spent by someone else's wrong passwords.
+        "refresh": env.str("REFRESH_THROTTLE_RATE", default="60/hour"),
+        "logout": env.str("LOGOUT_THROTTLE_RATE", default="30/hour"),
     },
     "UNAUTHENTICATED_USER": None,
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # The client address throttles and sign-in limits see: REMOTE_ADDR with 0; behind n trusted proxies that append
+    # to X-Forwarded-For (docker-compose: 1), the address the outermost of them saw.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 
 SIMPLE_JWT = {

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.accounts.admin import admin_sign_in_paused
+from apps.accounts.signin_limits import sign_in_limited
 from backend.health import HealthView
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -21,6 +23,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The admin's sign-in behind the same limits as the API's and the console's (429 page with Retry-After).
+    path("admin/login/", sign_in_limited(admin_sign_in_paused)(admin.site.login)),
     path("admin/", admin.site.urls),
     path("console/", include("apps.console.urls")),
 ]

@@ -44,6 +44,41 @@ def test_production_refuses_unsafe_settings(env: dict[str, str], complaint: str)
     assert complaint in result.stderr
 
 
+@pytest.mark.parametrize("value", ["Production", "prod", "production ", "staging", ""])
+def test_an_unknown_django_env_refuses_to_start(value: str) -> None:
+    # Even fully configured for production: a typo must not quietly run development settings (public secret key).
+    result = boot(DJANGO_ENV=value, DJANGO_SECRET_KEY=GOOD_SECRET, DJANGO_ALLOWED_HOSTS="api.example.org")
+    assert result.returncode != 0
+    assert f"Refusing to start: DJANGO_ENV={value!r} is not one of development, production" in result.stderr
+    assert "started" not in result.stdout
+
+
+def test_a_negative_trusted_proxy_count_refuses_to_start() -> None:
+    result = boot(TRUSTED_PROXY_COUNT="-1")
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_COUNT" in result.stderr
+
+
+def test_trusted_proxy_count_sets_the_client_address_rule() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from rest_framework.settings import api_settings as a; "
+            "print(a.NUM_PROXIES)",
+        ],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TRUSTED_"))}
+        | {"DJANGO_SETTINGS_MODULE": "config.settings", "TRUSTED_PROXY_COUNT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1"]
+
+
 def test_production_starts_when_configured() -> None:
     result = boot(DJANGO_ENV="production", DJANGO_SECRET_KEY=GOOD_SECRET, DJANGO_ALLOWED_HOSTS="api.example.org")
     assert result.returncode == 0, result.stderr

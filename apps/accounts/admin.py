@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from apps.accounts.models import CareTeamAssignment, Organisation, Patient, User
 from backend.admin import PatientFixedAdmin
@@ -52,3 +54,9 @@ class CareTeamAssignmentAdmin(PatientFixedAdmin, admin.ModelAdmin[CareTeamAssign
     list_display = ["patient", "staff", "assigned_by", "created_at"]
     list_filter = ["patient__organisation"]
     raw_id_fields = ["patient", "staff", "assigned_by"]
+
+
+def admin_sign_in_paused(request: HttpRequest, seconds: int) -> HttpResponse:
+    """The admin's page for a sign-in beyond the limits (config/urls.py wraps the admin's login view)."""
+    context = {**admin.site.each_context(request), "title": "Too many sign-in attempts", "seconds": seconds}
+    return TemplateResponse(request, "accounts/admin_sign_in_paused.html", context, status=429)

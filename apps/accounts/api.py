@@ -2,16 +2,18 @@
 
 from typing import Any
 
+from django.db import transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -22,7 +24,7 @@ from backend.audit import audit_record
 from backend.permissions import require_role
 from backend.roles import Role
 from backend.serializers import StrictSerializer
-from backend.throttles import ResilientScopedRateThrottle
+from backend.throttles import RefreshTokenAccountThrottle, ResilientScopedRateThrottle
 
 
 # --- auth -------------------------------------------------------------------------------------------------
@@ -39,25 +41,52 @@ class TokenPairSerializer(serializers.Serializer[Any]):
 
 @extend_schema_view(post=extend_schema(responses={200: TokenPairSerializer}, summary="Sign in"))
 class TokenObtainView(TokenObtainPairView):
-    """Sign in with email and password; answers an access and a refresh token. Throttled per client."""
+    """Sign in with email and password; answers an access and a refresh token. Attempts are throttled per client
+    address, failures per account and per address (apps/accounts/signin_limits.py, checked in the auth backend)."""
 
     serializer_class = EmailTokenObtainSerializer
     throttle_classes = [ResilientScopedRateThrottle]
     throttle_scope = "auth"
 
 
-class TokenRotateView(TokenRefreshView):
-    """Exchange a refresh token for a new pair; the old refresh token is revoked (rotation)."""
+@extend_schema_serializer(component_name="TokenRefresh")  # the schema's name for it before rotation became atomic
+class RotatingRefreshSerializer(TokenRefreshSerializer):
+    """A refresh token exchanged for a new pair; it stops working. Of concurrent refreshes of one token, one gets the
+    new pair and the others 401, as a replay would."""
 
-    throttle_classes = [ResilientScopedRateThrottle]
-    throttle_scope = "auth"
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        # simplejwt's rotation, with the old token's revocation as an atomic claim (services.refresh_token_claim).
+        refresh = self.token_class(attrs["refresh"])  # signature, expiry, not yet revoked
+        user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
+        user = User.objects.filter(id=str(user_id)).first() if user_id else None
+        if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
+            raise AuthenticationFailed(str(self.error_messages["no_active_account"]), "no_active_account")
+        with transaction.atomic():
+            if not services.refresh_token_claim(refresh):
+                raise TokenError("Token is blacklisted")  # a concurrent refresh of the same token won
+            data = {"access": str(refresh.access_token)}
+            refresh.set_jti()
+            refresh.set_exp()
+            refresh.set_iat()
+            refresh.outstand()
+        data["refresh"] = str(refresh)
+        return data
+
+
+class TokenRotateView(TokenRefreshView):
+    """Exchange a refresh token for a new pair; the old refresh token is revoked (rotation). Throttled per account
+    (the token's user), not per address."""
+
+    serializer_class = RotatingRefreshSerializer
+    throttle_classes = [RefreshTokenAccountThrottle]
+    throttle_scope = "refresh"
 
 
 class LogoutView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ResilientScopedRateThrottle]
-    throttle_scope = "auth"
+    throttle_classes = [RefreshTokenAccountThrottle]
+    throttle_scope = "logout"
 
     class Input(StrictSerializer):
         refresh = serializers.CharField()

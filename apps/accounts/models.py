@@ -10,10 +10,15 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
+from django.dispatch import Signal
 from django.utils import timezone
 
 from backend.models import BaseModel
 from backend.roles import Role
+
+# Sent with `user` after a user's password was changed or removed and saved (apps/accounts/receivers.py revokes her
+# refresh tokens).
+password_changed = Signal()
 
 
 class Organisation(BaseModel):
@@ -76,6 +81,20 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_removed = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A new password (set_password marks it in _password; Django's hash upgrade at sign-in clears that mark, as it
+        # is no change) or none at all ends the account's app sessions, whichever path set it: admin, command, API.
+        changed = not self._state.adding and (
+            getattr(self, "_password", None) is not None or self.__dict__.pop("_password_removed", False)
+        )
+        super().save(*args, **kwargs)
+        if changed:
+            password_changed.send(sender=User, user=self)
 
 
 class Patient(BaseModel):

@@ -1,8 +1,12 @@
-"""Writes for accounts: organisations, users, care-team assignments."""
+"""Writes for accounts: organisations, users, care-team assignments, refresh-token revocation."""
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from apps.accounts.models import CareTeamAssignment, Organisation, Patient, User, normalise_email
 from backend.roles import STAFF_ROLES, Role
@@ -75,3 +79,27 @@ def care_team_unassign(*, actor: User, patient: Patient, staff: User) -> bool:
     _check_assignable(actor=actor, patient=patient, staff=staff)
     deleted, _ = CareTeamAssignment.objects.filter(patient=patient, staff=staff).delete()
     return bool(deleted)
+
+
+def refresh_token_claim(token: RefreshToken) -> bool:
+    """Revoke this refresh token for a rotation. True only for the one caller whose revocation it was: a concurrent
+    rotation of the same token waits on the unique blacklist row, then finds it taken (False)."""
+    with transaction.atomic():
+        outstanding, _ = OutstandingToken.objects.get_or_create(
+            jti=token[jwt_settings.JTI_CLAIM],
+            defaults={
+                "user": User.objects.filter(id=token.get(jwt_settings.USER_ID_CLAIM)).first(),
+                "token": str(token),
+                "created_at": token.current_time,
+                "expires_at": datetime_from_epoch(token["exp"]),
+            },
+        )
+        _, claimed = BlacklistedToken.objects.get_or_create(token=outstanding)
+    return claimed
+
+
+def refresh_tokens_revoke(*, user: User) -> int:
+    """Every refresh token of this account stops working (its password changed); its apps sign in again. Answers
+    how many were still live."""
+    live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    return len(BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in live], ignore_conflicts=True))

@@ -8,6 +8,7 @@ have their own matrix (tests/console/test_access.py) that walks every route belo
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from apps.accounts.signin_limits import sign_in_limited
 from apps.console import views
 from apps.console.forms import StaffAuthenticationForm
 
@@ -18,7 +19,7 @@ urlpatterns = [
     path(
         "login/",
         views.console_headers(
-            views.sign_in_throttled(
+            sign_in_limited(views.sign_in_paused)(
                 auth_views.LoginView.as_view(
                     template_name="console/login.html",
                     authentication_form=StaffAuthenticationForm,

@@ -4,8 +4,7 @@ audit-log what was shown, and render templates. Out-of-scope ids answer an HTML 
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
-from math import ceil
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.conf import settings
@@ -39,7 +38,6 @@ from backend import clock
 from backend.access import access_patient_data_by_user
 from backend.audit import audit_record
 from backend.roles import Role
-from backend.throttles import ResilientScopedRateThrottle
 
 PAGE_SIZE = 50
 COORDINATORS = (Role.COORDINATOR, Role.ADMIN)
@@ -73,26 +71,9 @@ def console_headers(view: Callable[..., HttpResponseBase]) -> Callable[..., Http
     return wrapper
 
 
-class _SignIn:
-    throttle_scope = "auth"  # the API's sign-in limit, per client address: both doors share one count
-
-
-def sign_in_throttled(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Sign-in attempts (POSTs) beyond AUTH_THROTTLE_RATE get a 429 page, as the API's token endpoint does."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.method == "POST":
-            throttle = ResilientScopedRateThrottle()
-            # DRF's throttle reads only META, user and the view's scope, which a Django request and this class have.
-            if not throttle.allow_request(cast(Any, request), cast(Any, _SignIn())):
-                seconds = ceil(throttle.wait() or 60)
-                response = page(request, "throttled.html", {"seconds": seconds}, status=429)
-                response["Retry-After"] = str(seconds)
-                return response
-        return view(request, *args, **kwargs)
-
-    return wrapper
+def sign_in_paused(request: HttpRequest, seconds: int) -> HttpResponse:
+    """The 429 page of the sign-in limits (apps/accounts/signin_limits.py), which the API and the admin share."""
+    return page(request, "throttled.html", {"seconds": seconds}, status=429)
 
 
 def page(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
