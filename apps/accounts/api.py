@@ -152,6 +152,7 @@ class StaffListCreateView(APIView):
             role=Role(values["role"]),
             organisation=organisation,
             full_name=values["full_name"],
+            actor=request_user(request),
         )
         return Response(StaffOutput(user).data, status=status.HTTP_201_CREATED)
 

@@ -15,6 +15,24 @@ def organisation_create(*, name: str) -> Organisation:
     return Organisation.objects.create(name=name)
 
 
+EMAIL_TAKEN = "A user with this email already exists."
+EMAIL_TAKEN_HERE = "A user with this email already exists in your organisation."
+# Said for an account outside the caller's organisation (or of no organisation: an admin): whether someone uses
+# BoneSync elsewhere is health information, so nothing here says an account exists, where, or of what kind.
+EMAIL_NOT_USABLE = "This email cannot be used for a new patient here; ask an administrator."
+
+
+def email_taken_error(email: str, *, actor: User | None) -> ValidationError:
+    """The refusal for an email that has an account, worded for what `actor` may know: an admin (or a command,
+    `actor=None`) is told it exists; staff only when the account is in their own organisation, else the generic
+    EMAIL_NOT_USABLE. Both staff answers cost the same single query, so their timing says nothing either."""
+    if actor is None or actor.role == Role.ADMIN:
+        return ValidationError({"email": [EMAIL_TAKEN]})
+    holder = User.objects.filter(email=email).values_list("organisation_id", flat=True).first()
+    same_org = holder is not None and holder == actor.organisation_id
+    return ValidationError({"email": [EMAIL_TAKEN_HERE if same_org else EMAIL_NOT_USABLE]})
+
+
 def user_create(
     *,
     email: str,
@@ -22,32 +40,45 @@ def user_create(
     role: Role,
     organisation: Organisation | None,
     full_name: str = "",
+    actor: User | None = None,
 ) -> User:
-    """Create a login. Validates the email is free and the password is strong enough (Django validators)."""
+    """Create a login. Validates the password is strong enough (Django validators) and then that the email is free
+    (in that order, so a weak password is refused the same way whether or not the email has an account); the
+    refusal of a taken email is worded for `actor` (email_taken_error)."""
     email = normalise_email(email)
     if role != Role.ADMIN and organisation is None:
         raise ValidationError({"organisation": ["This role belongs to an organisation."]})
-    if User.objects.filter(email=email).exists():
-        raise ValidationError({"email": ["A user with this email already exists."]})
     user = User(email=email, role=role, organisation=organisation, full_name=full_name.strip())
     try:
         validate_password(password, user)
     except ValidationError as exc:
         raise ValidationError({"password": exc.messages}) from exc
+    if User.objects.filter(email=email).exists():
+        raise email_taken_error(email, actor=actor)
     user.set_password(password)
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError as exc:  # a concurrent sign-up with the same email
-        raise ValidationError({"email": ["A user with this email already exists."]}) from exc
+        raise email_taken_error(email, actor=actor) from exc
     return user
 
 
 @transaction.atomic
-def staff_create(*, email: str, password: str, role: Role, organisation: Organisation, full_name: str = "") -> User:
+def staff_create(
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    organisation: Organisation,
+    full_name: str = "",
+    actor: User | None = None,
+) -> User:
     if role not in STAFF_ROLES:
         raise ValidationError({"role": ["Staff are coordinators or pharmacists."]})
-    return user_create(email=email, password=password, role=role, organisation=organisation, full_name=full_name)
+    return user_create(
+        email=email, password=password, role=role, organisation=organisation, full_name=full_name, actor=actor
+    )
 
 
 def _check_assignable(*, actor: User, patient: Patient, staff: User) -> None:
