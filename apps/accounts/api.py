@@ -159,13 +159,22 @@ class StaffListCreateView(APIView):
 
 # --- care team --------------------------------------------------------------------------------------------
 class CareTeamOutput(serializers.ModelSerializer[CareTeamAssignment]):
+    self_assigned = serializers.SerializerMethodField(
+        help_text="The staff member added herself (a coordinator's self-assignment), rather than an admin."
+    )
+
     class Meta:
         model = CareTeamAssignment
-        fields = ["id", "patient", "staff", "assigned_by", "created_at"]
+        fields = ["id", "patient", "staff", "assigned_by", "self_assigned", "created_at"]
+
+    def get_self_assigned(self, row: CareTeamAssignment) -> bool:
+        return row.assigned_by_id == row.staff_id
 
 
 class CareTeamView(APIView):
-    """Admins, or coordinators of the patient's organisation, assign coordinators and pharmacists to patients."""
+    """Care teams: an admin adds or removes anyone of the patient's organisation; a coordinator adds or removes only
+    herself (403 otherwise); the patient's last coordinator cannot be removed (400). Every change, and every read
+    of the list, is written to the audit log."""
 
     class Input(StrictSerializer):
         patient = serializers.UUIDField()
@@ -192,9 +201,19 @@ class CareTeamView(APIView):
     @extend_schema(responses=CareTeamOutput(many=True), summary="Care-team assignments of patients in scope")
     def get(self, request: Request) -> Response:
         require_role(request_user(request), Role.ADMIN, Role.COORDINATOR, Role.PHARMACIST)
-        rows = CareTeamAssignment.objects.filter(
-            patient__in=selectors.patient_list(user=request_user(request))
-        ).order_by("created_at", "id")
+        rows = list(
+            CareTeamAssignment.objects.filter(patient__in=selectors.patient_list(user=request_user(request))).order_by(
+                "created_at", "id"
+            )
+        )
+        # Who looks after whom is patient data: the list is audited like the patient list (one event per patient).
+        audit_record(
+            actor=request_user(request),
+            action="list",
+            resource="care_team",
+            patient_ids=[row.patient_id for row in rows],
+            request=request,
+        )
         return Response(CareTeamOutput(rows, many=True).data)
 
     @extend_schema(request=Input, responses={201: CareTeamOutput, 200: CareTeamOutput}, summary="Assign")

@@ -1,7 +1,7 @@
 """Writes for accounts: organisations, users, care-team assignments."""
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from apps.accounts.models import CareTeamAssignment, Organisation, Patient, User, normalise_email
@@ -90,10 +90,27 @@ def _check_assignable(*, actor: User, patient: Patient, staff: User) -> None:
         raise ValidationError({"patient": ["Not found."]})
 
 
+NOT_YOURS_TO_CHANGE = (
+    "Only an administrator adds or removes other staff on a care team; a coordinator may add or remove only herself."
+)
+LAST_COORDINATOR = "This is the patient's only coordinator: assign another coordinator first."
+
+
+def _check_may_change(*, actor: User, staff: User) -> None:
+    """Who changes a care team: an admin anyone; a coordinator only herself (a self-assignment is written to the
+    audit log and shows in the care-team list of every coordinator already assigned, `self_assigned`)."""
+    if actor.role == Role.ADMIN:
+        return
+    if actor.role == Role.COORDINATOR and staff.pk == actor.pk:
+        return
+    raise PermissionDenied(NOT_YOURS_TO_CHANGE)
+
+
 @transaction.atomic
 def care_team_assign(*, actor: User, patient: Patient, staff: User) -> tuple[CareTeamAssignment, bool]:
     """Idempotent: assigning twice returns the existing assignment (created=False)."""
     _check_assignable(actor=actor, patient=patient, staff=staff)
+    _check_may_change(actor=actor, staff=staff)
     assignment, created = CareTeamAssignment.objects.get_or_create(
         patient=patient, staff=staff, defaults={"assigned_by": actor}
     )
@@ -102,7 +119,15 @@ def care_team_assign(*, actor: User, patient: Patient, staff: User) -> tuple[Car
 
 @transaction.atomic
 def care_team_unassign(*, actor: User, patient: Patient, staff: User) -> bool:
-    """Returns whether an assignment was removed."""
+    """Returns whether an assignment was removed. The last coordinator of a patient stays (her alerts would reach
+    nobody); two removals racing for the last two are serialised on the patient's row."""
     _check_assignable(actor=actor, patient=patient, staff=staff)
-    deleted, _ = CareTeamAssignment.objects.filter(patient=patient, staff=staff).delete()
-    return bool(deleted)
+    _check_may_change(actor=actor, staff=staff)
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    team = CareTeamAssignment.objects.filter(patient=patient)
+    if not team.filter(staff=staff).exists():
+        return False
+    if staff.role == Role.COORDINATOR and not team.filter(staff__role=Role.COORDINATOR).exclude(staff=staff).exists():
+        raise ValidationError({"staff": [LAST_COORDINATOR]})
+    team.filter(staff=staff).delete()
+    return True
