@@ -12,16 +12,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from apps.accounts import selectors, services
+from apps.accounts import hooks, selectors, services
 from apps.accounts.api_base import request_user
 from apps.accounts.models import CareTeamAssignment, Organisation, User
 from backend.audit import audit_record
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import StrictSerializer
+from backend.serializers import DeviceIdField, StrictSerializer
 from backend.throttles import ResilientScopedRateThrottle
 
 
@@ -61,15 +62,23 @@ class LogoutView(APIView):
 
     class Input(StrictSerializer):
         refresh = serializers.CharField()
+        device_id = DeviceIdField(
+            required=False,
+            help_text="The app installation's own id (as sent to POST /devices/): her push devices registered from "
+            "it are removed, so this phone stops reminding her and its token is free for the next account.",
+        )
 
-    @extend_schema(request=Input, responses={204: None}, summary="Revoke a refresh token")
+    @extend_schema(request=Input, responses={204: None}, summary="Revoke a refresh token (sign out)")
     def post(self, request: Request) -> Response:
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            RefreshToken(data.validated_data["refresh"]).blacklist()
+            token = RefreshToken(data.validated_data["refresh"])
+            token.blacklist()
         except TokenError as exc:
             raise serializers.ValidationError({"refresh": [str(exc)]}) from exc
+        if data.validated_data.get("device_id"):
+            hooks.signed_out(token.payload.get(jwt_settings.USER_ID_CLAIM), data.validated_data["device_id"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
