@@ -19,7 +19,8 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from apps.accounts import hooks, selectors, services
 from apps.accounts.api_base import request_user
 from apps.accounts.models import CareTeamAssignment, Organisation, User
-from backend.audit import audit_record
+from backend.access import NotInScope
+from backend.audit import audit_denied, audit_record
 from backend.permissions import require_role
 from backend.roles import Role
 from backend.serializers import DeviceIdField, StrictSerializer
@@ -197,7 +198,8 @@ class CareTeamView(APIView):
         patient = staff = None
         try:
             patient = selectors.access_patient_in_organisation(request_user(request), data.validated_data["patient"])
-        except Http404:
+        except NotInScope as exc:  # another organisation's patient, or none: the same answer, and logged
+            audit_denied(actor=request.user, resource=exc.resource, requested_id=exc.requested_id, request=request)
             errors["patient"] = ["No such patient."]
         try:
             staff = selectors.access_staff_by_user(request_user(request), data.validated_data["staff"])
