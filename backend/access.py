@@ -103,3 +103,21 @@ def access_patient_data_by_user(
         return get_or_404(scope_patient_data(queryset, user, via=via), pk)
     except Http404 as exc:
         raise NotInScope(resource=queryset.model._meta.model_name or "", requested_id=pk) from exc
+
+
+def access_record_of_patient(queryset: QuerySet[M], pk: object) -> M:
+    """A record under a patient already in scope (`queryset` holds only hers, e.g. `.../schedules/{id}/`): the row,
+    or a 404. An id that exists but is another patient's is NotInScope (audit-logged as `denied`, like a patient id
+    out of scope); an id that exists nowhere (a record deleted since the app fetched it) is a plain 404, so an app's
+    stale ids are not counted as probes. The caller gets the same 404 either way."""
+    try:
+        return get_or_404(queryset, pk)
+    except Http404:
+        model = queryset.model
+        try:
+            elsewhere = model._default_manager.filter(pk=pk).exists()
+        except (ValidationError, ValueError, TypeError):
+            elsewhere = False
+        if elsewhere:
+            raise NotInScope(resource=model._meta.model_name or "", requested_id=pk) from None
+        raise

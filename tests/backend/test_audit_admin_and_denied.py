@@ -220,3 +220,16 @@ def test_an_unknown_action_filter_is_a_400(world: World, client_for) -> None:
     response = client_for(world.admin).get(AUDIT, {"action": "peek"})
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"action"}
+
+
+def test_another_patients_record_under_her_own_url_is_denied_a_vanished_one_is_not(world: World, client_for) -> None:
+    from tests.factories import make_schedule
+
+    zoes = make_schedule(world.zoe)
+    ann = client_for(world.ann.user)
+    stolen = ann.get(f"/api/v1/patients/{world.ann.id}/schedules/{zoes.id}/")
+    vanished = ann.get(f"/api/v1/patients/{world.ann.id}/schedules/00000000-0000-0000-0000-0000000000aa/")
+    assert stolen.status_code == vanished.status_code == 404
+    assert stolen.json() == vanished.json()
+    assert events(action="denied") == [(world.ann.user.id, "denied", "schedule", None, str(zoes.id))]
+    assert not AuditEvent.objects.filter(patient_id=world.zoe.id).exists()
