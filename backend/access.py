@@ -84,8 +84,40 @@ def get_or_404(queryset: QuerySet[M], pk: object) -> M:
         raise Http404("Not found.") from exc
 
 
+class NotInScope(Http404):
+    """A lookup of patient data the access functions refused (another patient's id, or no such id: the caller is
+    told the same 404). Carries what was asked for, so that the refusal is audit-logged as `denied` where the request
+    is known (backend.errors, the console, the care-team view); never anything about the target."""
+
+    def __init__(self, *, resource: str, requested_id: object) -> None:
+        super().__init__("Not found.")
+        self.resource = resource
+        self.requested_id = str(requested_id if requested_id is not None else "")[:64]
+
+
 def access_patient_data_by_user(
     queryset: QuerySet[M], user: ScopedUser | None, pk: object, *, via: str = "patient"
 ) -> M:
-    """The row `pk` of `queryset` if `user` may see its patient; otherwise Http404."""
-    return get_or_404(scope_patient_data(queryset, user, via=via), pk)
+    """The row `pk` of `queryset` if `user` may see its patient; otherwise NotInScope (an Http404)."""
+    try:
+        return get_or_404(scope_patient_data(queryset, user, via=via), pk)
+    except Http404 as exc:
+        raise NotInScope(resource=queryset.model._meta.model_name or "", requested_id=pk) from exc
+
+
+def access_record_of_patient(queryset: QuerySet[M], pk: object) -> M:
+    """A record under a patient already in scope (`queryset` holds only hers, e.g. `.../schedules/{id}/`): the row,
+    or a 404. An id that exists but is another patient's is NotInScope (audit-logged as `denied`, like a patient id
+    out of scope); an id that exists nowhere (a record deleted since the app fetched it) is a plain 404, so an app's
+    stale ids are not counted as probes. The caller gets the same 404 either way."""
+    try:
+        return get_or_404(queryset, pk)
+    except Http404:
+        model = queryset.model
+        try:
+            elsewhere = model._default_manager.filter(pk=pk).exists()
+        except (ValidationError, ValueError, TypeError):
+            elsewhere = False
+        if elsewhere:
+            raise NotInScope(resource=model._meta.model_name or "", requested_id=pk) from None
+        raise

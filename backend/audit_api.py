@@ -24,6 +24,7 @@ class AuditEventOutput(serializers.ModelSerializer[AuditEvent]):
 class AuditFilter(serializers.Serializer[Any]):
     patient = serializers.UUIDField(required=False)
     actor = serializers.UUIDField(required=False)
+    action = serializers.ChoiceField(choices=AuditEvent.Action.choices, required=False)
 
 
 class AuditEventListView(PaginatedListMixin, APIView):
@@ -31,6 +32,13 @@ class AuditEventListView(PaginatedListMixin, APIView):
         parameters=[
             OpenApiParameter("patient", OpenApiTypes.UUID, description="Only events about this patient"),
             OpenApiParameter("actor", OpenApiTypes.UUID, description="Only events by this user"),
+            OpenApiParameter(
+                "action",
+                OpenApiTypes.STR,
+                enum=AuditEvent.Action.values,
+                description="Only this action: `denied` lists refused out-of-scope lookups, `burst` the accounts whose "
+                "refusals reached the alarm threshold (AUDIT_DENIED_BURST within AUDIT_DENIED_WINDOW_MINUTES).",
+            ),
         ],
         responses=AuditEventOutput(many=True),
         summary="The audit log, newest first (admin)",
@@ -44,4 +52,6 @@ class AuditEventListView(PaginatedListMixin, APIView):
             rows = rows.filter(patient_id=query.validated_data["patient"])
         if "actor" in query.validated_data:
             rows = rows.filter(actor_id=query.validated_data["actor"])
+        if "action" in query.validated_data:
+            rows = rows.filter(action=query.validated_data["action"])
         return self.paginated_response(request, rows, AuditEventOutput)

@@ -19,6 +19,9 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from backend.access import NotInScope
+from backend.audit import audit_denied
+
 NON_FIELD_KEYS = ("non_field_errors", "__all__")
 
 
@@ -76,8 +79,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)  # a service's reason is kept (it names no data)
     elif isinstance(exc, Http404):
+        if isinstance(exc, NotInScope):  # a refused lookup of patient data is logged, nothing about the target
+            request = context.get("request")
+            audit_denied(
+                actor=getattr(request, "user", None),
+                resource=exc.resource,
+                requested_id=exc.requested_id,
+                request=request,
+            )
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
     if response is None:

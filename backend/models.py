@@ -26,6 +26,12 @@ class AuditEvent(models.Model):
         CREATE = "create", "Created"
         UPDATE = "update", "Updated"
         DELETE = "delete", "Deleted"
+        # A lookup the access functions refused (an id outside the actor's scope, or none): `object_id` is the id
+        # asked for, `patient_id` stays empty (nothing about the target is written).
+        DENIED = "denied", "Refused (out of scope)"
+        # The actor's refused lookups reached AUDIT_DENIED_BURST within AUDIT_DENIED_WINDOW_MINUTES (one per window;
+        # `object_id` holds the count): someone may be probing ids.
+        BURST = "burst", "Burst of refused lookups"
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -84,3 +84,16 @@ class LocalTimeField(serializers.TimeField):
         if isinstance(value, str) and any(sign in value for sign in "+-Z"):
             self.fail("invalid", format="HH:MM[:SS] (local time, no offset)")
         return super().to_internal_value(value)
+
+
+class DeviceIdField(serializers.RegexField):
+    """The app installation's own random id (e.g. a UUID made once per installation and kept on the phone), sent
+    with device registrations and sign-out: it proves a push token comes from the same installation."""
+
+    PATTERN = r"^[A-Za-z0-9._:-]{16,128}$"
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "error_messages", {"invalid": "16 to 128 letters, digits or . _ : - (e.g. a UUID made by the app)."}
+        )
+        super().__init__(self.PATTERN, **kwargs)

@@ -276,6 +276,11 @@ CELERY_BEAT_SCHEDULE = {
 # twice, at most once more each, if the provider had them before the kill).
 REMINDER_CLAIM_SECONDS = env.int("REMINDER_CLAIM_SECONDS", default=120)
 
+# Refused lookups of patient data are audit-logged (`denied`); this many from one account within this many minutes
+# raises a `burst` event and a WARNING (backend/audit.py), once per window.
+AUDIT_DENIED_BURST = env.int("AUDIT_DENIED_BURST", default=20)
+AUDIT_DENIED_WINDOW_MINUTES = env.int("AUDIT_DENIED_WINDOW_MINUTES", default=10)
+
 # Push providers: an empty value switches that provider off (its sends fail "not configured", recorded).
 FIREBASE_CREDENTIALS = env.str("FIREBASE_CREDENTIALS", default="")  # service-account JSON path
 PUSH_NOTIFICATIONS_SETTINGS = {

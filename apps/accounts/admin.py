@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from apps.accounts.models import CareTeamAssignment, Organisation, Patient, User
-from backend.admin import PatientFixedAdmin
+from backend.admin import AuditedPatientAdmin, PatientFixedAdmin
 
 
 @admin.register(Organisation)
@@ -14,7 +14,8 @@ class OrganisationAdmin(admin.ModelAdmin[Organisation]):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedPatientAdmin, DjangoUserAdmin):
+    audit_patient_path = "patient"  # a patient's login (her name, email); staff rows log no patient
     ordering = ["email"]
     list_display = ["email", "full_name", "role", "organisation", "is_active"]
     list_filter = ["role", "organisation", "is_active"]
@@ -41,7 +42,8 @@ class CareTeamInline(admin.TabularInline[CareTeamAssignment, Patient]):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin[Patient]):
+class PatientAdmin(AuditedPatientAdmin, admin.ModelAdmin[Patient]):
+    audit_patient_path = "pk"
     list_display = ["__str__", "organisation", "created_at"]
     list_filter = ["organisation"]
     search_fields = ["user__email", "user__full_name"]

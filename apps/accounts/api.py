@@ -17,13 +17,14 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from apps.accounts import selectors, services
+from apps.accounts import hooks, selectors, services
 from apps.accounts.api_base import request_user
 from apps.accounts.models import CareTeamAssignment, Organisation, User
-from backend.audit import audit_record
+from backend.access import NotInScope
+from backend.audit import audit_denied, audit_record
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import StrictSerializer
+from backend.serializers import DeviceIdField, StrictSerializer
 from backend.throttles import RefreshTokenAccountThrottle, ResilientScopedRateThrottle
 
 
@@ -90,15 +91,23 @@ class LogoutView(APIView):
 
     class Input(StrictSerializer):
         refresh = serializers.CharField()
+        device_id = DeviceIdField(
+            required=False,
+            help_text="The app installation's own id (as sent to POST /devices/): her push devices registered from "
+            "it are removed, so this phone stops reminding her and its token is free for the next account.",
+        )
 
-    @extend_schema(request=Input, responses={204: None}, summary="Revoke a refresh token")
+    @extend_schema(request=Input, responses={204: None}, summary="Revoke a refresh token (sign out)")
     def post(self, request: Request) -> Response:
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            RefreshToken(data.validated_data["refresh"]).blacklist()
+            token = RefreshToken(data.validated_data["refresh"])
+            token.blacklist()
         except TokenError as exc:
             raise serializers.ValidationError({"refresh": [str(exc)]}) from exc
+        if data.validated_data.get("device_id"):
+            hooks.signed_out(token.payload.get(jwt_settings.USER_ID_CLAIM), data.validated_data["device_id"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -181,19 +190,29 @@ class StaffListCreateView(APIView):
             role=Role(values["role"]),
             organisation=organisation,
             full_name=values["full_name"],
+            actor=request_user(request),
         )
         return Response(StaffOutput(user).data, status=status.HTTP_201_CREATED)
 
 
 # --- care team --------------------------------------------------------------------------------------------
 class CareTeamOutput(serializers.ModelSerializer[CareTeamAssignment]):
+    self_assigned = serializers.SerializerMethodField(
+        help_text="The staff member added herself (a coordinator's self-assignment), rather than an admin."
+    )
+
     class Meta:
         model = CareTeamAssignment
-        fields = ["id", "patient", "staff", "assigned_by", "created_at"]
+        fields = ["id", "patient", "staff", "assigned_by", "self_assigned", "created_at"]
+
+    def get_self_assigned(self, row: CareTeamAssignment) -> bool:
+        return row.assigned_by_id == row.staff_id
 
 
 class CareTeamView(APIView):
-    """Admins, or coordinators of the patient's organisation, assign coordinators and pharmacists to patients."""
+    """Care teams: an admin adds or removes anyone of the patient's organisation; a coordinator adds or removes only
+    herself (403 otherwise); the patient's last coordinator cannot be removed (400). Every change, and every read
+    of the list, is written to the audit log."""
 
     class Input(StrictSerializer):
         patient = serializers.UUIDField()
@@ -207,7 +226,8 @@ class CareTeamView(APIView):
         patient = staff = None
         try:
             patient = selectors.access_patient_in_organisation(request_user(request), data.validated_data["patient"])
-        except Http404:
+        except NotInScope as exc:  # another organisation's patient, or none: the same answer, and logged
+            audit_denied(actor=request.user, resource=exc.resource, requested_id=exc.requested_id, request=request)
             errors["patient"] = ["No such patient."]
         try:
             staff = selectors.access_staff_by_user(request_user(request), data.validated_data["staff"])
@@ -220,9 +240,19 @@ class CareTeamView(APIView):
     @extend_schema(responses=CareTeamOutput(many=True), summary="Care-team assignments of patients in scope")
     def get(self, request: Request) -> Response:
         require_role(request_user(request), Role.ADMIN, Role.COORDINATOR, Role.PHARMACIST)
-        rows = CareTeamAssignment.objects.filter(
-            patient__in=selectors.patient_list(user=request_user(request))
-        ).order_by("created_at", "id")
+        rows = list(
+            CareTeamAssignment.objects.filter(patient__in=selectors.patient_list(user=request_user(request))).order_by(
+                "created_at", "id"
+            )
+        )
+        # Who looks after whom is patient data: the list is audited like the patient list (one event per patient).
+        audit_record(
+            actor=request_user(request),
+            action="list",
+            resource="care_team",
+            patient_ids=[row.patient_id for row in rows],
+            request=request,
+        )
         return Response(CareTeamOutput(rows, many=True).data)
 
     @extend_schema(request=Input, responses={201: CareTeamOutput, 200: CareTeamOutput}, summary="Assign")

@@ -1,9 +1,10 @@
 """Reads for accounts, scoped through backend.access."""
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
 from apps.accounts.models import Organisation, Patient, User
-from backend.access import access_patient_data_by_user, get_or_404, organisation_scope, patient_scope
+from backend.access import NotInScope, access_patient_data_by_user, get_or_404, organisation_scope, patient_scope
 from backend.roles import STAFF_ROLES
 
 
@@ -18,7 +19,10 @@ def access_patient_by_user(user: User, patient_id: object) -> Patient:
 
 def access_patient_in_organisation(user: User, patient_id: object) -> Patient:
     """A patient of the user's organisation (care-team management), whether or not assigned to the user."""
-    return get_or_404(Patient.objects.filter(organisation_scope(user)), patient_id)
+    try:
+        return get_or_404(Patient.objects.filter(organisation_scope(user)), patient_id)
+    except Http404 as exc:
+        raise NotInScope(resource="patient", requested_id=patient_id) from exc
 
 
 def organisation_list(*, user: User) -> QuerySet[Organisation]:

@@ -35,8 +35,8 @@ from apps.medications.selectors import review_queue
 from apps.profiles.models import DxaSite
 from apps.profiles.rules import BONE_HEALTH_THRESHOLDS
 from backend import clock
-from backend.access import access_patient_data_by_user
-from backend.audit import audit_record
+from backend.access import NotInScope, access_patient_data_by_user
+from backend.audit import audit_denied, audit_record
 from backend.roles import Role
 
 PAGE_SIZE = 50
@@ -106,7 +106,9 @@ def console_page(*roles: Role) -> Callable[[View], View]:
                 return refused(request, f"This page is for {names}.")
             try:
                 return view(request, *args, **kwargs)
-            except Http404:
+            except Http404 as exc:
+                if isinstance(exc, NotInScope):  # refused lookups are audit-logged, like the API's
+                    audit_denied(actor=user, resource=exc.resource, requested_id=exc.requested_id, request=request)
                 return not_found_page(request)
             except PermissionDenied:
                 return refused(request, "You may not do this.")

@@ -12,7 +12,7 @@ from apps.accounts.models import Patient
 from apps.exercise import selectors, services
 from apps.exercise.models import ExerciseKind, ExercisePlan, ExerciseSession, PlanStatus
 from apps.exercise.rules import MAX_SESSION_MINUTES, TARGETS, IsoWeek, WeekError, parse_iso_week
-from backend.access import get_or_404
+from backend.access import access_record_of_patient
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
 from backend.schema import CLIENT_ID_REUSED
@@ -115,7 +115,7 @@ class ExercisePlanDetailView(PatientDataView):
 
     def get_plan(self, request: Request, patient_id: str, exercise_plan_id: str) -> ExercisePlan:
         patient = self.get_patient(request, patient_id)
-        plan = get_or_404(selectors.exercise_plan_list(patient=patient), exercise_plan_id)
+        plan = access_record_of_patient(selectors.exercise_plan_list(patient=patient), exercise_plan_id)
         self.audit_object(plan.id)
         return plan
 

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from apps.medications.models import DoseRecord, Medication, ReviewDecision, Schedule
 from apps.medications.services import schedule_delete
-from backend.admin import PatientFixedAdmin
+from backend.admin import AuditedPatientAdmin, PatientFixedAdmin
 
 
 @admin.register(Medication)
@@ -70,6 +70,7 @@ class DoseRecordAdmin(PatientFixedAdmin, admin.ModelAdmin[DoseRecord]):
 
 
 @admin.register(ReviewDecision)
-class ReviewDecisionAdmin(admin.ModelAdmin[ReviewDecision]):
+class ReviewDecisionAdmin(AuditedPatientAdmin, admin.ModelAdmin[ReviewDecision]):
+    audit_patient_path = "schedule__patient"
     list_display = ["schedule", "decision", "reviewer", "created_at"]
     raw_id_fields = ["schedule", "reviewer"]

@@ -22,7 +22,7 @@ from apps.medications.models import (
     Schedule,
     ScheduleStatus,
 )
-from backend.access import get_or_404
+from backend.access import access_record_of_patient, get_or_404
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
 from backend.schema import CLIENT_ID_REUSED
@@ -192,7 +192,7 @@ class ScheduleDetailView(PatientDataView):
 
     def get_schedule(self, request: Request, patient_id: str, schedule_id: str) -> Schedule:
         patient = self.get_patient(request, patient_id)
-        schedule = get_or_404(selectors.schedule_list(patient=patient), schedule_id)
+        schedule = access_record_of_patient(selectors.schedule_list(patient=patient), schedule_id)
         self.audit_object(schedule.id)
         return schedule
 
@@ -249,7 +249,7 @@ class OccurrenceListView(PatientDataView):
     )
     def get(self, request: Request, patient_id: str, schedule_id: str) -> Response:
         patient = self.get_patient(request, patient_id)
-        schedule = get_or_404(selectors.schedule_list(patient=patient), schedule_id)
+        schedule = access_record_of_patient(selectors.schedule_list(patient=patient), schedule_id)
         query = OccurrenceQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         rows = selectors.schedule_occurrences(
@@ -345,7 +345,7 @@ class DoseDetailView(PatientDataView):
 
     def get_dose(self, request: Request, patient_id: str, dose_id: str) -> DoseRecord:
         patient = self.get_patient(request, patient_id)
-        dose = get_or_404(selectors.dose_list(patient=patient), dose_id)
+        dose = access_record_of_patient(selectors.dose_list(patient=patient), dose_id)
         self.audit_object(dose.id)
         return dose
 

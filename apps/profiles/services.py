@@ -88,7 +88,7 @@ def patient_enrol(
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
     user = user_create(
-        email=email, password=password, role=Role.PATIENT, organisation=organisation, full_name=full_name
+        email=email, password=password, role=Role.PATIENT, organisation=organisation, full_name=full_name, actor=actor
     )
     patient = Patient.objects.create(user=user, organisation=organisation)
     _save_profile(PatientProfile(patient=patient, birth_date=birth_date, timezone=timezone, **profile_fields))

@@ -1,6 +1,7 @@
 """Push devices of the signed-in user (any role: patients' phones, staff browsers for alert pushes).
 
-POST   /devices/                    register (201 new or moved from another user, 200 already yours)
+POST   /devices/                    register (201 new or moved from another account of the same installation,
+                                    200 already yours, 409 another account's token)
 GET    /devices/                    your devices, every platform
 DELETE /devices/                    {platform, registration_id}: remove yours
 DELETE /devices/{id}/?platform=     remove yours (ids are per platform)
@@ -24,8 +25,9 @@ from rest_framework.views import APIView
 
 from apps.accounts.api_base import request_user
 from apps.reminders import devices
+from backend.errors import ErrorSerializer
 from backend.push import PLATFORMS, platform_of
-from backend.serializers import StrictSerializer
+from backend.serializers import DeviceIdField, StrictSerializer
 
 FCM_TOKEN_MAX = 2048  # real tokens are ~150-250 chars; PostgreSQL's unique btree index refuses values over ~2.7 kB
 WEBPUSH_ENDPOINT_MAX = 2048
@@ -107,6 +109,12 @@ class DeviceListView(APIView):
             max_length=24, required=False, help_text="WebPush only (required there): the subscription's auth secret."
         )
         browser = BrowserField(required=False, help_text="WebPush only (required there).")
+        device_id = DeviceIdField(
+            required=False,
+            help_text="The app installation's own random id (made once, kept on the phone; never shown back). A token "
+            "another account registered moves to you only when both registrations carry the same device_id (or "
+            "after that account signed out with it); otherwise 409.",
+        )
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             platform = attrs["platform"]
@@ -163,8 +171,15 @@ class DeviceListView(APIView):
     @extend_schema(
         request=Input,
         responses={
-            201: OpenApiResponse(DeviceOutput, description="Registered for you (new, or moved from another user)."),
+            201: OpenApiResponse(
+                DeviceOutput, description="Registered for you (new, or moved from another account of this device)."
+            ),
             200: OpenApiResponse(DeviceOutput, description="Already yours: name updated, reactivated."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The token is registered to another account and this registration does not prove the "
+                "same app installation (device_id); whose it is is not said.",
+            ),
         },
         summary="Register a push device for the signed-in user",
         operation_id="devices_register",

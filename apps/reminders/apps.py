@@ -48,3 +48,12 @@ class RemindersConfig(AppConfig):
             transaction.on_commit(enqueue)
 
         alert_hooks.on_alert_raised(push_to_staff_after_commit)
+
+        from apps.accounts import hooks as account_hooks
+
+        def remove_signed_out_devices(user_id: Any, device_id: str) -> None:
+            from apps.reminders.devices import devices_signed_out
+
+            devices_signed_out(user_id=user_id, device_id=device_id)
+
+        account_hooks.on_signed_out(remove_signed_out_devices)

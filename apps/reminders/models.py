@@ -126,3 +126,25 @@ class StaffAlertPush(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} {self.alert_id} -> {self.staff_id}"
+
+
+class DeviceInstallation(models.Model):
+    """Which app installation registered a push token: the app sends its own random `device_id` (generated once per
+    installation, kept on the phone) with each registration, and only a registration carrying the same id may take
+    the token over from another account (`apps.reminders.devices.device_register`). Both are stored hashed (SHA-256):
+    the token is long and the device id is a proof, never shown."""
+
+    id = models.BigAutoField(primary_key=True)
+    platform = models.CharField(max_length=10)
+    token_hash = models.CharField(max_length=64, help_text="SHA-256 of the registration id.")
+    installation_hash = models.CharField(max_length=64, help_text="SHA-256 of the app's device id.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "token_hash"], name="device_installation_token_unique")
+        ]
+        indexes = [models.Index(fields=["installation_hash"], name="device_installation_hash_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.platform} token {self.token_hash[:12]}"

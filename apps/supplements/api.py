@@ -21,7 +21,7 @@ from apps.supplements.models import (
     SupplementPlan,
 )
 from backend import clock
-from backend.access import get_or_404
+from backend.access import access_record_of_patient, get_or_404
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
 from backend.schema import CLIENT_ID_REUSED
@@ -135,7 +135,7 @@ class SupplementPlanDetailView(PatientDataView):
 
     def get_plan(self, request: Request, patient_id: str, supplement_plan_id: str) -> SupplementPlan:
         patient = self.get_patient(request, patient_id)
-        plan = get_or_404(selectors.plan_list(patient=patient), supplement_plan_id)
+        plan = access_record_of_patient(selectors.plan_list(patient=patient), supplement_plan_id)
         self.audit_object(plan.id)
         return plan
 

@@ -128,11 +128,18 @@ def test_patient_page_view_is_audit_logged(world: World, console_for) -> None:
     assert event.path == f"/console/patients/{world.ann.pk}/"
 
 
-def test_out_of_scope_patient_page_is_not_logged_and_shows_nothing(world: World, console_for) -> None:
+def test_out_of_scope_patient_page_is_logged_as_denied_and_shows_nothing(world: World, console_for) -> None:
     response = console_for(world.zed).get(f"/console/patients/{world.ann.pk}/")
     assert response.status_code == 404
     assert "Ann" not in response.content.decode()
-    assert not AuditEvent.objects.filter(patient_id=world.ann.pk).exists()
+    assert not AuditEvent.objects.filter(patient_id=world.ann.pk).exists()  # nothing about her
+    denied = AuditEvent.objects.get(action="denied")
+    assert (denied.actor, denied.resource, denied.object_id, denied.path) == (
+        world.zed,
+        "patient",
+        str(world.ann.pk),
+        f"/console/patients/{world.ann.pk}/",
+    )
 
 
 def test_list_pages_log_the_patients_they_show_or_the_view_itself(world: World, console_for) -> None:

@@ -7,6 +7,8 @@ import pytest
 from django.db import connection
 from django.urls import include, path
 from push_notifications.models import APNSDevice, GCMDevice, WebPushDevice
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
 
 import config.urls
 from apps.reminders import api_devices
@@ -129,50 +131,148 @@ def test_re_registering_your_own_device_is_idempotent(world: World, ann: Any) ->
     assert GCMDevice.objects.count() == 1
 
 
-@pytest.mark.parametrize("platform", ["fcm", "apns", "webpush"])
-def test_registering_someone_elses_id_moves_the_device(
-    world: World, ann: Any, bea: Any, make_device: Any, platform: str
-) -> None:
-    device = make_device(world.ann.user, platform, name="Ann's phone", active=False)
-    body: dict[str, Any] = {"platform": platform, "registration_id": device.registration_id}
-    if platform == "webpush":
-        body = webpush_body(registration_id=device.registration_id)
+PHONE = "3f0c2a1e-7b7d-4c1e-9a55-6d2b8f0e4a11"  # the app installation's own id (a UUID it made once)
+OTHER_PHONE = "b8e2d4c6-1a3f-4e5d-8c7b-9a0f1e2d3c4b"
 
-    response = bea.post(URL, body, format="json")
+
+def register_body(platform: str, token: str, **extra: Any) -> dict[str, Any]:
+    if platform == "webpush":
+        return webpush_body(registration_id=token, **extra)
+    return {"platform": platform, "registration_id": token, **extra}
+
+
+@pytest.mark.parametrize("platform", ["fcm", "apns", "webpush"])
+def test_a_token_moves_to_another_account_of_the_same_installation(
+    world: World, ann: Any, bea: Any, platform: str
+) -> None:
+    # Ann's phone registered with its device_id; Bea signs in on the same phone (same app, same device_id).
+    first = ann.post(
+        URL, register_body(platform, token := _token(platform), name="Ann's phone", device_id=PHONE), format="json"
+    )
+    assert first.status_code == 201, first.json()
+    device = _device(platform, token)
+    device.active = False  # a provider said it was dead meanwhile
+    device.save(update_fields=["active"])
+
+    response = bea.post(URL, register_body(platform, token, device_id=PHONE), format="json")
 
     assert response.status_code == 201, response.json()
     device.refresh_from_db()
     assert (device.user, device.active, device.name) == (world.bea.user, True, "")
     assert response.json()["id"] == device.pk
+    assert "device_id" not in response.json()  # a proof, never shown back
     assert ann.get(URL).json() == []
     assert [d["id"] for d in bea.get(URL).json()] == [device.pk]
     assert device_count() == 1
 
 
-def test_concurrent_registrations_of_one_new_id_create_one_device(transactional_db: None) -> None:
+@pytest.mark.parametrize("platform", ["fcm", "apns", "webpush"])
+@pytest.mark.parametrize(
+    ("ann_sent", "bea_sends"),
+    [(PHONE, None), (PHONE, OTHER_PHONE), (None, PHONE), (None, None)],
+    ids=["no_device_id", "another_device_id", "first_had_none", "neither_has_one"],
+)
+def test_knowing_someone_elses_token_does_not_take_it_over(
+    world: World, ann: Any, bea: Any, platform: str, ann_sent: str | None, bea_sends: str | None
+) -> None:
+    token = _token(platform)
+    extra = {"device_id": ann_sent} if ann_sent else {}
+    assert ann.post(URL, register_body(platform, token, name="Ann's phone", **extra), format="json").status_code == 201
+    before = list(ann.get(URL).json())
+
+    attempt = register_body(platform, token, **({"device_id": bea_sends} if bea_sends else {}))
+    response = bea.post(URL, attempt, format="json")
+
+    assert response.status_code == 409, response.json()
+    error = response.json()["error"]
+    assert error["code"] == "conflict"
+    assert set(error["fields"]) == {"registration_id"}
+    for secret in ("ann", "Ann", str(world.ann.user.id), str(world.ann.id), str(before[0]["id"])):
+        assert secret not in str(error)  # whose it is, is not said
+    assert ann.get(URL).json() == before  # still hers, still active, name kept
+    assert bea.get(URL).json() == []
+
+
+def test_a_token_is_free_once_its_owner_signed_out_on_that_installation(world: World, ann: Any, bea: Any) -> None:
+    token = fcm_token()
+    assert (
+        ann.post(URL, {"platform": "fcm", "registration_id": token, "device_id": PHONE}, format="json").status_code
+        == 201
+    )
+    other = ann.post(URL, {"platform": "fcm", "registration_id": fcm_token(), "device_id": OTHER_PHONE}, format="json")
+    assert other.status_code == 201  # her tablet
+
+    refresh = str(RefreshToken.for_user(world.ann.user))
+    signed_out = APIClient().post("/api/v1/auth/logout/", {"refresh": refresh, "device_id": PHONE}, format="json")
+    assert signed_out.status_code == 204
+
+    assert [d["id"] for d in ann.get(URL).json()] == [other.json()["id"]]  # the tablet still reminds her
+    # Another app installation of Bea's (a new device_id, or none) may now register the token.
+    response = bea.post(URL, {"platform": "fcm", "registration_id": token}, format="json")
+    assert response.status_code == 201
+    assert GCMDevice.objects.get(registration_id=token).user == world.bea.user
+
+
+def test_signing_out_without_a_device_id_keeps_the_devices(world: World, ann: Any, bea: Any) -> None:
+    token = fcm_token()
+    assert (
+        ann.post(URL, {"platform": "fcm", "registration_id": token, "device_id": PHONE}, format="json").status_code
+        == 201
+    )
+    refresh = str(RefreshToken.for_user(world.ann.user))
+    assert APIClient().post("/api/v1/auth/logout/", {"refresh": refresh}, format="json").status_code == 204
+    assert len(ann.get(URL).json()) == 1
+    assert bea.post(URL, {"platform": "fcm", "registration_id": token}, format="json").status_code == 409
+
+
+@pytest.mark.parametrize("device_id", ["short", "x" * 129, "has space in it ok?", 123])
+def test_a_malformed_device_id_is_refused(world: World, ann: Any, device_id: Any) -> None:
+    response = ann.post(URL, {"platform": "fcm", "registration_id": fcm_token(), "device_id": device_id}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"device_id"}
+    assert device_count() == 0
+
+
+def _token(platform: str) -> str:
+    return {"fcm": fcm_token, "apns": apns_token, "webpush": webpush_endpoint}[platform]()
+
+
+def _device(platform: str, token: str) -> Any:
+    model: Any = {"fcm": GCMDevice, "apns": APNSDevice, "webpush": WebPushDevice}[platform]
+    return model.objects.get(registration_id=token)
+
+
+@pytest.mark.parametrize("same_installation", [True, False])
+def test_concurrent_registrations_of_one_new_id_create_one_device(
+    transactional_db: None, same_installation: bool
+) -> None:
     users = [UserFactory.create(), UserFactory.create()]
     token = fcm_token()
     barrier = threading.Barrier(2)
     outcomes: list[Any] = []
+    ids = [PHONE, PHONE] if same_installation else [PHONE, OTHER_PHONE]
 
-    def register(user: Any) -> None:
+    def register(user: Any, device_id: str) -> None:
         try:
             barrier.wait()
-            outcomes.append(device_register(user=user, platform="fcm", registration_id=token))
-        except Exception as exc:  # pragma: no cover - shown by the assertion below
+            outcomes.append(device_register(user=user, platform="fcm", registration_id=token, device_id=device_id))
+        except Exception as exc:
             outcomes.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=register, args=(user,)) for user in users]
+    threads = [threading.Thread(target=register, args=pair) for pair in zip(users, ids, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    assert all(isinstance(o, tuple) for o in outcomes), outcomes
     assert GCMDevice.objects.filter(registration_id=token).count() == 1
     assert GCMDevice.objects.get().user in users
+    if same_installation:  # the second moved it (the same phone, signed in twice)
+        assert all(isinstance(o, tuple) for o in outcomes), outcomes
+    else:  # the second is refused, nothing changed for the first
+        assert sorted(type(o).__name__ for o in outcomes) == ["ConflictError", "tuple"], outcomes
 
 
 def test_longest_accepted_fcm_token_is_stored(world: World, ann: Any) -> None:

@@ -200,6 +200,7 @@ class Command(BaseCommand):
         if not User.objects.filter(email="admin@demo.bonesync.test").exists():
             user_create(email="admin@demo.bonesync.test", password=DEMO_PASSWORD, role=Role.ADMIN, organisation=None)
             User.objects.filter(email="admin@demo.bonesync.test").update(is_staff=True, is_superuser=True)
+        admin = User.objects.get(email="admin@demo.bonesync.test")
         organisation = Organisation.objects.filter(name=ORGANISATION).first() or organisation_create(name=ORGANISATION)
         staff = {}
         for email, name, role in STAFF:
@@ -213,7 +214,7 @@ class Command(BaseCommand):
                 continue
             fields = {k: v for k, v in spec.items() if k not in {"dxa", "labs"}}
             patient = patient_enrol(actor=coordinator, organisation=organisation, password=DEMO_PASSWORD, **fields)
-            care_team_assign(actor=coordinator, patient=patient, staff=pharmacist)
+            care_team_assign(actor=admin, patient=patient, staff=pharmacist)  # only admins add others
             for site, t_score, measured_on in spec["dxa"]:
                 bone_density_record(
                     actor=coordinator, patient=patient, site=site, t_score=Decimal(t_score), measured_on=measured_on
