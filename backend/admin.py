@@ -1,9 +1,11 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from backend.models import AuditEvent
+from backend.parsers import SafeJSONFormField
 
 
 @admin.register(AuditEvent)
@@ -28,7 +30,13 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
 class PatientFixedAdmin:
     """Mixed into the admin of every patient-owned model: a saved row's patient is read-only. Patients' apps hold
     synced copies; a row moved to another patient would reach neither app as it should (the first would never get
-    a delete), so a wrong owner is fixed by deleting the row and recording it again for the right patient."""
+    a delete), so a wrong owner is fixed by deleting the row and recording it again for the right patient.
+
+    Its JSON inputs (a plan's times or days) answer too deep a nesting with a form error, not a 500."""
+
+    formfield_overrides: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
+        models.JSONField: {"form_class": SafeJSONFormField}
+    }
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str] | tuple[str, ...]:
         fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]

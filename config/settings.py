@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "backend.errors.DatabaseBusyMiddleware",  # SQLite's write lock waited out: 503 + Retry-After, not a 500
 ]
 
 if PRODUCTION:  # runserver serves static files in development; whitenoise does in production
@@ -155,7 +156,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["backend.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "backend.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "backend.pagination.PagePagination",
@@ -164,10 +165,19 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         # Brute force on the login endpoint gets 429 (per client address).
         "auth": env.str("AUTH_THROTTLE_RATE", default="10/minute"),
+        # Sync, per account: an app pulls on launch, on resume and after each change, and pushes after each change
+        # (README "Sync and input limits"). Well above that; a loop or a script is slowed down (429, Retry-After).
+        "sync_pull": env.str("SYNC_PULL_THROTTLE_RATE", default="120/minute"),
+        "sync_push": env.str("SYNC_PUSH_THROTTLE_RATE", default="60/minute"),
     },
     "UNAUTHENTICATED_USER": None,
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+
+# The most records one sync push may carry (created + updated + deleted, over every table): a larger push is refused
+# with 413 before any record is read. A patient's 400 days offline (the oldest a dose, intake or session may be) is
+# about 2,500 records; WatermelonDB apps can split a larger backlog (README "Sync and input limits").
+SYNC_MAX_PUSH_RECORDS = env.int("SYNC_MAX_PUSH_RECORDS", default=5_000)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

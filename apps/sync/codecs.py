@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from backend.parsers import loads
+
 MAX_MS = 10**14  # year 5138: anything larger is not an instant a phone sends
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MILLISECOND = timedelta(milliseconds=1)
@@ -113,8 +115,8 @@ def _uuid(raw: Any) -> uuid.UUID:
 
 def _json_list(raw: Any) -> list[Any]:
     try:
-        value = json.loads(_text(raw))
-    except json.JSONDecodeError as exc:
+        value = loads(_text(raw))
+    except ValueError as exc:
         raise InvalidValueError("Must be a JSON list, as text.") from exc
     if not isinstance(value, list):
         raise InvalidValueError("Must be a JSON list, as text.")
