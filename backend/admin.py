@@ -1,4 +1,5 @@
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.db import models
@@ -34,7 +35,7 @@ class PatientFixedAdmin:
 
     Its JSON inputs (a plan's times or days) answer too deep a nesting with a form error, not a 500."""
 
-    formfield_overrides: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
+    formfield_overrides: ClassVar[Mapping[type[models.Field[Any, Any]], Mapping[str, Any]]] = {
         models.JSONField: {"form_class": SafeJSONFormField}
     }
 

@@ -6,12 +6,14 @@
 when the error is not about particular fields.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -69,7 +71,23 @@ def _validation_body(detail: Any) -> dict[str, Any]:
     return error_body("invalid", message, fields)
 
 
+# The embedded SQLite default has one writer at a time; a request that waited its whole timeout for the write lock
+# (config/settings.py) is told to come back rather than shown a 500.
+LOCKED_RETRY_AFTER_SECONDS = 5
+
+
+def database_busy(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+
+
+def busy_body() -> dict[str, Any]:
+    return error_body("busy", "The server is busy with another change; retry in a few seconds.")
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if database_busy(exc):
+        set_rollback()
+        return Response(busy_body(), status=503, headers={"Retry-After": str(LOCKED_RETRY_AFTER_SECONDS)})
     if isinstance(exc, ConflictError):
         set_rollback()
         return Response(error_body("conflict", exc.message, exc.fields), status=409)
@@ -114,6 +132,24 @@ def bad_request_view(request: HttpRequest, exception: Exception | None = None) -
 
 def permission_denied_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return JsonResponse(error_body("permission_denied", "You do not have permission to do this."), status=403)
+
+
+class DatabaseBusyMiddleware:
+    """Outside DRF (the console, the admin, health): a request that waited its whole timeout for SQLite's write lock
+    answers 503 with Retry-After in the one error shape, not a 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not database_busy(exception):
+            return None
+        response = JsonResponse(busy_body(), status=503)
+        response["Retry-After"] = str(LOCKED_RETRY_AFTER_SECONDS)
+        return response
 
 
 def server_error_view(request: HttpRequest) -> HttpResponse:

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.accounts.models import Patient, User
+from apps.medications.services import adherence_deferred
 from apps.sync.codecs import InvalidValueError
 from apps.sync.registry import BY_NAME, TABLES, Table
 from backend.errors import ConflictError
@@ -229,11 +230,12 @@ def push_changes(*, actor: User, patient: Patient, since: SyncPull, records: lis
         raise PushConflictError(dict(conflicts))
 
     result = PushResult()
-    for table in TABLES:
-        for record in by_table.get(table.name, []):
-            if record.id in replays:
-                continue  # this app's own create, sent again (its answer was lost): already applied
-            _apply(record, stored[table.name].get(record.id), actor=actor, patient=patient, result=result)
+    with adherence_deferred():  # each schedule's stored adherence is refreshed once, with all her pushed doses
+        for table in TABLES:
+            for record in by_table.get(table.name, []):
+                if record.id in replays:
+                    continue  # this app's own create, sent again (its answer was lost): already applied
+                _apply(record, stored[table.name].get(record.id), actor=actor, patient=patient, result=result)
     if result.created:
         recorded: dict[str, list[str]] = {name: list(known) for name, known in since.pushed.items()}
         for name, new_ids in result.created.items():
