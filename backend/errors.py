@@ -6,6 +6,7 @@
 when the error is not about particular fields.
 """
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+log = logging.getLogger(__name__)
 NON_FIELD_KEYS = ("non_field_errors", "__all__")
 
 
@@ -80,14 +82,24 @@ def database_busy(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(exc)
 
 
-def busy_body() -> dict[str, Any]:
-    return error_body("busy", "The server is busy with another change; retry in a few seconds.")
+def busy_response(response: HttpResponse, path: str) -> HttpResponse:
+    """A 503 the client is told to retry: logged as a warning (an expected wait under load), not as a server error."""
+    response["Retry-After"] = str(LOCKED_RETRY_AFTER_SECONDS)
+    log.warning("database busy (SQLite write lock waited out): %s answered 503", path)
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django would log every 5xx at ERROR
+    return response
+
+
+BUSY = error_body("busy", "The server is busy with another change; retry in a few seconds.")
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if database_busy(exc):
         set_rollback()
-        return Response(busy_body(), status=503, headers={"Retry-After": str(LOCKED_RETRY_AFTER_SECONDS)})
+        request = context.get("request")
+        response = busy_response(Response(BUSY, status=503), request.path if request is not None else "")
+        assert isinstance(response, Response)
+        return response
     if isinstance(exc, ConflictError):
         set_rollback()
         return Response(error_body("conflict", exc.message, exc.fields), status=409)
@@ -147,9 +159,7 @@ class DatabaseBusyMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not database_busy(exception):
             return None
-        response = JsonResponse(busy_body(), status=503)
-        response["Retry-After"] = str(LOCKED_RETRY_AFTER_SECONDS)
-        return response
+        return busy_response(JsonResponse(BUSY, status=503), request.path)
 
 
 def server_error_view(request: HttpRequest) -> HttpResponse:
