@@ -97,9 +97,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if database_busy(exc):
         set_rollback()
         request = context.get("request")
-        response = busy_response(Response(BUSY, status=503), request.path if request is not None else "")
-        assert isinstance(response, Response)
-        return response
+        busy = Response(BUSY, status=503)
+        busy_response(busy, request.path if request is not None else "")
+        return busy
     if isinstance(exc, ConflictError):
         set_rollback()
         return Response(error_body("conflict", exc.message, exc.fields), status=409)

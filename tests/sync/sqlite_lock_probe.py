@@ -82,7 +82,7 @@ def main() -> None:
         }
 
     before = ExerciseSession.objects.count()
-    result = {
+    result: dict[str, Any] = {
         "push_short": while_locked(LOCK_TIMEOUT / 4, push),
         "push_long": while_locked(LOCK_TIMEOUT * 3, push),
         "rest_long": while_locked(LOCK_TIMEOUT * 3, rest_write),
