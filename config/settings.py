@@ -175,9 +175,11 @@ REST_FRAMEWORK = {
 }
 
 # The most records one sync push may carry (created + updated + deleted, over every table): a larger push is refused
-# with 413 before any record is read. A patient's 400 days offline (the oldest a dose, intake or session may be) is
-# about 2,500 records; WatermelonDB apps can split a larger backlog (README "Sync and input limits").
-SYNC_MAX_PUSH_RECORDS = env.int("SYNC_MAX_PUSH_RECORDS", default=5_000)
+# with 413 before any record is read. 400 days offline (the oldest a dose, intake or session may be) on a daily
+# inhibitor, a weekly bisphosphonate, calcium twice a day, vitamin D and three sessions a week is about 1,850
+# records; WatermelonDB apps can split a larger backlog. The largest accepted push takes seconds (README "Sync and
+# input limits", bench sync_push), well inside the workers' 60 s timeout.
+SYNC_MAX_PUSH_RECORDS = env.int("SYNC_MAX_PUSH_RECORDS", default=2_500)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

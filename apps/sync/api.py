@@ -254,7 +254,7 @@ class SyncView(APIView):
             413: OpenApiResponse(
                 ErrorSerializer,
                 description=(
-                    "More records than SYNC_MAX_PUSH_RECORDS (5,000 by default) in one push, or a body over the size "
+                    "More records than SYNC_MAX_PUSH_RECORDS (2,500 by default) in one push, or a body over the size "
                     "limit: nothing is applied; push in several parts."
                 ),
             ),

@@ -59,8 +59,8 @@ def test_the_size_is_checked_before_any_record_is_read(world: World, ann_app: Ap
     assert_error(response, 413, "too_large")
 
 
-def test_the_default_maximum_is_a_documented_5000(settings) -> None:
-    assert settings.SYNC_MAX_PUSH_RECORDS == 5_000
+def test_the_default_maximum_is_the_documented_2500(settings) -> None:
+    assert settings.SYNC_MAX_PUSH_RECORDS == 2_500
 
 
 def test_pushes_past_the_accounts_rate_are_429_with_retry_after(
