@@ -65,6 +65,8 @@ def _validate_plan(plan: SupplementPlan, errors: Errors) -> None:
         errors.setdefault("ends_on", []).append("The end date is before the start date.")
     if plan.starts_on > _local_today(plan.patient) + timedelta(days=366):
         errors.setdefault("starts_on", []).append("Starts more than a year ahead.")
+    if plan.starts_on < plan.patient.profile.birth_date:  # as a schedule: no plan starts before she was born
+        errors.setdefault("starts_on", []).append("Starts before the patient was born.")
     errors = {name: messages for name, messages in errors.items() if messages}
     if errors:
         raise ValidationError(errors)

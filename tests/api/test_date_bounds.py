@@ -5,7 +5,7 @@ slip in as a plain DRF DateField."""
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -158,6 +158,20 @@ def test_a_lab_date_past_the_bound_is_a_400(world: World, client_for) -> None:
 def test_a_plan_ending_on_the_last_accepted_day_is_recorded(world: World, client_for) -> None:
     response = _plan(world, client_for(world.cora), LATEST.isoformat())
     assert response.status_code == 201, response.content
+
+
+def test_a_supplement_plan_cannot_start_before_her_birth(world: World, client_for) -> None:
+    """Like a schedule (and a DXA or lab result): the day before her birth date is refused, her birth date is not."""
+    birth = world.ann.profile.birth_date
+    client = client_for(world.cora)
+    body = {"supplement": "calcium_citrate", "amount": "500", "unit": "mg", "times_of_day": ["08:00"]}
+    before = client.post(
+        url(world, "supplement-plans"), {**body, "starts_on": str(birth - timedelta(days=1))}, format="json"
+    )
+    assert refused(before) == {"starts_on": ["Starts before the patient was born."]}
+    assert not SupplementPlan.objects.exists()
+    on = client.post(url(world, "supplement-plans"), {**body, "starts_on": str(birth)}, format="json")
+    assert on.status_code == 201, on.content
 
 
 # --- sync --------------------------------------------------------------------------------------------------------
