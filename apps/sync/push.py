@@ -279,9 +279,10 @@ def _apply(record: PushRecord, row: Stored | None, *, actor: User, patient: Pati
 
 
 def _call(result: PushResult, record: PushRecord, writer: Any, **kwargs: Any) -> Any:
+    # A refused record leaves nothing behind: every writer is a service that runs in its own transaction.atomic, so
+    # its savepoint is rolled back when it refuses (no second savepoint here: two statements fewer per record).
     try:
-        with transaction.atomic():  # a refused record leaves nothing behind
-            return writer(**kwargs)
+        return writer(**kwargs)
     except ValidationError as exc:
         result.reject(record, _reason(exc))
         return None
