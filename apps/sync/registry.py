@@ -32,6 +32,8 @@ from apps.sync.codecs import Codec
 
 Values = dict[str, Any]
 Creator = Callable[..., bool]  # True when it inserted the row (False: the same id was already recorded)
+# Many new rows at once: (inserted ids, refused ids with why); ids in neither go through `create` one by one.
+BulkCreator = Callable[..., tuple[set[uuid.UUID], dict[uuid.UUID, ValidationError]]]
 Updater = Callable[..., None]
 SERVER_TIMESTAMPS = frozenset({"created_at", "updated_at"})
 
@@ -64,6 +66,7 @@ class Table:
     unstated_when_empty: frozenset[str] = frozenset()
     updatable: frozenset[str] = frozenset()  # what the app may change later
     create: Creator | None = None
+    create_many: BulkCreator | None = None  # the same rules as `create`, for a push's many new rows
     update: Updater | None = None
     by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
 
@@ -208,6 +211,27 @@ def _session_create(*, actor: User, patient: Patient, record_id: uuid.UUID, valu
         performed_at=values["performed_at"],
         note=values.get("note") or "",
     ).created
+
+
+def _sessions_create(
+    *, actor: User, patient: Patient, records: list[tuple[uuid.UUID, Values]]
+) -> tuple[set[uuid.UUID], dict[uuid.UUID, ValidationError]]:
+    """The push's new sessions in one insert (exercise_sessions_record_new); those it leaves go one by one."""
+    sessions: list[exercise_services.NewSession] = []
+    refused: dict[uuid.UUID, ValidationError] = {}
+    for record_id, values in records:
+        try:
+            _required(values, "kind", "minutes", "performed_at")
+        except ValidationError as exc:
+            refused[record_id] = exc
+            continue
+        sessions.append(
+            exercise_services.NewSession(
+                record_id, values["kind"], values["minutes"], values["performed_at"], values.get("note") or ""
+            )
+        )
+    inserted, invalid = exercise_services.exercise_sessions_record_new(actor=actor, patient=patient, sessions=sessions)
+    return inserted, refused | invalid
 
 
 def _profile_update(*, actor: User, patient: Patient, row: Any, changes: Values) -> None:
@@ -372,6 +396,7 @@ TABLES: tuple[Table, ...] = (
         derived=SERVER_TIMESTAMPS | {"performed_on"},
         creatable=frozenset({"kind", "minutes", "performed_at", "note"}),
         create=_session_create,
+        create_many=_sessions_create,
     ),
     Table(
         "bone_density_results",

@@ -2,9 +2,11 @@
 record is read, nothing written), and a per-account rate for pulls and for pushes (429 with Retry-After)."""
 
 import uuid
+from datetime import date, timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from apps.exercise.models import ExerciseSession
 from backend.throttles import ResilientScopedRateThrottle
@@ -91,3 +93,30 @@ def test_pulls_past_the_accounts_rate_are_429(world: World, ann_app: App, monkey
     response = ann_app.client.get("/api/v1/sync/", {"last_pulled_at": str(ann_app.last_pulled_at)})
     assert_error(response, 429, "throttled")
     assert int(response["Retry-After"]) > 0
+
+
+def test_a_backlog_of_sessions_is_recorded_by_the_same_rules_in_one_go(world: World, ann_app: App) -> None:
+    """The push inserts a backlog of new sessions at once: each still checked by the REST rules (refused per record
+    with its reason), an id already used by another patient still refused, and a replay still creates nothing twice."""
+    ann_app.pull()
+    theirs = ExerciseSession.objects.create(
+        id=uuid.uuid4(),
+        patient=world.bea,
+        kind="balance",
+        minutes=10,
+        performed_at=timezone.now() - timedelta(days=1),
+        performed_on=date.today(),
+    )
+    good = [session() for _ in range(5)]
+    zero, taken = session(minutes=0), session(id=str(theirs.id))
+    changes = table_changes(exercise_sessions={"created": [*good, zero, taken]})
+    body = ann_app.push(changes)
+    assert set(body["experimentalRejectedIds"]["exercise_sessions"]) == {zero["id"], taken["id"]}
+    assert "minutes" in body["rejected"]["exercise_sessions"][zero["id"]]
+    assert "already used" in body["rejected"]["exercise_sessions"][taken["id"]]
+    mine = ExerciseSession.objects.filter(patient=world.ann)
+    assert {str(s.id) for s in mine} == {s["id"] for s in good}
+    assert {s.performed_on for s in mine} and all(s.recorded_by_id == world.ann.user_id for s in mine)
+    ann_app.push(changes, last_pulled_at=ann_app.last_pulled_at)  # the answer was lost: the app sends it again
+    assert mine.count() == 5
+    assert ExerciseSession.objects.get(pk=theirs.pk).patient_id == world.bea.pk
