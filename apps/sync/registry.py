@@ -200,6 +200,39 @@ def _intake_create(*, actor: User, patient: Patient, record_id: uuid.UUID, value
 _INTAKE_STATED = ("plan_id", "supplement", "amount", "unit", "note")
 
 
+def _intakes_create(
+    *, actor: User, patient: Patient, records: list[tuple[uuid.UUID, Values]]
+) -> tuple[set[uuid.UUID], dict[uuid.UUID, ValidationError]]:
+    """The push's new intakes in one insert (supplement_intakes_record_new); those it leaves go one by one."""
+    plan_ids = {values["plan_id"] for _, values in records if values.get("plan_id") is not None}
+    plans = {plan.pk: plan for plan in supplement_selectors.plan_list(patient=patient).filter(pk__in=plan_ids)}
+    intakes: list[supplement_services.NewIntake] = []
+    refused: dict[uuid.UUID, ValidationError] = {}
+    for record_id, values in records:
+        plan = None
+        if values.get("plan_id") is not None:
+            plan = plans.get(values["plan_id"])
+            if plan is None:
+                refused[record_id] = ValidationError({"plan_id": ["No such supplement plan for this patient."]})
+                continue
+        if values.get("taken_at") is None:
+            refused[record_id] = ValidationError({"taken_at": ["This column is required."]})
+            continue
+        intakes.append(
+            supplement_services.NewIntake(
+                record_id,
+                values["taken_at"],
+                supplement=values.get("supplement") or None,
+                amount=values.get("amount"),
+                unit=values.get("unit") or None,
+                plan=plan,
+                note=values.get("note") or "",
+            )
+        )
+    inserted, invalid = supplement_services.supplement_intakes_record_new(actor=actor, patient=patient, intakes=intakes)
+    return inserted, refused | invalid
+
+
 def _session_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> bool:
     _required(values, "kind", "minutes", "performed_at")
     return exercise_services.exercise_session_record(
@@ -366,6 +399,7 @@ TABLES: tuple[Table, ...] = (
         creatable=frozenset({"plan_id", "supplement", "amount", "unit", "taken_at", "note"}),
         unstated_when_empty=frozenset({"supplement", "amount", "unit"}),
         create=_intake_create,
+        create_many=_intakes_create,
     ),
     Table(
         "exercise_plans",

@@ -9,12 +9,14 @@ from django.test import override_settings
 from django.utils import timezone
 
 from apps.exercise.models import ExerciseSession
+from apps.supplements.models import SupplementIntake
 from backend.throttles import ResilientScopedRateThrottle
 from tests.backend.test_errors import assert_error
 from tests.conftest import World
 from tests.factories import make_schedule
+from tests.supplements.factories import make_plan
 from tests.sync.conftest import App, table_changes
-from tests.sync.test_push import dose, session
+from tests.sync.test_push import dose, intake, session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,3 +122,20 @@ def test_a_backlog_of_sessions_is_recorded_by_the_same_rules_in_one_go(world: Wo
     ann_app.push(changes, last_pulled_at=ann_app.last_pulled_at)  # the answer was lost: the app sends it again
     assert mine.count() == 5
     assert ExerciseSession.objects.get(pk=theirs.pk).patient_id == world.bea.pk
+
+
+def test_a_backlog_of_intakes_is_recorded_by_the_same_rules_in_one_go(world: World, ann_app: App) -> None:
+    plan = make_plan(world.ann)
+    ann_app.pull()
+    good = [intake(plan_id=str(plan.id), supplement="", amount=float(plan.amount), unit=plan.unit) for _ in range(3)]
+    unknown_plan, too_much = intake(plan_id=str(uuid.uuid4())), intake(amount=50_000)
+    changes = table_changes(supplement_intakes={"created": [*good, unknown_plan, too_much]})
+    body = ann_app.push(changes)
+    assert set(body["rejected"]["supplement_intakes"]) == {unknown_plan["id"], too_much["id"]}
+    assert "plan_id" in body["rejected"]["supplement_intakes"][unknown_plan["id"]]
+    assert "amount" in body["rejected"]["supplement_intakes"][too_much["id"]]
+    stored = SupplementIntake.objects.filter(patient=world.ann)
+    assert {str(i.id) for i in stored} == {i["id"] for i in good}
+    assert {(i.supplement, i.amount, i.unit) for i in stored} == {(plan.supplement, plan.amount, plan.unit)}
+    ann_app.push(changes, last_pulled_at=ann_app.last_pulled_at)  # replayed: nothing twice
+    assert stored.count() == 3
