@@ -4,7 +4,9 @@ Two pushes of the maximum size, each from a patient who has just pulled (a fresh
 call creates all its records, as an app's first push after a long time offline does):
 - only exercise sessions (the review's attack: one table, the cheapest records to send);
 - a mixed backlog: a daily aromatase inhibitor's doses over 400 days (the oldest a dose may be), calcium intakes
-  and exercise sessions.
+  and exercise sessions;
+- only doses (several a day on one daily schedule): the costliest records, each through the dose service one by one
+  (lock, checks, injection and alert hooks), the worst case an app or a script can send.
 
 Through the whole in-process stack (DRF parsing, the push's validation, the REST API's services, the audit insert)
 with APIClient.force_authenticate. Reported per push: time, queries (from a separate call) and the peak Python memory
@@ -54,7 +56,7 @@ def _ms(at: datetime) -> int:
 class Backlog:
     """One patient's offline backlog of `n` records, as the app pushes it and as bulk_create stores it."""
 
-    def __init__(self, patient: Patient, *, n: int, mixed: bool) -> None:
+    def __init__(self, patient: Patient, *, n: int, mixed: bool, doses_only: bool = False) -> None:
         self.patient = patient
         now = timezone.now().replace(microsecond=0)
         start = now.date() - timedelta(days=DAYS + 1)
@@ -79,11 +81,11 @@ class Backlog:
                 starts_on=start,
                 times_of_day=["08:00", "20:00"],
             )
-            doses = min(DAYS, n // 5)
-            intakes = (n - doses) // 2
+            doses = n if doses_only else min(DAYS, n // 5)
+            intakes = 0 if doses_only else (n - doses) // 2
             dose_records = []
-            for day in range(doses):
-                taken = now - timedelta(days=day + 1)
+            for k in range(doses):
+                taken = now - timedelta(days=1 + k % DAYS, minutes=k // DAYS)
                 record_id = uuid.uuid4()
                 dose_records.append({"id": str(record_id), "schedule_id": str(letrozole.pk), "taken_at": _ms(taken)})
                 self.rows.append(
@@ -205,27 +207,32 @@ def sync_push(options: Options) -> Report:
     catalogue_sync(Medication)
     # Per push kind: `runs` timed pushes, one for queries, one for memory, `runs` baselines; a fresh patient each.
     per_kind = 2 * runs + 2
-    rows = populate_organisation(label="Push", patients=2 * per_kind, per_coordinator=2 * per_kind)
+    kinds = (
+        ("exercise sessions", False, False),
+        ("mixed: doses, intakes, sessions", True, False),
+        ("doses only (the costliest records)", True, True),
+    )
+    rows = populate_organisation(label="Push", patients=3 * per_kind, per_coordinator=3 * per_kind)
     db.vacuum_analyze()
     patients = iter(rows.patients)
-    for label, mixed in (("exercise sessions", False), ("mixed: doses, intakes, sessions", True)):
+    for label, mixed, doses_only in kinds:
         progress(f"{label}: {runs} timed pushes of {n:,} records")
         pushed = report.add(Row(f"push {label}", n, [], baseline=f"bulk_create {label}"))
         base = report.add(Row(f"bulk_create {label}", n, []))
         for _ in range(runs):
-            backlog = Backlog(next(patients), n=n, mixed=mixed)
+            backlog = Backlog(next(patients), n=n, mixed=mixed, doses_only=doses_only)
             pushed.samples_ms.append(_timed(backlog.push_call()))
             if backlog.stored() != n:
                 raise RuntimeError(f"the push stored {backlog.stored()} of {n} records")
             progress(f"  push: {pushed.samples_ms[-1]:,.0f} ms")
-            other = Backlog(next(patients), n=n, mixed=mixed)
+            other = Backlog(next(patients), n=n, mixed=mixed, doses_only=doses_only)
             base.samples_ms.append(_timed(other.baseline_call()))
-        backlog = Backlog(next(patients), n=n, mixed=mixed)
+        backlog = Backlog(next(patients), n=n, mixed=mixed, doses_only=doses_only)
         pushed.queries = _queries(backlog.push_call())
-        backlog = Backlog(next(patients), n=n, mixed=mixed)
+        backlog = Backlog(next(patients), n=n, mixed=mixed, doses_only=doses_only)
         peak = _peak_mb(backlog.push_call())
         seconds = pushed.median_ms / 1000
-        key = "mixed" if mixed else "sessions"
+        key = "doses" if doses_only else "mixed" if mixed else "sessions"
         report.figures[key] = {
             "records": n,
             "median_seconds": round(seconds, 2),
