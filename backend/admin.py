@@ -28,6 +28,12 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
         return False
 
 
+# An admin's JSON inputs: too deep a nesting is a form error, not a 500 (issue 12).
+SAFE_JSON_INPUTS: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
+    models.JSONField: {"form_class": SafeJSONFormField}
+}
+
+
 class PatientFixedAdmin:
     """Mixed into the admin of every patient-owned model: a saved row's patient is read-only. Patients' apps hold
     synced copies; a row moved to another patient would reach neither app as it should (the first would never get
@@ -35,9 +41,7 @@ class PatientFixedAdmin:
 
     Its JSON inputs (a plan's times or days) answer too deep a nesting with a form error, not a 500."""
 
-    formfield_overrides: ClassVar[Mapping[type[models.Field[Any, Any]], Mapping[str, Any]]] = {
-        models.JSONField: {"form_class": SafeJSONFormField}
-    }
+    formfield_overrides: ClassVar[Mapping[type[models.Field[Any, Any]], Mapping[str, Any]]] = SAFE_JSON_INPUTS
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str] | tuple[str, ...]:
         fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]

@@ -65,3 +65,14 @@ def test_admin_json_input_with_deep_json_is_a_form_error(world: World, no_errors
     assert response.status_code == 200  # the form again, with its error
     assert "nested too deeply" in response.content.decode()
     assert not SupplementPlan.objects.exists()
+
+
+def test_admin_review_decision_findings_with_deep_json_is_a_form_error(world: World, no_errors_logged: None) -> None:
+    client = Client()
+    client.force_login(world.admin)
+    response = client.post(
+        "/admin/medications/reviewdecision/add/",
+        {"decision": "verify", "note": "", "reviewer": world.pia.pk, "findings": DEEP},
+    )
+    assert response.status_code == 200
+    assert "nested too deeply" in response.content.decode()
