@@ -1,11 +1,14 @@
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from uuid import UUID
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from backend.audit import audit_record
 from backend.models import AuditEvent
+from backend.parsers import SafeJSONFormField
 
 
 @admin.register(AuditEvent)
@@ -26,6 +29,12 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# An admin's JSON inputs: too deep a nesting is a form error, not a 500 (issue 12).
+SAFE_JSON_INPUTS: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
+    models.JSONField: {"form_class": SafeJSONFormField}
+}
 
 
 class AuditedPatientAdmin:
@@ -98,7 +107,11 @@ class PatientFixedAdmin(AuditedPatientAdmin):
     """Mixed into the admin of every patient-owned model (audited, above): a saved row's patient is read-only.
     Patients' apps hold synced copies; a row moved to another patient would reach neither app as it should (the
     first would never get a delete), so a wrong owner is fixed by deleting the row and recording it again for the
-    right patient."""
+    right patient.
+
+    Its JSON inputs (a plan's times or days) answer too deep a nesting with a form error, not a 500."""
+
+    formfield_overrides: ClassVar[Mapping[type[models.Field[Any, Any]], Mapping[str, Any]]] = SAFE_JSON_INPUTS
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str] | tuple[str, ...]:
         fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]

@@ -6,12 +6,15 @@
 when the error is not about particular fields.
 """
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -22,6 +25,7 @@ from rest_framework.views import set_rollback
 from backend.access import NotInScope
 from backend.audit import audit_denied
 
+log = logging.getLogger(__name__)
 NON_FIELD_KEYS = ("non_field_errors", "__all__")
 
 
@@ -72,7 +76,33 @@ def _validation_body(detail: Any) -> dict[str, Any]:
     return error_body("invalid", message, fields)
 
 
+# The embedded SQLite default has one writer at a time; a request that waited its whole timeout for the write lock
+# (config/settings.py) is told to come back rather than shown a 500.
+LOCKED_RETRY_AFTER_SECONDS = 5
+
+
+def database_busy(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+
+
+def busy_response(response: HttpResponse, path: str) -> HttpResponse:
+    """A 503 the client is told to retry: logged as a warning (an expected wait under load), not as a server error."""
+    response["Retry-After"] = str(LOCKED_RETRY_AFTER_SECONDS)
+    log.warning("database busy (SQLite write lock waited out): %s answered 503", path)
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django would log every 5xx at ERROR
+    return response
+
+
+BUSY = error_body("busy", "The server is busy with another change; retry in a few seconds.")
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if database_busy(exc):
+        set_rollback()
+        request = context.get("request")
+        busy = Response(BUSY, status=503)
+        busy_response(busy, request.path if request is not None else "")
+        return busy
     if isinstance(exc, ConflictError):
         set_rollback()
         return Response(error_body("conflict", exc.message, exc.fields), status=409)
@@ -125,6 +155,22 @@ def bad_request_view(request: HttpRequest, exception: Exception | None = None) -
 
 def permission_denied_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return JsonResponse(error_body("permission_denied", "You do not have permission to do this."), status=403)
+
+
+class DatabaseBusyMiddleware:
+    """Outside DRF (the console, the admin, health): a request that waited its whole timeout for SQLite's write lock
+    answers 503 with Retry-After in the one error shape, not a 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not database_busy(exception):
+            return None
+        return busy_response(JsonResponse(BUSY, status=503), request.path)
 
 
 def server_error_view(request: HttpRequest) -> HttpResponse:

@@ -2,13 +2,16 @@
 
 import contextlib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import models
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from backend import clock
+from backend.dates import date_bound_errors
 
 NAIVE_DATETIME = "No time zone: include a UTC offset, e.g. 2026-11-30T08:05:00-08:00 (or Z for UTC)."
 
@@ -34,6 +37,19 @@ class AwareDateTimeField(serializers.DateTimeField):
         if parsed is not None and parsed.utcoffset() is None:
             self.fail("naive")
         result: datetime = super().to_internal_value(value)
+        return result
+
+
+class BoundedDateField(serializers.DateField):
+    """A date a client sends: from 1900-01-01 to ten years after today (backend.dates), refused with a 400 naming the
+    field otherwise. Every serializer field that accepts a date is one of these (StrictModelSerializer maps model
+    dates to it; tests/api/test_date_bounds.py walks the schema for any other)."""
+
+    def to_internal_value(self, value: Any) -> date:
+        result: date = super().to_internal_value(value)
+        problems = date_bound_errors(result, clock.now().date())
+        if problems:
+            raise serializers.ValidationError(problems, code="out_of_range")
         return result
 
 
@@ -66,6 +82,7 @@ class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer[Any]):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: AwareDateTimeField,
+        models.DateField: BoundedDateField,
     }
 
 

@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "backend.errors.DatabaseBusyMiddleware",  # SQLite's write lock waited out: 503 + Retry-After, not a 500
 ]
 
 if PRODUCTION:  # runserver serves static files in development; whitenoise does in production
@@ -172,7 +173,7 @@ if TRUSTED_PROXY_COUNT < 0:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["backend.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "backend.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "backend.pagination.PagePagination",
@@ -185,12 +186,23 @@ REST_FRAMEWORK = {
         # token per device), and never spent by someone else's wrong passwords.
         "refresh": env.str("REFRESH_THROTTLE_RATE", default="60/hour"),
         "logout": env.str("LOGOUT_THROTTLE_RATE", default="30/hour"),
+        # Sync, per account: an app pulls on launch, on resume and after each change, and pushes after each change
+        # (README "Sync and input limits"). Well above that; a loop or a script is slowed down (429, Retry-After).
+        "sync_pull": env.str("SYNC_PULL_THROTTLE_RATE", default="120/minute"),
+        "sync_push": env.str("SYNC_PUSH_THROTTLE_RATE", default="60/minute"),
     },
     "UNAUTHENTICATED_USER": None,
     # The client address throttles and sign-in limits see: REMOTE_ADDR with 0; behind n trusted proxies that append
     # to X-Forwarded-For (docker-compose: 1), the address the outermost of them saw.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
+
+# The most records one sync push may carry (created + updated + deleted, over every table): a larger push is refused
+# with 413 before any record is read. 400 days offline (the oldest a dose, intake or session may be) on a daily
+# inhibitor, a weekly bisphosphonate, calcium twice a day, vitamin D and three sessions a week is about 1,850
+# records; WatermelonDB apps can split a larger backlog. The largest accepted push takes seconds (README "Sync and
+# input limits", bench sync_push), well inside the workers' 60 s timeout.
+SYNC_MAX_PUSH_RECORDS = env.int("SYNC_MAX_PUSH_RECORDS", default=2_500)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

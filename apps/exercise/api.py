@@ -16,7 +16,7 @@ from backend.access import access_record_of_patient
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
 from backend.schema import CLIENT_ID_REUSED
-from backend.serializers import AwareDateTimeField, LocalTimeField, StrictSerializer
+from backend.serializers import AwareDateTimeField, BoundedDateField, LocalTimeField, StrictSerializer
 
 # Patients log their own sessions and keep their own plan; coordinators and admins too; pharmacists read only.
 WRITERS = (Role.PATIENT, Role.COORDINATOR, Role.ADMIN)
@@ -221,8 +221,8 @@ class ExerciseSessionListCreateView(PaginatedListMixin, PatientDataView):
 
 class ExerciseWeeklyOutput(serializers.Serializer[Any]):
     week = serializers.CharField(source="progress.week", help_text="Local ISO week, YYYY-Www.")
-    starts_on = serializers.DateField(source="progress.week.monday", help_text="Monday, her local date.")
-    ends_on = serializers.DateField(source="progress.week.sunday", help_text="Sunday, her local date.")
+    starts_on = BoundedDateField(source="progress.week.monday", help_text="Monday, her local date.")
+    ends_on = BoundedDateField(source="progress.week.sunday", help_text="Sunday, her local date.")
     weight_bearing_minutes = serializers.IntegerField(source="progress.weight_bearing_minutes")
     weight_bearing_minutes_target = serializers.IntegerField(
         source="progress.targets.weight_bearing_minutes", help_text="DOMAIN E1 (default 150) or her plan's."

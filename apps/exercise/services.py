@@ -170,6 +170,17 @@ def exercise_session_record(
     existing = replayed(ExerciseSession, id, body=body, patient_id=patient.pk)
     if existing is not None:
         return SessionOutcome(existing, created=False)
+    session = _new_session(
+        actor=actor, patient=patient, id=id, kind=kind, minutes=minutes, performed_at=performed_at, note=note
+    )
+    row, created = insert_or_replay(session, body=body, patient_id=patient.pk)
+    return SessionOutcome(row, created=created)
+
+
+def _new_session(
+    *, actor: User, patient: Patient, id: uuid.UUID, kind: str, minutes: int, performed_at: datetime, note: str
+) -> ExerciseSession:
+    """A new session checked by the rules (ValidationError naming what is wrong), not saved yet."""
     errors: dict[str, list[str]] = {}
     if kind not in ExerciseKind.values:
         errors["kind"] = [f"Must be one of: {', '.join(ExerciseKind.values)}."]
@@ -189,5 +200,49 @@ def exercise_session_record(
         recorded_by=actor,
     )
     session.full_clean(exclude=["patient", "recorded_by"], validate_unique=False)
-    row, created = insert_or_replay(session, body=body, patient_id=patient.pk)
-    return SessionOutcome(row, created=created)
+    return session
+
+
+@dataclass(frozen=True)
+class NewSession:
+    id: uuid.UUID
+    kind: str
+    minutes: int
+    performed_at: datetime
+    note: str = ""
+
+
+@transaction.atomic
+def exercise_sessions_record_new(
+    *, actor: User, patient: Patient, sessions: list[NewSession]
+) -> tuple[set[uuid.UUID], dict[uuid.UUID, ValidationError]]:
+    """Many sessions at once (a sync push's backlog), by exercise_session_record's rules: the valid ones inserted in
+    one statement. Returns (inserted ids, refused ids with why). Ids already recorded (by anyone), or all of them when
+    another request inserts one meanwhile, are neither: the caller records those one by one with
+    exercise_session_record (replay, conflict or refusal as usual)."""
+    taken = set(ExerciseSession.objects.filter(pk__in=[s.id for s in sessions]).values_list("pk", flat=True))
+    rows: list[ExerciseSession] = []
+    refused: dict[uuid.UUID, ValidationError] = {}
+    for item in sessions:
+        if item.id in taken:
+            continue
+        try:
+            rows.append(
+                _new_session(
+                    actor=actor,
+                    patient=patient,
+                    id=item.id,
+                    kind=item.kind,
+                    minutes=item.minutes,
+                    performed_at=item.performed_at,
+                    note=item.note,
+                )
+            )
+        except ValidationError as exc:
+            refused[item.id] = exc
+    try:
+        with transaction.atomic():
+            ExerciseSession.objects.bulk_create(rows, batch_size=500)
+    except IntegrityError:  # one of them raced in from another request: leave them all to the one-by-one path
+        return set(), refused
+    return {row.id for row in rows}, refused

@@ -19,7 +19,7 @@ from backend.audit import audit_record
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import StrictSerializer
+from backend.serializers import BoundedDateField, StrictSerializer
 
 
 class AdherenceOutput(serializers.Serializer[Any]):
@@ -41,7 +41,7 @@ class AdherenceOutput(serializers.Serializer[Any]):
     doses_expected = serializers.IntegerField(source="result.doses_expected")
     doses_taken = serializers.IntegerField(source="result.doses_taken")
     adherent = serializers.BooleanField(allow_null=True, help_text="PDC >= 0.80 (DOMAIN P1); null when not measured.")
-    tracked_since = serializers.DateField(
+    tracked_since = BoundedDateField(
         help_text="Her local date tracking began: the day the schedule was entered, or its first dose record if "
         "earlier, never before starts_on. Days before it are not counted as uncovered."
     )

@@ -1,7 +1,9 @@
 """Writes for schedules, dose records and reviews. Keyword-only, validated, atomic; announce through hooks."""
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -316,8 +318,34 @@ def _after_dose_change(schedule: Schedule, dose: DoseRecord) -> None:
     if schedule.medication.injection_bands:
         _refresh_injection_due(schedule, clock.now())
         schedule.save(update_fields=["next_due_on", "injection_next_check_at", "updated_at"])
-    adherence_refresh([schedule])
+    deferred = _deferred_adherence.get()
+    if deferred is None:
+        adherence_refresh([schedule])
+    else:
+        deferred.setdefault(schedule.pk, schedule)
     hooks.dose_recorded(dose)
+
+
+# Schedules whose stored adherence a batch of dose writes (a sync push) refreshes once, when the batch ends.
+_deferred_adherence: ContextVar[dict[uuid.UUID, Schedule] | None] = ContextVar("deferred_adherence", default=None)
+
+
+@contextmanager
+def adherence_deferred() -> Iterator[None]:
+    """Dose writes inside refresh each schedule's stored adherence once, at the end (with every dose of the batch
+    counted), instead of after every dose: a backlog of 400 daily doses pushed at once recomputes it once, not 400
+    times. The figure stored is the same; a batch that raises stores nothing (its transaction rolls back)."""
+    if _deferred_adherence.get() is not None:  # already inside a batch: its end refreshes
+        yield
+        return
+    pending: dict[uuid.UUID, Schedule] = {}
+    token = _deferred_adherence.set(pending)
+    try:
+        yield
+    finally:
+        _deferred_adherence.reset(token)
+    if pending:
+        adherence_refresh(list(pending.values()))
 
 
 ADHERENCE_FIELDS = (

@@ -21,7 +21,7 @@ from backend.audit import audit_record
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import LocalTimeField, StrictModelSerializer
+from backend.serializers import BoundedDateField, LocalTimeField, StrictModelSerializer
 
 STAFF_WRITERS = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
 # What a patient may change about herself from the app; clinical fields are the care team's.
@@ -47,10 +47,10 @@ class PatientOutput(serializers.Serializer[Any]):
     email = serializers.EmailField(source="user.email")
     full_name = serializers.CharField(source="user.full_name")
     organisation = serializers.UUIDField(source="organisation_id")
-    birth_date = serializers.DateField(source="profile.birth_date")
+    birth_date = BoundedDateField(source="profile.birth_date")
     timezone = serializers.CharField(source="profile.timezone")
     aromatase_inhibitor = serializers.CharField(source="profile.aromatase_inhibitor")
-    ai_started_on = serializers.DateField(source="profile.ai_started_on", allow_null=True)
+    ai_started_on = BoundedDateField(source="profile.ai_started_on", allow_null=True)
     height_cm = serializers.DecimalField(source="profile.height_cm", max_digits=4, decimal_places=1, allow_null=True)
     weight_kg = serializers.DecimalField(source="profile.weight_kg", max_digits=4, decimal_places=1, allow_null=True)
     smoker = serializers.CharField(source="profile.smoker")
@@ -271,8 +271,8 @@ class CurrentTherapyOutput(serializers.Serializer[Any]):
     medication_code = serializers.CharField()
     medication_name = serializers.CharField()
     dose = serializers.CharField()
-    starts_on = serializers.DateField()
-    ends_on = serializers.DateField(allow_null=True)
+    starts_on = BoundedDateField()
+    ends_on = BoundedDateField(allow_null=True)
 
 
 class BoneHealthOutput(serializers.Serializer[Any]):
@@ -290,13 +290,13 @@ class BoneHealthOutput(serializers.Serializer[Any]):
     advice = FindingOutput(many=True)
     lowest_t_score = serializers.DecimalField(max_digits=3, decimal_places=1, allow_null=True)
     lowest_t_score_site = serializers.CharField(allow_null=True)
-    lowest_t_score_measured_on = serializers.DateField(allow_null=True)
-    last_dxa_on = serializers.DateField(allow_null=True, help_text="The latest DXA on record; null when none is.")
-    dxa_due_on = serializers.DateField(  # DOMAIN H1, H2 (-1.5), H4 (12 / 24 months): documents BONE_HEALTH_THRESHOLDS
+    lowest_t_score_measured_on = BoundedDateField(allow_null=True)
+    last_dxa_on = BoundedDateField(allow_null=True, help_text="The latest DXA on record; null when none is.")
+    dxa_due_on = BoundedDateField(  # DOMAIN H1, H2 (-1.5), H4 (12 / 24 months): documents BONE_HEALTH_THRESHOLDS
         help_text="When a DXA is due: today when none is on record (baseline, H1), else the last DXA + 12 months "
         "(T-score below -1.5, a risk factor, or therapy indicated or given) or + 24 months (H4)."
     )
-    next_dxa_due = serializers.DateField(help_text="The same date as dxa_due_on (its original name).")
+    next_dxa_due = BoundedDateField(help_text="The same date as dxa_due_on (its original name).")
 
 
 class BoneHealthView(PatientDataView):

@@ -14,7 +14,7 @@ from apps.reminders.models import ReminderOccurrence, ReminderPreference
 from backend import clock
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
-from backend.serializers import LocalTimeField, StrictSerializer
+from backend.serializers import BoundedDateField, LocalTimeField, StrictSerializer
 
 MAX_WINDOW = timedelta(days=31)
 
@@ -39,7 +39,7 @@ class ReminderOutput(serializers.ModelSerializer[ReminderOccurrence]):
 
 class ReminderQuery(serializers.Serializer[Any]):
     # "from" is a keyword: the field is added below.
-    to = serializers.DateField(required=False)
+    to = BoundedDateField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         first, last = attrs.get("from"), attrs.get("to")
@@ -50,7 +50,7 @@ class ReminderQuery(serializers.Serializer[Any]):
         return attrs
 
 
-ReminderQuery._declared_fields["from"] = serializers.DateField(required=False)
+ReminderQuery._declared_fields["from"] = BoundedDateField(required=False)
 
 
 class ReminderListView(PaginatedListMixin, PatientDataView):

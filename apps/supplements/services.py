@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from apps.accounts.models import Patient, User
 from apps.medications.services import review_recheck
@@ -65,6 +65,8 @@ def _validate_plan(plan: SupplementPlan, errors: Errors) -> None:
         errors.setdefault("ends_on", []).append("The end date is before the start date.")
     if plan.starts_on > _local_today(plan.patient) + timedelta(days=366):
         errors.setdefault("starts_on", []).append("Starts more than a year ahead.")
+    if plan.starts_on < plan.patient.profile.birth_date:  # as a schedule: no plan starts before she was born
+        errors.setdefault("starts_on", []).append("Starts before the patient was born.")
     errors = {name: messages for name, messages in errors.items() if messages}
     if errors:
         raise ValidationError(errors)
@@ -202,6 +204,34 @@ def supplement_intake_record(
     existing = replayed(SupplementIntake, id, body=body, patient_id=patient.pk)
     if existing is not None:
         return IntakeOutcome(existing, created=False)
+    intake = _new_intake(
+        actor=actor,
+        patient=patient,
+        id=id,
+        taken_at=taken_at,
+        supplement=supplement,
+        amount=amount,
+        unit=unit,
+        plan=plan,
+        note=note,
+    )
+    row, created = insert_or_replay(intake, body=body, patient_id=patient.pk)
+    return IntakeOutcome(row, created=created)
+
+
+def _new_intake(
+    *,
+    actor: User,
+    patient: Patient,
+    id: uuid.UUID,
+    taken_at: datetime,
+    supplement: str | None,
+    amount: Decimal | None,
+    unit: str | None,
+    plan: SupplementPlan | None,
+    note: str,
+) -> SupplementIntake:
+    """A new intake checked by the rules (ValidationError naming what is wrong), not saved yet."""
     errors: Errors = {}
     if plan is not None:
         if plan.patient_id != patient.pk:
@@ -243,8 +273,57 @@ def supplement_intake_record(
         recorded_by=actor,
     )
     intake.full_clean(exclude=["patient", "plan", "recorded_by"], validate_unique=False)
-    row, created = insert_or_replay(intake, body=body, patient_id=patient.pk)
-    return IntakeOutcome(row, created=created)
+    return intake
+
+
+@dataclass(frozen=True)
+class NewIntake:
+    id: uuid.UUID
+    taken_at: datetime
+    supplement: str | None = None
+    amount: Decimal | None = None
+    unit: str | None = None
+    plan: SupplementPlan | None = None
+    note: str = ""
+
+
+@transaction.atomic
+def supplement_intakes_record_new(
+    *, actor: User, patient: Patient, intakes: list[NewIntake]
+) -> tuple[set[uuid.UUID], dict[uuid.UUID, ValidationError]]:
+    """Many intakes at once (a sync push's backlog), by supplement_intake_record's rules: the valid ones inserted in
+    one statement. Returns (inserted ids, refused ids with why). Ids already recorded (by anyone), or all of them when
+    another request inserts one meanwhile, are neither: the caller records those one by one with
+    supplement_intake_record (replay, conflict or refusal as usual)."""
+    patient = _lock_patient(patient)
+    taken = set(SupplementIntake.objects.filter(pk__in=[i.id for i in intakes]).values_list("pk", flat=True))
+    rows: list[SupplementIntake] = []
+    refused: dict[uuid.UUID, ValidationError] = {}
+    for item in intakes:
+        if item.id in taken:
+            continue
+        try:
+            rows.append(
+                _new_intake(
+                    actor=actor,
+                    patient=patient,
+                    id=item.id,
+                    taken_at=item.taken_at,
+                    supplement=item.supplement,
+                    amount=item.amount,
+                    unit=item.unit,
+                    plan=item.plan,
+                    note=item.note,
+                )
+            )
+        except ValidationError as exc:
+            refused[item.id] = exc
+    try:
+        with transaction.atomic():
+            SupplementIntake.objects.bulk_create(rows, batch_size=500)
+    except IntegrityError:  # one of them raced in from another request: leave them all to the one-by-one path
+        return set(), refused
+    return {row.id for row in rows}, refused
 
 
 @dataclass(frozen=True)

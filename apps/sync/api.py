@@ -1,8 +1,10 @@
 """`GET|POST /api/v1/sync/`: WatermelonDB's pull and push for the patient's own app (API.md "Sync")."""
 
-import json
 import re
+from collections.abc import Mapping
+from typing import Any
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
@@ -13,13 +15,15 @@ from rest_framework.views import APIView
 from apps.accounts.api_base import request_user
 from apps.accounts.models import Patient, User
 from apps.sync.pull import Migration, pull_changes
-from apps.sync.push import PushConflictError, parse_changes, push_changes
+from apps.sync.push import OPERATIONS, PushConflictError, parse_changes, push_changes
 from apps.sync.registry import BY_NAME
 from backend.audit import audit_record
 from backend.errors import ErrorSerializer, error_body
 from backend.models import SyncPull
+from backend.parsers import loads
 from backend.roles import Role
 from backend.sync_versions import confirm_pull, pull_was_pruned
+from backend.throttles import ResilientScopedRateThrottle
 
 TIMESTAMP = re.compile(r"^[0-9]{1,18}$")
 TABLE_NAMES = ", ".join(BY_NAME)
@@ -53,6 +57,37 @@ def _since(user: User, raw: str | None, *, required: bool) -> tuple[SyncPull | N
     )
 
 
+class PushTooLargeError(exceptions.APIException):
+    status_code = 413
+    default_code = "too_large"
+
+
+def _push_size(body: Any) -> int:
+    """How many records a push carries (created, updated and deleted, over every table), counted from the parsed body
+    before any record is read; malformed parts count nothing here (parse_changes names them)."""
+    if isinstance(body, Mapping) and "changes" in body:
+        body = body["changes"]
+    if not isinstance(body, Mapping):
+        return 0
+    return sum(
+        len(items)
+        for table_changes in body.values()
+        if isinstance(table_changes, Mapping)
+        for operation, items in table_changes.items()
+        if operation in OPERATIONS and isinstance(items, list)
+    )
+
+
+def _check_push_size(body: Any) -> None:
+    limit: int = settings.SYNC_MAX_PUSH_RECORDS
+    size = _push_size(body)
+    if size > limit:
+        raise PushTooLargeError(
+            f"This push carries {size:,} records; at most {limit:,} are accepted in one push: "
+            "push them in several parts."
+        )
+
+
 def _schema_version(raw: str | None) -> None:
     if raw is None or raw in ("", "null"):
         return
@@ -65,7 +100,7 @@ def _migration(raw: str | None) -> Migration | None:
         return None
     problem = "Must be WatermelonDB's migration object: {from, tables, columns: [{table, columns}]}."
     try:
-        data = json.loads(raw)
+        data = loads(raw)
     except ValueError as exc:
         raise serializers.ValidationError({"migration": [problem]}) from exc
     if data is None:
@@ -156,6 +191,7 @@ PUSH_INPUT = {
         },
     },
 }
+THROTTLED = "Too many syncs from this account in a short time: retry after the Retry-After header's seconds."
 LAST_PULLED_AT = OpenApiParameter(
     "last_pulled_at",
     OpenApiTypes.STR,
@@ -164,6 +200,13 @@ LAST_PULLED_AT = OpenApiParameter(
 
 
 class SyncView(APIView):
+    throttle_classes = [ResilientScopedRateThrottle]
+
+    @property
+    def throttle_scope(self) -> str:
+        """Per account, pulls and pushes counted apart (REST_FRAMEWORK's sync_pull and sync_push rates)."""
+        return "sync_push" if self.request.method == "POST" else "sync_pull"
+
     @extend_schema(
         summary="Pull: changes since last_pulled_at (WatermelonDB protocol; patients only)",
         parameters=[
@@ -175,7 +218,7 @@ class SyncView(APIView):
                 description="JSON {from, tables, columns: [{table, columns}]} or null: rows of these are sent in full.",
             ),
         ],
-        responses={200: PULL_OUTPUT},
+        responses={200: PULL_OUTPUT, 429: OpenApiResponse(ErrorSerializer, description=THROTTLED)},
     )
     def get(self, request: Request) -> Response:
         user = request_user(request)
@@ -208,6 +251,14 @@ class SyncView(APIView):
                 ErrorSerializer,
                 description="A pushed record changed (or was deleted) on the server after last_pulled_at: pull first.",
             ),
+            413: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "More records than SYNC_MAX_PUSH_RECORDS (2,500 by default) in one push, or a body over the size "
+                    "limit: nothing is applied; push in several parts."
+                ),
+            ),
+            429: OpenApiResponse(ErrorSerializer, description=THROTTLED),
         },
         examples=[OpenApiExample("nothing rejected", value={}, response_only=True, status_codes=["200"])],
     )
@@ -216,6 +267,7 @@ class SyncView(APIView):
         patient = _patient(user)
         since, _ = _since(user, request.query_params.get("last_pulled_at"), required=True)
         assert since is not None
+        _check_push_size(request.data)
         records = parse_changes(request.data)
         # WatermelonDB pushes right after applying the pull it names: her device holds what that pull saw.
         confirm_pull(patient_id=patient.pk, pull=since)

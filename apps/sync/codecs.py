@@ -11,6 +11,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from backend import clock
+from backend.dates import date_bound_errors
+from backend.parsers import loads
+
 MAX_MS = 10**14  # year 5138: anything larger is not an instant a phone sends
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MILLISECOND = timedelta(milliseconds=1)
@@ -89,9 +93,13 @@ def _date(raw: Any) -> date:
     try:
         if len(text) != 10:
             raise ValueError(text)
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
     except ValueError as exc:
         raise InvalidValueError("Must be a date, YYYY-MM-DD.") from exc
+    problems = date_bound_errors(value, clock.now().date())  # the REST API's bounds (BoundedDateField)
+    if problems:
+        raise InvalidValueError(" ".join(problems))
+    return value
 
 
 def _time(raw: Any) -> time:
@@ -113,8 +121,8 @@ def _uuid(raw: Any) -> uuid.UUID:
 
 def _json_list(raw: Any) -> list[Any]:
     try:
-        value = json.loads(_text(raw))
-    except json.JSONDecodeError as exc:
+        value = loads(_text(raw))
+    except ValueError as exc:
         raise InvalidValueError("Must be a JSON list, as text.") from exc
     if not isinstance(value, list):
         raise InvalidValueError("Must be a JSON list, as text.")

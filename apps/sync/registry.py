@@ -32,6 +32,8 @@ from apps.sync.codecs import Codec
 
 Values = dict[str, Any]
 Creator = Callable[..., bool]  # True when it inserted the row (False: the same id was already recorded)
+# Many new rows at once: (inserted ids, refused ids with why); ids in neither go through `create` one by one.
+BulkCreator = Callable[..., tuple[set[uuid.UUID], dict[uuid.UUID, ValidationError]]]
 Updater = Callable[..., None]
 SERVER_TIMESTAMPS = frozenset({"created_at", "updated_at"})
 
@@ -64,6 +66,7 @@ class Table:
     unstated_when_empty: frozenset[str] = frozenset()
     updatable: frozenset[str] = frozenset()  # what the app may change later
     create: Creator | None = None
+    create_many: BulkCreator | None = None  # the same rules as `create`, for a push's many new rows
     update: Updater | None = None
     by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
 
@@ -197,6 +200,39 @@ def _intake_create(*, actor: User, patient: Patient, record_id: uuid.UUID, value
 _INTAKE_STATED = ("plan_id", "supplement", "amount", "unit", "note")
 
 
+def _intakes_create(
+    *, actor: User, patient: Patient, records: list[tuple[uuid.UUID, Values]]
+) -> tuple[set[uuid.UUID], dict[uuid.UUID, ValidationError]]:
+    """The push's new intakes in one insert (supplement_intakes_record_new); those it leaves go one by one."""
+    plan_ids = {values["plan_id"] for _, values in records if values.get("plan_id") is not None}
+    plans = {plan.pk: plan for plan in supplement_selectors.plan_list(patient=patient).filter(pk__in=plan_ids)}
+    intakes: list[supplement_services.NewIntake] = []
+    refused: dict[uuid.UUID, ValidationError] = {}
+    for record_id, values in records:
+        plan = None
+        if values.get("plan_id") is not None:
+            plan = plans.get(values["plan_id"])
+            if plan is None:
+                refused[record_id] = ValidationError({"plan_id": ["No such supplement plan for this patient."]})
+                continue
+        if values.get("taken_at") is None:
+            refused[record_id] = ValidationError({"taken_at": ["This column is required."]})
+            continue
+        intakes.append(
+            supplement_services.NewIntake(
+                record_id,
+                values["taken_at"],
+                supplement=values.get("supplement") or None,
+                amount=values.get("amount"),
+                unit=values.get("unit") or None,
+                plan=plan,
+                note=values.get("note") or "",
+            )
+        )
+    inserted, invalid = supplement_services.supplement_intakes_record_new(actor=actor, patient=patient, intakes=intakes)
+    return inserted, refused | invalid
+
+
 def _session_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> bool:
     _required(values, "kind", "minutes", "performed_at")
     return exercise_services.exercise_session_record(
@@ -208,6 +244,27 @@ def _session_create(*, actor: User, patient: Patient, record_id: uuid.UUID, valu
         performed_at=values["performed_at"],
         note=values.get("note") or "",
     ).created
+
+
+def _sessions_create(
+    *, actor: User, patient: Patient, records: list[tuple[uuid.UUID, Values]]
+) -> tuple[set[uuid.UUID], dict[uuid.UUID, ValidationError]]:
+    """The push's new sessions in one insert (exercise_sessions_record_new); those it leaves go one by one."""
+    sessions: list[exercise_services.NewSession] = []
+    refused: dict[uuid.UUID, ValidationError] = {}
+    for record_id, values in records:
+        try:
+            _required(values, "kind", "minutes", "performed_at")
+        except ValidationError as exc:
+            refused[record_id] = exc
+            continue
+        sessions.append(
+            exercise_services.NewSession(
+                record_id, values["kind"], values["minutes"], values["performed_at"], values.get("note") or ""
+            )
+        )
+    inserted, invalid = exercise_services.exercise_sessions_record_new(actor=actor, patient=patient, sessions=sessions)
+    return inserted, refused | invalid
 
 
 def _profile_update(*, actor: User, patient: Patient, row: Any, changes: Values) -> None:
@@ -342,6 +399,7 @@ TABLES: tuple[Table, ...] = (
         creatable=frozenset({"plan_id", "supplement", "amount", "unit", "taken_at", "note"}),
         unstated_when_empty=frozenset({"supplement", "amount", "unit"}),
         create=_intake_create,
+        create_many=_intakes_create,
     ),
     Table(
         "exercise_plans",
@@ -372,6 +430,7 @@ TABLES: tuple[Table, ...] = (
         derived=SERVER_TIMESTAMPS | {"performed_on"},
         creatable=frozenset({"kind", "minutes", "performed_at", "note"}),
         create=_session_create,
+        create_many=_sessions_create,
     ),
     Table(
         "bone_density_results",
