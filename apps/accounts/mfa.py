@@ -1,7 +1,8 @@
 """Staff second factor (TOTP through django-otp): who must give a code, enrolment of an authenticator app, and code
 checks with django-otp's throttling (each wrong code locks the device for 1, 2, 4, 8 ... seconds).
 
-The console's pages and the admin ask for it through `needs_second_factor`; the mobile API (JWT) is not concerned.
+The console's pages and the admin ask for it through `needs_second_factor`; the API's sign-in asks staff for it with
+their password (`otp_token`) before issuing bearer tokens. Patients are never asked.
 """
 
 from base64 import b32encode
@@ -81,10 +82,15 @@ def _check(device: TOTPDevice, code: str) -> CodeCheck:
     return CodeCheck(ok=bool(locked.verify_token(code.replace(" ", ""))))
 
 
+def check_code(device: TOTPDevice, code: str) -> CodeCheck:
+    """Check a code from the user's confirmed device (a wrong one counts towards its lock)."""
+    with transaction.atomic():
+        return _check(device, code)
+
+
 def verify(request: HttpRequest, device: TOTPDevice, code: str) -> CodeCheck:
     """Check a code from the user's confirmed device; on success this session is verified (a new session key)."""
-    with transaction.atomic():
-        result = _check(device, code)
+    result = check_code(device, code)
     if result.ok:
         _verified(request, device)
     return result
