@@ -221,3 +221,14 @@ def test_development_asks_only_staff_who_enrolled(world: World, settings) -> Non
     assert client.get("/console/worklist/")["Location"] == f"{VERIFY}?next=/console/worklist/"
     assert client.post(VERIFY, {"code": code_for(device)}).status_code == 302
     assert client.get("/console/worklist/").status_code == 200
+
+
+@pytest.mark.usefixtures("mfa_on")
+def test_a_lost_phone_an_admin_removes_the_device_and_she_sets_up_a_new_one(world: World) -> None:
+    lost = enrolled(world.cora)
+    admin_device = enrolled(world.admin)
+    admin = signed_in(world.admin)
+    assert admin.post(VERIFY, {"code": code_for(admin_device)}).status_code == 302
+    assert admin.get(f"/admin/otp_totp/totpdevice/{lost.pk}/change/").status_code == 200
+    assert admin.post(f"/admin/otp_totp/totpdevice/{lost.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert signed_in(world.cora).get("/console/worklist/")["Location"] == f"{ENROL}?next=/console/worklist/"
