@@ -58,13 +58,13 @@ def signed_in(user: User) -> Client:
 
 @pytest.mark.usefixtures("mfa_on")
 @pytest.mark.parametrize(
-    ("who", "page"), [("cora", "/console/worklist/"), ("phil", "/console/reviews/"), ("admin", "/console/patients/")]
+    ("who", "url"), [("cora", "/console/worklist/"), ("phil", "/console/reviews/"), ("admin", "/console/patients/")]
 )
-def test_staff_without_a_device_are_sent_to_enrol(world: World, who: str, page: str) -> None:
+def test_staff_without_a_device_are_sent_to_enrol(world: World, who: str, url: str) -> None:
     client = signed_in(getattr(world, who))
-    response = client.get(page)
+    response = client.get(url)
     assert response.status_code == 302
-    assert response["Location"] == f"{ENROL}?next={page}"
+    assert response["Location"] == f"{ENROL}?next={url}"
     enrol = client.get(response["Location"])
     assert enrol.status_code == 200
     html = enrol.content.decode()
