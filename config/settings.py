@@ -53,7 +53,7 @@ if PRODUCTION:
     _refuse_unsafe_production()
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "backend.admin_apps.StaffAdminConfig",  # django.contrib.admin with the second factor (STAFF_MFA_REQUIRED)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc, pinned and served from this server
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "push_notifications",
     "backend",
     "apps.accounts",
@@ -82,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): this session passed the second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backend.errors.DatabaseBusyMiddleware",  # SQLite's write lock waited out: 503 + Retry-After, not a 500
@@ -153,6 +157,14 @@ LOGOUT_REDIRECT_URL = "console:login"
 CSRF_FAILURE_VIEW = "apps.console.views.csrf_failure"
 SESSION_COOKIE_AGE = env.int("CONSOLE_SESSION_HOURS", default=10) * 3600  # a working day, then sign in again
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Second factor for staff (console and admin): a TOTP code from an authenticator app, after the password. Required in
+# production; in development and the embedded demo only staff who enrolled a device are asked for it.
+STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=PRODUCTION)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="BoneSync")
+# Wrong codes lock the device for 1, 2, 4, 8 ... seconds after each successive failure (django-otp's throttling;
+# 0 would switch it off, so it is not configurable).
+OTP_TOTP_THROTTLE_FACTOR = 1
 CSRF_COOKIE_SAMESITE = "Lax"
 
 STATIC_URL = "static/"
@@ -204,6 +216,10 @@ REST_FRAMEWORK = {
 # input limits", bench sync_push), well inside the workers' 60 s timeout.
 SYNC_MAX_PUSH_RECORDS = env.int("SYNC_MAX_PUSH_RECORDS", default=2_500)
 
+# /api/schema/ and /api/docs/: public in development; in production only staff and admins signed in to the console
+# (past their second factor) unless this is set (backend/api_docs.py).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=not PRODUCTION)
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
@@ -222,6 +238,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ loads Swagger UI from this server (drf-spectacular-sidecar, pinned in requirements.lock), no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

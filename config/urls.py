@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.accounts.admin import admin_sign_in_paused
 from apps.accounts.signin_limits import sign_in_limited
+from backend.api_docs import DocsView, SchemaView
 from backend.health import HealthView
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -21,8 +21,8 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),
     # The admin's sign-in behind the same limits as the API's and the console's (429 page with Retry-After).
     path("admin/login/", sign_in_limited(admin_sign_in_paused)(admin.site.login)),
     path("admin/", admin.site.urls),

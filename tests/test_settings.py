@@ -105,3 +105,39 @@ def test_development_needs_no_environment() -> None:
     assert result.returncode == 0, result.stderr
     # IMMEDIATE: web, worker and beat share the SQLite file; a read-then-write transaction waits for the lock.
     assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "True", "IMMEDIATE"]
+
+
+def _second_factor_and_docs(**env: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "STAFF_", "API_"))}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print([s.STAFF_MFA_REQUIRED, s.API_DOCS_PUBLIC])",
+        ],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+PRODUCTION = {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": GOOD_SECRET, "DJANGO_ALLOWED_HOSTS": "api.example.org"}
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (PRODUCTION, "[True, False]"),  # a second factor for staff; schema and docs for signed-in staff only
+        ({}, "[False, True]"),  # the embedded demo: optional; docs public
+        ({**PRODUCTION, "STAFF_MFA_REQUIRED": "false", "API_DOCS_PUBLIC": "true"}, "[False, True]"),
+    ],
+    ids=["production", "development", "production-overridden"],
+)
+def test_second_factor_and_docs_defaults(env: dict[str, str], expected: str) -> None:
+    assert _second_factor_and_docs(**env) == expected

@@ -7,6 +7,7 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers, status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +18,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from apps.accounts import hooks, selectors, services
+from apps.accounts import hooks, mfa, selectors, services
 from apps.accounts.api_base import request_user
 from apps.accounts.models import CareTeamAssignment, Organisation, User
 from backend.access import NotInScope
@@ -30,9 +31,42 @@ from backend.throttles import RefreshTokenAccountThrottle, ResilientScopedRateTh
 
 # --- auth -------------------------------------------------------------------------------------------------
 class EmailTokenObtainSerializer(TokenObtainPairSerializer):
+    otp_token = serializers.CharField(
+        required=False,
+        write_only=True,
+        max_length=20,
+        help_text=(
+            "Staff when the second factor applies (STAFF_MFA_REQUIRED, or a device set up in the console): the 6-digit "
+            "code from their authenticator app. Patients leave it out."
+        ),
+    )
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         attrs[self.username_field] = str(attrs.get(self.username_field, "")).strip().lower()
-        return super().validate(attrs)
+        code = str(attrs.pop("otp_token", "")).replace(" ", "")
+        data = super().validate(attrs)
+        if self.user is not None and mfa.second_factor_applies(self.user):  # staff: tokens read what the console shows
+            _check_second_factor(self.user, code)
+        return data
+
+
+def _check_second_factor(user: User, code: str) -> None:
+    device = mfa.confirmed_device(user)
+    if device is None:
+        raise serializers.ValidationError(
+            {
+                "otp_token": [
+                    "Set up your authenticator app in the console first (sign in there once), then use its code."
+                ]
+            }
+        )
+    if not code:
+        raise serializers.ValidationError({"otp_token": ["Enter the 6-digit code from your authenticator app."]})
+    check = mfa.check_code(device, code)
+    if check.wait_seconds:
+        raise Throttled(wait=check.wait_seconds, detail="Too many wrong codes: wait, then try the code shown then.")
+    if not check.ok:
+        raise serializers.ValidationError({"otp_token": ["That code is not right: try the code your app shows now."]})
 
 
 class TokenPairSerializer(serializers.Serializer[Any]):
@@ -42,8 +76,9 @@ class TokenPairSerializer(serializers.Serializer[Any]):
 
 @extend_schema_view(post=extend_schema(responses={200: TokenPairSerializer}, summary="Sign in"))
 class TokenObtainView(TokenObtainPairView):
-    """Sign in with email and password; answers an access and a refresh token. Attempts are throttled per client
-    address, failures per account and per address (apps/accounts/signin_limits.py, checked in the auth backend)."""
+    """Sign in with email and password (staff: and the code of their second factor when it applies); answers an access
+    and a refresh token. Attempts are throttled per client address, failures per account and per address
+    (apps/accounts/signin_limits.py, checked in the auth backend)."""
 
     serializer_class = EmailTokenObtainSerializer
     throttle_classes = [ResilientScopedRateThrottle]

@@ -111,3 +111,17 @@ class PatientFilterForm(forms.Form):
             "calcium_below": Decimal(calcium) if calcium is not None else None,
             "exercise_below": data.get("exercise_below"),
         }
+
+
+class CodeForm(forms.Form):
+    """The 6-digit code an authenticator app shows (spaces ignored)."""
+
+    code = forms.RegexField(
+        label="Code from your authenticator app",
+        regex=r"^\s*(\d\s*){6}$",
+        max_length=20,
+        error_messages={"invalid": "Enter the 6 digits your authenticator app shows now."},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+    # Where to go once verified: a console path only (checked in the view), so a forged post cannot send her away.
+    next = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -30,6 +30,9 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", views.console_headers(auth_views.LogoutView.as_view()), name="logout"),  # POST only (Django 5)
+    # The second factor (STAFF_MFA_REQUIRED): set up an authenticator app once, then a code at each sign-in.
+    path("second-factor/enrol/", views.mfa_enrol, name="mfa_enrol"),
+    path("second-factor/", views.mfa_verify, name="mfa_verify"),
     path("worklist/", views.worklist, name="worklist"),
     path(
         "alerts/<uuid:alert_id>/acknowledge/", views.alert_action, {"action": "acknowledge"}, name="alert_acknowledge"

@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from uuid import UUID
 
+import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -16,16 +17,25 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Ht
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.accounts import mfa
 from apps.accounts.models import Patient, User
 from apps.accounts.selectors import access_patient_by_user
 from apps.alerts import services as alert_services
 from apps.alerts.selectors import access_alert_by_user
 from apps.console import charts, rulebook, selectors
-from apps.console.forms import CONSOLE_ROLES, NOT_STAFF_MESSAGE, AlertActionForm, PatientFilterForm, ReviewForm
+from apps.console.forms import (
+    CONSOLE_ROLES,
+    NOT_STAFF_MESSAGE,
+    AlertActionForm,
+    CodeForm,
+    PatientFilterForm,
+    ReviewForm,
+)
 from apps.medications import services as medication_services
 from apps.medications.api_review import finding_dict
 from apps.medications.facts import findings_for
@@ -101,6 +111,8 @@ def console_page(*roles: Role) -> Callable[[View], View]:
             role = getattr(user, "role", None)
             if role not in CONSOLE_ROLES:
                 return refused(request, NOT_STAFF_MESSAGE)
+            if mfa.needs_second_factor(user):  # signed in with the password only: the code comes first
+                return _to_second_factor(request, request.get_full_path())
             if role not in roles:
                 names = " and ".join(ROLE_PAGES[r] for r in roles if r in ROLE_PAGES)
                 return refused(request, f"This page is for {names}.")
@@ -163,6 +175,90 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if request.path.startswith("/console/"):
         return page(request, "csrf_failure.html", {"reason": reason}, status=403)
     return django_csrf_failure(request, reason)
+
+
+# --- second factor: enrol an authenticator app, then give its code ---------------------------------------------------
+def _safe_next(request: HttpRequest, candidate: str | None) -> str:
+    """A console path to go back to once verified; anything else (another host, the admin) goes home."""
+    if (
+        candidate
+        and candidate.startswith("/console/")
+        and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()})
+    ):
+        return candidate
+    return reverse("console:home")
+
+
+def _to_second_factor(request: HttpRequest, next_path: str) -> HttpResponse:
+    target = "console:mfa_verify" if mfa.confirmed_device(request.user) else "console:mfa_enrol"
+    return redirect_to_login(next_path, reverse(target))
+
+
+def second_factor_page(view: View) -> View:
+    """Signed-in staff who still owe a code; anyone else goes where console_page would send them."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        if getattr(user, "role", None) not in CONSOLE_ROLES:
+            return refused(request, NOT_STAFF_MESSAGE)
+        if mfa.is_verified(user):
+            return redirect(_safe_next(request, request.GET.get("next")))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+WRONG_CODE = "That code is not right. Check the time on your phone and try the code shown now."
+TOO_MANY_CODES = "Too many wrong codes. Wait {} seconds, then try the code shown then."
+
+
+def _code_step(
+    request: HttpRequest, template: str, context: dict[str, Any], check: Callable[[str], mfa.CodeCheck]
+) -> HttpResponse:
+    """The code form: a right code goes on (to `next`), a wrong one shows why (400; 429 with Retry-After while the
+    device is locked after wrong codes)."""
+    form = CodeForm(request.POST or None, initial={"next": request.GET.get("next", "")})
+    status, wait = 200, 0
+    if form.is_valid():
+        result = check(form.cleaned_data["code"])
+        if result.ok:
+            return redirect(_safe_next(request, form.cleaned_data.get("next")))
+        wait = result.wait_seconds
+        form.add_error("code", TOO_MANY_CODES.format(wait) if wait else WRONG_CODE)
+        status = 429 if wait else 400
+    elif form.is_bound:
+        status = 400
+    response = page(request, template, {**context, "form": form, "second_factor_step": True}, status=status)
+    if wait:
+        response["Retry-After"] = str(wait)
+    return response
+
+
+@second_factor_page
+def mfa_enrol(request: HttpRequest) -> HttpResponse:
+    """First sign-in with the second factor: scan the QR code (or type the secret), then confirm with a code."""
+    user = _user(request)
+    if mfa.confirmed_device(user) is not None:  # enrolled: a new app only through an admin's reset, never here
+        return redirect_to_login(_safe_next(request, request.GET.get("next")), reverse("console:mfa_verify"))
+    device = mfa.enrolment_device(user)
+    qr = segno.make(device.config_url, error="m").svg_inline(scale=4, title="QR code of your sign-in key")
+    context = {
+        "qr_svg": mark_safe(qr),  # noqa: S308  # segno's own markup; the URI's text is escaped in it
+        "secret": mfa.secret_text(device),
+        "issuer": settings.OTP_TOTP_ISSUER,
+    }
+    return _code_step(request, "mfa_enrol.html", context, lambda code: mfa.confirm_enrolment(request, device, code))
+
+
+@second_factor_page
+def mfa_verify(request: HttpRequest) -> HttpResponse:
+    device = mfa.confirmed_device(_user(request))
+    if device is None:
+        return redirect_to_login(_safe_next(request, request.GET.get("next")), reverse("console:mfa_enrol"))
+    return _code_step(request, "mfa_verify.html", {}, lambda code: mfa.verify(request, device, code))
 
 
 # --- coordinators' worklist ------------------------------------------------------------------------------------------

@@ -36,6 +36,10 @@ CASES: list[tuple[str, str, str, dict[str, int]]] = [
     ("home", "get", "/console/", {"anon": 302, **PATIENT_REFUSED, "cora": 302, "phil": 302, "admin": 302}),
     ("login", "get", "/console/login/", {"anon": 200}),
     ("logout", "post", "/console/logout/", {"anon": 302, "cora": 302}),
+    # The second factor's pages (tests/console/test_second_factor.py has them with STAFF_MFA_REQUIRED on): here, in
+    # development, staff may set up an app (optional) and are sent to do so when they open the code page without one.
+    ("mfa_enrol", "get", "/console/second-factor/enrol/", {"anon": 302, **PATIENT_REFUSED, "cora": 200, "phil": 200}),
+    ("mfa_verify", "get", "/console/second-factor/", {"anon": 302, **PATIENT_REFUSED, "cora": 302, "admin": 302}),
     (
         "worklist",
         "get",

@@ -5,12 +5,15 @@ scripts/test.sh installs Chromium first (scripts/browser_deps.sh). The page fixt
 thread, so database work here needs DJANGO_ALLOW_ASYNC_UNSAFE (TOOLING.md; set in conftest.py)."""
 
 import os
+from base64 import b32decode
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from apps.alerts.models import Alert, AlertState
@@ -165,3 +168,41 @@ def test_another_organisations_coordinator_sees_none_of_it(world: World, live_se
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     shoot("11-other-org-patient-404")
     assert Alert.objects.get(pk=alert.pk).state == AlertState.OPEN
+
+
+def test_coordinator_sets_up_her_second_factor_then_signs_in_with_it(
+    world: World, live_server, page: Page, shoot, settings
+) -> None:
+    """Production's STAFF_MFA_REQUIRED: the QR code and key on the page, a wrong code refused, the right one opens the
+    worklist; at the next sign-in only the code is asked."""
+    settings.STAFF_MFA_REQUIRED = True
+    sign_in(page, live_server.url, "cora@example.org")
+    expect(page.get_by_role("heading", name="Set up your authenticator app")).to_be_visible()
+    expect(page.locator("figure.qr svg")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Console")).to_have_count(0)
+    typed_key = page.locator("code.secret").inner_text().replace(" ", "")
+    shoot("10-second-factor-enrol")
+
+    device = TOTPDevice.objects.get(user=world.cora)
+    assert b32decode(typed_key + "=" * (-len(typed_key) % 8)) == device.bin_key  # the key shown is the device's
+    page.get_by_label("Code from your authenticator app").fill("000000" if app_code(device) != "000000" else "111111")
+    page.get_by_role("button", name="Confirm and continue").click()
+    expect(page.locator(".field-error")).to_contain_text("That code is not right")
+    page.wait_for_timeout(1100)  # one wrong code locks the device for a second
+    page.get_by_label("Code from your authenticator app").fill(app_code(device))
+    page.get_by_role("button", name="Confirm and continue").click()
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
+    shoot("11-second-factor-done")
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, live_server.url, "cora@example.org")
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    # A code is accepted once: the app's next one (the server accepts one step either side of its clock).
+    page.get_by_label("Code from your authenticator app").fill(app_code(device, ahead=1))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
+
+
+def app_code(device: TOTPDevice, *, ahead: int = 0) -> str:
+    device.refresh_from_db()
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift + ahead):06d}"
