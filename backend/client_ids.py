@@ -8,8 +8,8 @@ one it stated equal to the stored value (the same instant in another offset, 500
 out) is the same."""
 
 import uuid
-from collections.abc import Collection, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
@@ -70,3 +70,36 @@ def insert_or_replay(row: M, *, body: Body | None = None, **owner: Any) -> tuple
             raise  # not an id clash: a real integrity error
         return existing, False
     return row, True
+
+
+class HasId(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+Item = TypeVar("Item", bound=HasId)
+
+
+def insert_new_in_bulk(
+    model: type[M], items: Sequence[Item], build: Callable[[Item], M]
+) -> tuple[set[uuid.UUID], dict[uuid.UUID, ValidationError]]:
+    """Many new records at once (a sync push's backlog): each built (and so validated) by `build`, the valid ones
+    inserted in one statement. Returns (inserted ids, refused ids with why). Ids already recorded (by anyone), or all
+    of them when another request inserts one meanwhile, are neither: the caller records those one by one, where a
+    replay, a conflict or a refusal is answered as usual."""
+    taken = set(model._default_manager.filter(pk__in=[item.id for item in items]).values_list("pk", flat=True))
+    rows: list[M] = []
+    refused: dict[uuid.UUID, ValidationError] = {}
+    for item in items:
+        if item.id in taken:
+            continue
+        try:
+            rows.append(build(item))
+        except ValidationError as exc:
+            refused[item.id] = exc
+    try:
+        with transaction.atomic():
+            model._default_manager.bulk_create(rows, batch_size=500)
+    except IntegrityError:  # one of them raced in from another request: leave them all to the one-by-one path
+        return set(), refused
+    return {row.pk for row in rows}, refused

@@ -13,7 +13,7 @@ from apps.accounts.models import Patient, User
 from apps.exercise.models import ExerciseKind, ExercisePlan, ExerciseSession, PlanStatus
 from apps.exercise.rules import MAX_SESSION_MINUTES, target_errors
 from backend import clock
-from backend.client_ids import insert_or_replay, replayed, stated_body
+from backend.client_ids import insert_new_in_bulk, insert_or_replay, replayed, stated_body
 from backend.reminder_sources import sources_changed
 from backend.roles import Role
 
@@ -220,29 +220,16 @@ def exercise_sessions_record_new(
     one statement. Returns (inserted ids, refused ids with why). Ids already recorded (by anyone), or all of them when
     another request inserts one meanwhile, are neither: the caller records those one by one with
     exercise_session_record (replay, conflict or refusal as usual)."""
-    taken = set(ExerciseSession.objects.filter(pk__in=[s.id for s in sessions]).values_list("pk", flat=True))
-    rows: list[ExerciseSession] = []
-    refused: dict[uuid.UUID, ValidationError] = {}
-    for item in sessions:
-        if item.id in taken:
-            continue
-        try:
-            rows.append(
-                _new_session(
-                    actor=actor,
-                    patient=patient,
-                    id=item.id,
-                    kind=item.kind,
-                    minutes=item.minutes,
-                    performed_at=item.performed_at,
-                    note=item.note,
-                )
-            )
-        except ValidationError as exc:
-            refused[item.id] = exc
-    try:
-        with transaction.atomic():
-            ExerciseSession.objects.bulk_create(rows, batch_size=500)
-    except IntegrityError:  # one of them raced in from another request: leave them all to the one-by-one path
-        return set(), refused
-    return {row.id for row in rows}, refused
+    return insert_new_in_bulk(
+        ExerciseSession,
+        sessions,
+        lambda item: _new_session(
+            actor=actor,
+            patient=patient,
+            id=item.id,
+            kind=item.kind,
+            minutes=item.minutes,
+            performed_at=item.performed_at,
+            note=item.note,
+        ),
+    )

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from apps.accounts.models import Patient, User
 from apps.medications.services import review_recheck
@@ -20,7 +20,7 @@ from apps.supplements import rules
 from apps.supplements.foods import FOODS, calcium_estimate
 from apps.supplements.models import DietaryCalciumEntry, PlanStatus, SupplementIntake, SupplementPlan
 from backend import clock
-from backend.client_ids import insert_or_replay, replayed, stated_body
+from backend.client_ids import insert_new_in_bulk, insert_or_replay, replayed, stated_body
 from backend.reminder_sources import sources_changed
 from backend.roles import Role
 
@@ -296,34 +296,21 @@ def supplement_intakes_record_new(
     another request inserts one meanwhile, are neither: the caller records those one by one with
     supplement_intake_record (replay, conflict or refusal as usual)."""
     patient = _lock_patient(patient)
-    taken = set(SupplementIntake.objects.filter(pk__in=[i.id for i in intakes]).values_list("pk", flat=True))
-    rows: list[SupplementIntake] = []
-    refused: dict[uuid.UUID, ValidationError] = {}
-    for item in intakes:
-        if item.id in taken:
-            continue
-        try:
-            rows.append(
-                _new_intake(
-                    actor=actor,
-                    patient=patient,
-                    id=item.id,
-                    taken_at=item.taken_at,
-                    supplement=item.supplement,
-                    amount=item.amount,
-                    unit=item.unit,
-                    plan=item.plan,
-                    note=item.note,
-                )
-            )
-        except ValidationError as exc:
-            refused[item.id] = exc
-    try:
-        with transaction.atomic():
-            SupplementIntake.objects.bulk_create(rows, batch_size=500)
-    except IntegrityError:  # one of them raced in from another request: leave them all to the one-by-one path
-        return set(), refused
-    return {row.id for row in rows}, refused
+    return insert_new_in_bulk(
+        SupplementIntake,
+        intakes,
+        lambda item: _new_intake(
+            actor=actor,
+            patient=patient,
+            id=item.id,
+            taken_at=item.taken_at,
+            supplement=item.supplement,
+            amount=item.amount,
+            unit=item.unit,
+            plan=item.plan,
+            note=item.note,
+        ),
+    )
 
 
 @dataclass(frozen=True)
