@@ -4,9 +4,10 @@ from typing import Any, Literal
 
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 
 from backend.errors import ErrorSerializer
-from backend.serializers import StrictInputMixin
+from backend.serializers import LOCAL_TIME_SCHEMA, StrictInputMixin
 
 # The 409 of a create whose id the client generates (backend/client_ids.py).
 CLIENT_ID_REUSED = OpenApiResponse(
@@ -25,6 +26,13 @@ class AutoSchema(openapi.AutoSchema):
         if outer:
             return outer.removesuffix("View") + inner
         return str(super().get_serializer_name(serializer, direction))
+
+    def _map_serializer_field(self, field: Any, direction: Literal["request", "response"], **kwargs: Any) -> Any:
+        # Every time of day here is a wall-clock time without an offset (e.g. a reminder's local_time, "07:00:00"),
+        # not an RFC 3339 `time`, which requires one: a model TimeField in an output is documented as such too.
+        if isinstance(field, serializers.TimeField) and not hasattr(type(field), "_spectacular_annotation"):
+            return dict(LOCAL_TIME_SCHEMA)
+        return super()._map_serializer_field(field, direction, **kwargs)
 
     def _map_basic_serializer(self, serializer: Any, direction: Literal["request", "response"]) -> dict[str, Any]:
         result: dict[str, Any] = super()._map_basic_serializer(serializer, direction)

@@ -86,13 +86,15 @@ class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer[Any]):
     }
 
 
-@extend_schema_field(
-    {
-        "type": "string",
-        "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$",
-        "description": "Local wall-clock time, HH:MM or HH:MM:SS (no offset).",
-    }
-)
+# A wall-clock time as the server writes and accepts it (backend.schema documents every TimeField so).
+LOCAL_TIME_SCHEMA: dict[str, str] = {
+    "type": "string",
+    "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$",
+    "description": "Local wall-clock time, HH:MM or HH:MM:SS (no offset).",
+}
+
+
+@extend_schema_field(LOCAL_TIME_SCHEMA)
 class LocalTimeField(serializers.TimeField):
     """A wall-clock time in the patient's zone, e.g. "07:00": no offset, so not an RFC 3339 `time`."""
 

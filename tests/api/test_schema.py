@@ -1,6 +1,8 @@
 """The OpenAPI schema: generated without warnings, valid, served, and documenting the one error shape everywhere."""
 
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +124,23 @@ def test_strict_request_bodies_are_documented_closed(openapi_schema) -> None:
     schemas = openapi_schema["components"]["schemas"]
     for name in ("StaffListCreateInputRequest", "PatientListCreateInputRequest", "BoneDensityInputRequest"):
         assert schemas[name]["additionalProperties"] is False, name
+
+
+def walk_properties(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every schema object in the document (properties, parameters, items), with where it is."""
+    if isinstance(node, dict):
+        if "type" in node or "format" in node or "pattern" in node:
+            yield path, node
+        for key, value in node.items():
+            yield from walk_properties(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from walk_properties(value, f"{path}/{index}")
+
+
+def test_no_wall_clock_time_is_declared_an_rfc3339_time(openapi_schema: dict[str, Any]) -> None:
+    """RFC 3339 `time` requires an offset ("07:00:00Z"); the server sends and accepts local times without one."""
+    declared = [path for path, node in walk_properties(openapi_schema) if node.get("format") == "time"]
+    assert not declared, "wall-clock times declared `format: time`:\n" + "\n".join(declared)
+    local_time = openapi_schema["components"]["schemas"]["ReminderOutput"]["properties"]["local_time"]
+    assert re.fullmatch(local_time["pattern"], "07:00:00")
