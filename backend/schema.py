@@ -27,12 +27,12 @@ class AutoSchema(openapi.AutoSchema):
             return outer.removesuffix("View") + inner
         return str(super().get_serializer_name(serializer, direction))
 
-    def _map_serializer_field(self, field: Any, direction: Literal["request", "response"], **kwargs: Any) -> Any:
+    def _map_serializer_field(self, field: Any, direction: Any, bypass_extensions: Any = False) -> Any:
         # Every time of day here is a wall-clock time without an offset (e.g. a reminder's local_time, "07:00:00"),
         # not an RFC 3339 `time`, which requires one: a model TimeField in an output is documented as such too.
         if isinstance(field, serializers.TimeField) and not hasattr(type(field), "_spectacular_annotation"):
             return dict(LOCAL_TIME_SCHEMA)
-        return super()._map_serializer_field(field, direction, **kwargs)
+        return super()._map_serializer_field(field, direction, bypass_extensions)
 
     def _map_basic_serializer(self, serializer: Any, direction: Literal["request", "response"]) -> dict[str, Any]:
         result: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
