@@ -17,6 +17,15 @@ CLIENT_ID_REUSED = OpenApiResponse(
 )
 
 
+def decimal_pattern(field: serializers.DecimalField) -> str:
+    """What the field accepts as a string: at least one digit (drf-spectacular's own pattern, `^-?\\d{0,5}...`,
+    also matched "", "." and "-", which the server refuses), its digit limits, and a sign only if it may be negative."""
+    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+    whole = "0" if field.max_whole_digits == 0 else rf"\d{{1,{field.max_whole_digits}}}"
+    places = rf"(\.\d{{1,{field.decimal_places}}})?" if field.decimal_places else ""
+    return f"^{sign}{whole}{places}$"
+
+
 class AutoSchema(openapi.AutoSchema):
     """Names components after their view for nested `Input`/`Output` serializers, so that `MeView.Output` and
     `HealthView.Output` become `MeOutput` and `HealthOutput` instead of colliding as `Output`."""
@@ -32,7 +41,10 @@ class AutoSchema(openapi.AutoSchema):
         # not an RFC 3339 `time`, which requires one: a model TimeField in an output is documented as such too.
         if isinstance(field, serializers.TimeField) and not hasattr(type(field), "_spectacular_annotation"):
             return dict(LOCAL_TIME_SCHEMA)
-        return super()._map_serializer_field(field, direction, bypass_extensions)
+        result = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.DecimalField) and "pattern" in result:
+            result["pattern"] = decimal_pattern(field)
+        return result
 
     def _map_basic_serializer(self, serializer: Any, direction: Literal["request", "response"]) -> dict[str, Any]:
         result: dict[str, Any] = super()._map_basic_serializer(serializer, direction)

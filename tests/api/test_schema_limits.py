@@ -1,0 +1,64 @@
+"""The schema says what the server accepts (issue 12 finding 14): decimal patterns need a digit, the server's limits
+(adherence window, `week`, date spans) are declared, and empty query parameters are refused as the schema says."""
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import World
+
+
+def decimal_patterns(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        if node.get("format") == "decimal" and "pattern" in node:
+            yield path, node["pattern"]
+        for key, value in node.items():
+            yield from decimal_patterns(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from decimal_patterns(value, f"{path}/{index}")
+
+
+def test_decimal_patterns_require_a_digit(openapi_schema: dict[str, Any]) -> None:
+    """drf-spectacular's `^-?\\d{0,5}(?:\\.\\d{0,1})?$` matched "", "." and "-", which the server refuses."""
+    patterns = list(decimal_patterns(openapi_schema))
+    assert patterns  # the walk is not vacuous
+    loose = [
+        f"{path}: {pattern} matches {text!r}"
+        for path, pattern in patterns
+        for text in ("", ".", "-", "1.", ".5")
+        if re.search(pattern, text)
+    ]
+    assert not loose, "\n".join(loose)
+    for _, pattern in patterns:
+        assert re.search(pattern, "0")
+
+
+def test_decimal_patterns_keep_the_field_limits(openapi_schema: dict[str, Any]) -> None:
+    schemas = openapi_schema["components"]["schemas"]
+    t_score = schemas["BoneDensityInputRequest"]["properties"]["t_score"]["pattern"]  # max 2 whole digits, 1 place
+    assert re.search(t_score, "-12.5") and not re.search(t_score, "123") and not re.search(t_score, "1.25")
+    parameters = openapi_schema["paths"]["/api/v1/patients/"]["get"]["parameters"]
+    adherence = next(p for p in parameters if p["name"] == "adherence_below")["schema"]["pattern"]  # 0..1
+    assert re.search(adherence, "0.8") and not re.search(adherence, "-0.5")
+
+
+@pytest.mark.parametrize("value", ["", ".", "-"])
+def test_decimals_without_a_digit_are_a_400(world: World, client_for, value: str) -> None:
+    response = client_for(world.cora).post(
+        f"/api/v1/patients/{world.ann.id}/bone-density/",
+        {"measured_on": "2026-01-05", "site": "lumbar_spine", "t_score": value},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["error"]["code"] == "invalid" and "t_score" in body["error"]["fields"]
+
+
+@pytest.mark.parametrize("value", [".", "-"])
+def test_decimal_query_parameters_without_a_digit_are_a_400(world: World, client_for, value: str) -> None:
+    response = client_for(world.cora).get("/api/v1/patients/", {"adherence_below": value})
+    assert response.status_code == 400, response.content
+    assert "adherence_below" in response.json()["error"]["fields"]
