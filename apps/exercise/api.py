@@ -11,7 +11,7 @@ from apps.accounts.api_base import PatientDataView, request_user
 from apps.accounts.models import Patient
 from apps.exercise import selectors, services
 from apps.exercise.models import ExerciseKind, ExercisePlan, ExerciseSession, PlanStatus
-from apps.exercise.rules import MAX_SESSION_MINUTES, TARGETS, IsoWeek, WeekError, parse_iso_week
+from apps.exercise.rules import MAX_SESSION_MINUTES, TARGETS, WEEK_PATTERN, IsoWeek, WeekError, parse_iso_week
 from backend.access import access_record_of_patient
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
@@ -21,7 +21,10 @@ from backend.serializers import AwareDateTimeField, BoundedDateField, LocalTimeF
 # Patients log their own sessions and keep their own plan; coordinators and admins too; pharmacists read only.
 WRITERS = (Role.PATIENT, Role.COORDINATOR, Role.ADMIN)
 WEEK_PARAMETER = OpenApiParameter(
-    "week", str, description="Local ISO week YYYY-Www, e.g. 2026-W13 (default: her current week)"
+    "week",
+    str,
+    pattern=WEEK_PATTERN,
+    description="Local ISO week YYYY-Www, e.g. 2026-W13 (default: her current week)",
 )
 
 
@@ -189,7 +192,12 @@ class ExerciseSessionListCreateView(PaginatedListMixin, PatientDataView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("week", str, description="Only sessions of this local ISO week, YYYY-Www (e.g. 2026-W13)")
+            OpenApiParameter(
+                "week",
+                str,
+                pattern=WEEK_PATTERN,
+                description="Only sessions of this local ISO week, YYYY-Www (e.g. 2026-W13)",
+            )
         ],
         responses=ExerciseSessionOutput(many=True),
         summary="Exercise sessions, newest first",

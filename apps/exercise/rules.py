@@ -57,6 +57,7 @@ def target_errors(values: dict[str, object]) -> dict[str, list[str]]:
 MIN_YEAR: Final = 1900
 MAX_YEAR: Final = 2999
 _WEEK_RE = re.compile(r"([0-9]{4})-W([0-9]{2})")  # ASCII digits only (\d also matches other scripts)
+WEEK_PATTERN: Final = r"^[0-9]{4}-W[0-9]{2}$"  # the same, as the schema declares it
 
 
 class WeekError(ValueError):

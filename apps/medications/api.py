@@ -242,7 +242,12 @@ class OccurrenceListView(PatientDataView):
     @extend_schema(
         parameters=[
             OpenApiParameter("from", date, required=True, description="First local date (YYYY-MM-DD)"),
-            OpenApiParameter("to", date, required=True, description="Last local date, at most a year after 'from'"),
+            OpenApiParameter(
+                "to",
+                date,
+                required=True,
+                description=f"Last local date, at most {MAX_OCCURRENCE_WINDOW_DAYS} days after 'from'",
+            ),
         ],
         responses=OccurrenceOutput(many=True),
         summary="A schedule's computed occurrences in a window",

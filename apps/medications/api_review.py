@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -51,14 +51,16 @@ class AdherenceOutput(serializers.Serializer[Any]):
 
 
 class AdherenceQuery(serializers.Serializer[Any]):
-    window = serializers.IntegerField(min_value=7, max_value=730, required=False, default=90)
+    window = serializers.IntegerField(
+        min_value=7, max_value=730, required=False, default=90, help_text="Days, ending today in her zone."
+    )
 
 
 class AdherenceView(PatientDataView):
     audit_resource = "adherence"
 
     @extend_schema(
-        parameters=[OpenApiParameter("window", int, description="Days, ending today in her zone (7-730, default 90)")],
+        parameters=[AdherenceQuery],
         responses=AdherenceOutput(many=True),
         summary="Proportion of days covered per schedule (DOMAIN P1, P2)",
     )

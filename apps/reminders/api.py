@@ -39,7 +39,10 @@ class ReminderOutput(serializers.ModelSerializer[ReminderOccurrence]):
 
 class ReminderQuery(serializers.Serializer[Any]):
     # "from" is a keyword: the field is added below.
-    to = BoundedDateField(required=False)
+    to = BoundedDateField(
+        required=False,
+        help_text=f"Last local date, at most {MAX_WINDOW.days} days after 'from' (default: 'from' + 13 days).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         first, last = attrs.get("from"), attrs.get("to")
@@ -50,7 +53,9 @@ class ReminderQuery(serializers.Serializer[Any]):
         return attrs
 
 
-ReminderQuery._declared_fields["from"] = BoundedDateField(required=False)
+ReminderQuery._declared_fields["from"] = BoundedDateField(
+    required=False, help_text="First local date (default: her today)."
+)
 
 
 class ReminderListView(PaginatedListMixin, PatientDataView):

@@ -62,3 +62,33 @@ def test_decimal_query_parameters_without_a_digit_are_a_400(world: World, client
     response = client_for(world.cora).get("/api/v1/patients/", {"adherence_below": value})
     assert response.status_code == 400, response.content
     assert "adherence_below" in response.json()["error"]["fields"]
+
+
+def query_parameter(schema: dict[str, Any], path: str, name: str) -> dict[str, Any]:
+    parameters = schema["paths"][path]["get"]["parameters"]
+    found: dict[str, Any] = next(p for p in parameters if p["name"] == name)
+    return found
+
+
+def test_adherence_window_limits_are_declared(openapi_schema: dict[str, Any]) -> None:
+    window = query_parameter(openapi_schema, "/api/v1/patients/{patient_id}/adherence/", "window")["schema"]
+    assert (window["minimum"], window["maximum"], window["default"]) == (7, 730, 90)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/patients/{patient_id}/exercise-sessions/", "/api/v1/patients/{patient_id}/exercise/weekly/"]
+)
+def test_week_format_is_declared(openapi_schema: dict[str, Any], path: str) -> None:
+    pattern = query_parameter(openapi_schema, path, "week")["schema"]["pattern"]
+    assert re.search(pattern, "2026-W05") and not re.search(pattern, "2026-5") and not re.search(pattern, "")
+
+
+@pytest.mark.parametrize(
+    ("path", "span"),
+    [
+        ("/api/v1/patients/{patient_id}/reminders/", "31 days"),
+        ("/api/v1/patients/{patient_id}/schedules/{schedule_id}/occurrences/", "366 days"),
+    ],
+)
+def test_date_window_spans_are_declared(openapi_schema: dict[str, Any], path: str, span: str) -> None:
+    assert span in query_parameter(openapi_schema, path, "to")["description"]
