@@ -295,7 +295,7 @@ class DoseListCreateView(PaginatedListMixin, PatientDataView):
         )
         schedule = serializers.UUIDField()
         occurrence_on = BoundedDateField(required=False, allow_null=True, default=None)
-        taken_at = AwareDateTimeField()
+        taken_at = AwareDateTimeField(help_text="When it was taken: not in the future, at most 400 days ago.")
         status = serializers.ChoiceField(choices=DoseStatus.choices, required=False, default=DoseStatus.TAKEN)
         source = serializers.ChoiceField(  # type: ignore[assignment]  # "source" is the field name the API promises
             choices=DoseSource.choices, required=False, default=DoseSource.APP
@@ -342,7 +342,9 @@ class DoseDetailView(PatientDataView):
     audit_resource = "dose_record"
 
     class Input(StrictSerializer):
-        taken_at = AwareDateTimeField(required=False)
+        taken_at = AwareDateTimeField(
+            required=False, help_text="When it was taken: not in the future, at most 400 days ago."
+        )
         status = serializers.ChoiceField(choices=DoseStatus.choices, required=False)
         site = serializers.CharField(max_length=40, required=False, allow_blank=True)
         note = serializers.CharField(max_length=500, required=False, allow_blank=True)

@@ -92,3 +92,18 @@ def test_week_format_is_declared(openapi_schema: dict[str, Any], path: str) -> N
 )
 def test_date_window_spans_are_declared(openapi_schema: dict[str, Any], path: str, span: str) -> None:
     assert span in query_parameter(openapi_schema, path, "to")["description"]
+
+
+@pytest.mark.parametrize(
+    ("component", "field"),
+    [
+        ("DoseListCreateInputRequest", "taken_at"),
+        ("PatchedDoseDetailInputRequest", "taken_at"),
+        ("SupplementIntakeListCreateInputRequest", "taken_at"),
+        ("DietaryCalciumListCreateInputRequest", "date"),
+        ("ExerciseSessionListCreateInputRequest", "performed_at"),
+    ],
+)
+def test_the_400_day_limit_of_records_is_declared(openapi_schema: dict[str, Any], component: str, field: str) -> None:
+    description = openapi_schema["components"]["schemas"][component]["properties"][field]["description"]
+    assert "at most 400 days ago" in description
