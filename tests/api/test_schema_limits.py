@@ -107,3 +107,60 @@ def test_date_window_spans_are_declared(openapi_schema: dict[str, Any], path: st
 def test_the_400_day_limit_of_records_is_declared(openapi_schema: dict[str, Any], component: str, field: str) -> None:
     description = openapi_schema["components"]["schemas"][component]["properties"][field]["description"]
     assert "at most 400 days ago" in description
+
+
+# --- inputs the schema forbids are refused ------------------------------------------------------------------------
+def refused_naming(response: Any, field: str) -> None:
+    assert response.status_code == 400, response.content
+    body = response.json()["error"]
+    assert body["code"] == "invalid" and field in body["fields"], body
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        ("reminders", "to"),
+        ("reminders", "from"),
+        ("adherence", "window"),
+        ("exercise-sessions", "week"),
+        ("exercise/weekly", "week"),
+        ("dietary-calcium", "date"),
+        ("supplement-intakes", "date"),
+        ("nutrition/daily", "date"),
+    ],
+)
+def test_an_empty_query_parameter_is_a_400_not_read_as_absent(
+    world: World, client_for, path: str, parameter: str
+) -> None:
+    response = client_for(world.ann.user).get(f"/api/v1/patients/{world.ann.id}/{path}/", {parameter: ""})
+    refused_naming(response, parameter)
+
+
+@pytest.mark.parametrize("parameter", ["adherence_below", "calcium_below", "exercise_below", "alert_level"])
+def test_an_empty_patient_filter_is_a_400(world: World, client_for, parameter: str) -> None:
+    refused_naming(client_for(world.cora).get("/api/v1/patients/", {parameter: ""}), parameter)
+
+
+def test_an_empty_search_is_still_no_search(world: World, client_for) -> None:
+    response = client_for(world.cora).get("/api/v1/patients/", {"q": ""})
+    assert response.status_code == 200
+    assert response.json()["count"] == 1  # Ann, Cora's one patient
+
+
+@pytest.mark.parametrize("value", ["null", "", "0", "201", "abc", "-1"])
+def test_a_page_size_outside_1_to_200_is_a_400(world: World, client_for, value: str) -> None:
+    response = client_for(world.ann.user).get(f"/api/v1/patients/{world.ann.id}/reminders/", {"page_size": value})
+    refused_naming(response, "page_size")
+
+
+@pytest.mark.parametrize("value", ["1", "200"])
+def test_page_sizes_1_and_200_are_accepted(world: World, client_for, value: str) -> None:
+    response = client_for(world.ann.user).get(f"/api/v1/patients/{world.ann.id}/reminders/", {"page_size": value})
+    assert response.status_code == 200, response.content
+
+
+def test_page_size_limits_are_declared(openapi_schema: dict[str, Any]) -> None:
+    page_size = query_parameter(openapi_schema, "/api/v1/patients/{patient_id}/reminders/", "page_size")["schema"]
+    assert (page_size["minimum"], page_size["maximum"]) == (1, 200)
+    page = query_parameter(openapi_schema, "/api/v1/patients/{patient_id}/reminders/", "page")["schema"]
+    assert page["minimum"] == 1
