@@ -1,7 +1,5 @@
 """Admins read the audit log over the API (and in the Django admin)."""
 
-from typing import Any
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -13,6 +11,7 @@ from backend.models import AuditEvent
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
+from backend.serializers import QuerySerializer
 
 
 class AuditEventOutput(serializers.ModelSerializer[AuditEvent]):
@@ -21,7 +20,7 @@ class AuditEventOutput(serializers.ModelSerializer[AuditEvent]):
         fields = ["id", "at", "actor", "actor_role", "patient_id", "action", "resource", "object_id", "method", "path"]
 
 
-class AuditFilter(serializers.Serializer[Any]):
+class AuditFilter(QuerySerializer):
     patient = serializers.UUIDField(required=False)
     actor = serializers.UUIDField(required=False)
     action = serializers.ChoiceField(choices=AuditEvent.Action.choices, required=False)

@@ -78,6 +78,23 @@ class StrictSerializer(StrictInputMixin, serializers.Serializer[Any]):
     pass
 
 
+class QuerySerializer(serializers.Serializer[Any]):
+    """Query parameters. DRF reads `?to=` (an empty value) as if the parameter were absent, so the server answered
+    for a default window where the schema forbids an empty date: here an empty value is refused with a 400 naming
+    the parameter, unless the field allows blanks (a search text)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            empty = {
+                name: ["May not be empty: leave the parameter out instead."]
+                for name, field in self.fields.items()
+                if not field.read_only and data.get(name) == "" and not getattr(field, "allow_blank", False)
+            }
+            if empty:
+                raise serializers.ValidationError(empty)
+        return super().to_internal_value(data)
+
+
 class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer[Any]):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,

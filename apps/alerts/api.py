@@ -1,7 +1,5 @@
 """Care alerts for staff and notices for patients."""
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -15,7 +13,7 @@ from backend.audit import audit_record
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import StrictSerializer
+from backend.serializers import QuerySerializer, StrictSerializer
 
 STAFF = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
 
@@ -57,7 +55,7 @@ class AlertDetailOutput(AlertOutput):
         fields = [*AlertOutput.Meta.fields, "events"]
 
 
-class AlertQuery(serializers.Serializer[Any]):
+class AlertQuery(QuerySerializer):
     state = serializers.MultipleChoiceField(choices=AlertState.choices, required=False)
 
 

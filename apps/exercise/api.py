@@ -16,7 +16,7 @@ from backend.access import access_record_of_patient
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
 from backend.schema import CLIENT_ID_REUSED
-from backend.serializers import AwareDateTimeField, BoundedDateField, LocalTimeField, StrictSerializer
+from backend.serializers import AwareDateTimeField, BoundedDateField, LocalTimeField, QuerySerializer, StrictSerializer
 
 # Patients log their own sessions and keep their own plan; coordinators and admins too; pharmacists read only.
 WRITERS = (Role.PATIENT, Role.COORDINATOR, Role.ADMIN)
@@ -139,7 +139,7 @@ class ExercisePlanDetailView(PatientDataView):
         return Response(ExercisePlanOutput(plan).data)
 
 
-class WeekQuery(serializers.Serializer[Any]):
+class WeekQuery(QuerySerializer):
     week = serializers.CharField(required=False, max_length=20)
 
 

@@ -26,7 +26,7 @@ from backend.access import access_record_of_patient, get_or_404
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
 from backend.schema import CLIENT_ID_REUSED
-from backend.serializers import AwareDateTimeField, BoundedDateField, LocalTimeField, StrictSerializer
+from backend.serializers import AwareDateTimeField, BoundedDateField, LocalTimeField, QuerySerializer, StrictSerializer
 
 STAFF = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
 MAX_OCCURRENCE_WINDOW_DAYS = 366
@@ -221,7 +221,7 @@ class OccurrenceOutput(serializers.Serializer[Any]):
     local_time = LocalTimeField()
 
 
-class OccurrenceQuery(serializers.Serializer[Any]):
+class OccurrenceQuery(QuerySerializer):
     # "from" is a Python keyword: declared below through fields.
     to = BoundedDateField()
 
@@ -282,7 +282,7 @@ class DoseOutput(serializers.ModelSerializer[DoseRecord]):
         ]
 
 
-class ScheduleFilter(serializers.Serializer[Any]):
+class ScheduleFilter(QuerySerializer):
     schedule = serializers.UUIDField(required=False)
 
 

@@ -19,7 +19,7 @@ from backend.audit import audit_record
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import BoundedDateField, StrictSerializer
+from backend.serializers import BoundedDateField, QuerySerializer, StrictSerializer
 
 
 class AdherenceOutput(serializers.Serializer[Any]):
@@ -50,7 +50,7 @@ class AdherenceOutput(serializers.Serializer[Any]):
     )
 
 
-class AdherenceQuery(serializers.Serializer[Any]):
+class AdherenceQuery(QuerySerializer):
     window = serializers.IntegerField(
         min_value=7, max_value=730, required=False, default=90, help_text="Days, ending today in her zone."
     )

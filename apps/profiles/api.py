@@ -21,7 +21,7 @@ from backend.audit import audit_record
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import BoundedDateField, LocalTimeField, StrictModelSerializer
+from backend.serializers import BoundedDateField, LocalTimeField, QuerySerializer, StrictModelSerializer
 
 STAFF_WRITERS = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
 # What a patient may change about herself from the app; clinical fields are the care team's.
@@ -68,14 +68,13 @@ class PatientOutput(serializers.Serializer[Any]):
     updated_at = serializers.DateTimeField(source="profile.updated_at")
 
 
-class PatientListQuery(serializers.Serializer[Any]):
+class PatientListQuery(QuerySerializer):
     q = serializers.CharField(
         max_length=200, required=False, default="", allow_blank=True, help_text="Search name or email."
     )
     alert_level = serializers.ChoiceField(
         choices=["urgent", "high", "normal", "low"],
         required=False,
-        allow_null=True,
         default=None,
         help_text="Only patients with an open alert of this severity or higher.",
     )
@@ -85,7 +84,6 @@ class PatientListQuery(serializers.Serializer[Any]):
         min_value=Decimal("0"),
         max_value=Decimal("1"),
         required=False,
-        allow_null=True,
         default=None,
         help_text="Only patients with an active schedule whose last 90-day PDC is below this (e.g. 0.8).",
     )
@@ -95,7 +93,6 @@ class PatientListQuery(serializers.Serializer[Any]):
         min_value=Decimal("0"),
         max_value=Decimal("10000"),
         required=False,
-        allow_null=True,
         default=None,
         help_text="Only patients whose average daily calcium (diet + supplements, mg) over the last 7 days is below.",
     )
@@ -103,7 +100,6 @@ class PatientListQuery(serializers.Serializer[Any]):
         min_value=0,
         max_value=10080,
         required=False,
-        allow_null=True,
         default=None,
         help_text="Only patients with fewer weight-bearing minutes than this over the last 7 days.",
     )

@@ -14,7 +14,7 @@ from apps.reminders.models import ReminderOccurrence, ReminderPreference
 from backend import clock
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
-from backend.serializers import BoundedDateField, LocalTimeField, StrictSerializer
+from backend.serializers import BoundedDateField, LocalTimeField, QuerySerializer, StrictSerializer
 
 MAX_WINDOW = timedelta(days=31)
 
@@ -37,7 +37,7 @@ class ReminderOutput(serializers.ModelSerializer[ReminderOccurrence]):
         ]
 
 
-class ReminderQuery(serializers.Serializer[Any]):
+class ReminderQuery(QuerySerializer):
     # "from" is a keyword: the field is added below.
     to = BoundedDateField(
         required=False,

@@ -25,7 +25,7 @@ from backend.access import access_record_of_patient, get_or_404
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
 from backend.schema import CLIENT_ID_REUSED
-from backend.serializers import AwareDateTimeField, BoundedDateField, LocalTimeField, StrictSerializer
+from backend.serializers import AwareDateTimeField, BoundedDateField, LocalTimeField, QuerySerializer, StrictSerializer
 
 # Patients write their own intakes, diet entries and plans; coordinators and admins for them; pharmacists read.
 WRITERS = (Role.PATIENT, Role.COORDINATOR, Role.ADMIN)
@@ -157,7 +157,7 @@ class SupplementPlanDetailView(PatientDataView):
 
 
 # --- intakes -----------------------------------------------------------------------------------------------------
-class SupplementDayQuery(serializers.Serializer[Any]):
+class SupplementDayQuery(QuerySerializer):
     date = BoundedDateField(required=False, default=None, help_text="Only this local date (YYYY-MM-DD).")
 
 
@@ -391,7 +391,7 @@ class NutritionDailyOutput(serializers.Serializer[Any]):
     warnings = NutritionWarningOutput(many=True)
 
 
-class NutritionDailyQuery(serializers.Serializer[Any]):
+class NutritionDailyQuery(QuerySerializer):
     date = BoundedDateField(required=False, default=None, help_text="Her local date; default: her today.")
 
 
