@@ -1,6 +1,7 @@
 """Serializer helpers shared by every app."""
 
 import contextlib
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -116,8 +117,9 @@ class LocalTimeField(serializers.TimeField):
     """A wall-clock time in the patient's zone, e.g. "07:00": no offset, so not an RFC 3339 `time`."""
 
     def to_internal_value(self, value: Any) -> Any:
-        # Django's parser would silently drop "+02:00"; a local time with an offset is a client mistake.
-        if isinstance(value, str) and any(sign in value for sign in "+-Z"):
+        # Django's parser would silently drop "+02:00" (a local time with an offset is a client mistake) and take
+        # "7:00": only the form the schema declares is accepted.
+        if isinstance(value, str) and not re.fullmatch(LOCAL_TIME_SCHEMA["pattern"], value):
             self.fail("invalid", format="HH:MM[:SS] (local time, no offset)")
         return super().to_internal_value(value)
 

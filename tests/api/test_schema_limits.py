@@ -164,3 +164,20 @@ def test_page_size_limits_are_declared(openapi_schema: dict[str, Any]) -> None:
     assert (page_size["minimum"], page_size["maximum"]) == (1, 200)
     page = query_parameter(openapi_schema, "/api/v1/patients/{patient_id}/reminders/", "page")["schema"]
     assert page["minimum"] == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "status"), [("7:00", 400), ("07:0", 400), ("24:00", 400), ("07:00", 200), ("23:59:59", 200)]
+)
+def test_quiet_hours_take_exactly_the_declared_wall_clock_form(
+    world: World, client_for, value: str, status: int
+) -> None:
+    """Django's parser also took "7:00", which the schema's HH:MM[:SS] pattern forbids: the two now agree."""
+    response = client_for(world.ann.user).patch(
+        f"/api/v1/patients/{world.ann.id}/reminder-preferences/",
+        {"quiet_hours_start": value, "quiet_hours_end": "08:00"},
+        format="json",
+    )
+    assert response.status_code == status, response.content
+    if status == 400:
+        assert "quiet_hours_start" in response.json()["error"]["fields"]
