@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from backend.errors import ErrorSerializer
-from backend.serializers import LOCAL_TIME_SCHEMA, StrictInputMixin
+from backend.serializers import LOCAL_TIME_SCHEMA, StrictInputMixin, decimal_pattern
 
 # The 409 of a create whose id the client generates (backend/client_ids.py).
 CLIENT_ID_REUSED = OpenApiResponse(
@@ -15,15 +15,6 @@ CLIENT_ID_REUSED = OpenApiResponse(
     description="This id is already recorded with other values (`code` = conflict; `fields` names each field that "
     "differs). The same body again is a 200; a new record needs a new id.",
 )
-
-
-def decimal_pattern(field: serializers.DecimalField) -> str:
-    """What the field accepts as a string: at least one digit (drf-spectacular's own pattern, `^-?\\d{0,5}...`,
-    also matched "", "." and "-", which the server refuses), its digit limits, and a sign only if it may be negative."""
-    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
-    whole = "0" if field.max_whole_digits == 0 else rf"\d{{1,{field.max_whole_digits}}}"
-    places = rf"(\.\d{{1,{field.decimal_places}}})?" if field.decimal_places else ""
-    return f"^{sign}{whole}{places}$"
 
 
 class AutoSchema(openapi.AutoSchema):

@@ -54,6 +54,26 @@ class BoundedDateField(serializers.DateField):
         return result
 
 
+def decimal_pattern(field: serializers.DecimalField) -> str:
+    """What the field accepts as a string: at least one digit (drf-spectacular's own pattern, `^-?\\d{0,5}...`,
+    also matched "", "." and "-", which the server refuses), its digit limits, and a sign only if it may be negative."""
+    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+    whole_digits, places_digits = field.max_whole_digits, field.decimal_places
+    whole = "0" if whole_digits == 0 else (r"\d+" if whole_digits is None else rf"\d{{1,{whole_digits}}}")
+    places = "" if places_digits == 0 else (r"(\.\d+)?" if places_digits is None else rf"(\.\d{{1,{places_digits}}})?")
+    return f"^{sign}{whole}{places}$"
+
+
+class DecimalField(serializers.DecimalField):
+    """A decimal sent as a string takes exactly the form the schema declares (`decimal_pattern`): DRF's Decimal()
+    also took ".5", "1.", "+1", "1e0" and "-0", which the schema forbids. Every serializer decimal is one of these."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and not re.fullmatch(decimal_pattern(self), data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictInputMixin:
     """Rejects fields the endpoint does not know or does not let you write, instead of silently ignoring them."""
 
@@ -101,6 +121,7 @@ class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer[Any]):
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: AwareDateTimeField,
         models.DateField: BoundedDateField,
+        models.DecimalField: DecimalField,
     }
 
 

@@ -19,13 +19,13 @@ from backend.audit import audit_record
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import BoundedDateField, QuerySerializer, StrictSerializer
+from backend.serializers import BoundedDateField, DecimalField, QuerySerializer, StrictSerializer
 
 
 class AdherenceOutput(serializers.Serializer[Any]):
     schedule = serializers.UUIDField(source="schedule.id")
     medication_code = serializers.CharField(source="schedule.medication.code")
-    pdc = serializers.DecimalField(
+    pdc = DecimalField(
         max_digits=4,
         decimal_places=3,
         allow_null=True,

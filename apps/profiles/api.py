@@ -21,7 +21,7 @@ from backend.audit import audit_record
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import BoundedDateField, LocalTimeField, QuerySerializer, StrictModelSerializer
+from backend.serializers import BoundedDateField, DecimalField, LocalTimeField, QuerySerializer, StrictModelSerializer
 
 STAFF_WRITERS = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
 # What a patient may change about herself from the app; clinical fields are the care team's.
@@ -51,8 +51,8 @@ class PatientOutput(serializers.Serializer[Any]):
     timezone = serializers.CharField(source="profile.timezone")
     aromatase_inhibitor = serializers.CharField(source="profile.aromatase_inhibitor")
     ai_started_on = BoundedDateField(source="profile.ai_started_on", allow_null=True)
-    height_cm = serializers.DecimalField(source="profile.height_cm", max_digits=4, decimal_places=1, allow_null=True)
-    weight_kg = serializers.DecimalField(source="profile.weight_kg", max_digits=4, decimal_places=1, allow_null=True)
+    height_cm = DecimalField(source="profile.height_cm", max_digits=4, decimal_places=1, allow_null=True)
+    weight_kg = DecimalField(source="profile.weight_kg", max_digits=4, decimal_places=1, allow_null=True)
     smoker = serializers.CharField(source="profile.smoker")
     family_hip_fracture = serializers.BooleanField(source="profile.family_hip_fracture")
     prior_fragility_fracture = serializers.BooleanField(source="profile.prior_fragility_fracture")
@@ -78,7 +78,7 @@ class PatientListQuery(QuerySerializer):
         default=None,
         help_text="Only patients with an open alert of this severity or higher.",
     )
-    adherence_below = serializers.DecimalField(
+    adherence_below = DecimalField(
         max_digits=4,
         decimal_places=3,
         min_value=Decimal("0"),
@@ -87,7 +87,7 @@ class PatientListQuery(QuerySerializer):
         default=None,
         help_text="Only patients with an active schedule whose last 90-day PDC is below this (e.g. 0.8).",
     )
-    calcium_below = serializers.DecimalField(
+    calcium_below = DecimalField(
         max_digits=6,
         decimal_places=1,
         min_value=Decimal("0"),
@@ -284,7 +284,7 @@ class BoneHealthOutput(serializers.Serializer[Any]):
     reasons = FindingOutput(many=True)
     risk_factors = FindingOutput(many=True)
     advice = FindingOutput(many=True)
-    lowest_t_score = serializers.DecimalField(max_digits=3, decimal_places=1, allow_null=True)
+    lowest_t_score = DecimalField(max_digits=3, decimal_places=1, allow_null=True)
     lowest_t_score_site = serializers.CharField(allow_null=True)
     lowest_t_score_measured_on = BoundedDateField(allow_null=True)
     last_dxa_on = BoundedDateField(allow_null=True, help_text="The latest DXA on record; null when none is.")

@@ -181,3 +181,21 @@ def test_quiet_hours_take_exactly_the_declared_wall_clock_form(
     assert response.status_code == status, response.content
     if status == 400:
         assert "quiet_hours_start" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize(("value", "status"), [(".5", 400), ("1.", 400), ("+1", 400), ("1e0", 400), ("-1.5", 201)])
+def test_decimals_take_exactly_the_declared_form(world: World, client_for, value: str, status: int) -> None:
+    """DRF's Decimal() also took ".5", "1.", "+1" and "1e0", which the schema's pattern forbids: the two now agree."""
+    response = client_for(world.cora).post(
+        f"/api/v1/patients/{world.ann.id}/bone-density/",
+        {"measured_on": "2026-01-05", "site": "lumbar_spine", "t_score": value},
+        format="json",
+    )
+    assert response.status_code == status, response.content
+    if status == 400:
+        assert "t_score" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("value", [".5", "0.", "-0"])
+def test_decimal_filters_take_exactly_the_declared_form(world: World, client_for, value: str) -> None:
+    refused_naming(client_for(world.cora).get("/api/v1/patients/", {"adherence_below": value}), "adherence_below")
