@@ -283,7 +283,7 @@ class DoseOutput(serializers.ModelSerializer[DoseRecord]):
 
 
 class ScheduleFilter(QuerySerializer):
-    schedule = serializers.UUIDField(required=False)
+    schedule = serializers.UUIDField(required=False, help_text="Only doses of this schedule.")
 
 
 class DoseListCreateView(PaginatedListMixin, PatientDataView):
@@ -304,7 +304,7 @@ class DoseListCreateView(PaginatedListMixin, PatientDataView):
         note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
     @extend_schema(
-        parameters=[OpenApiParameter("schedule", str, description="Only doses of this schedule (UUID)")],
+        parameters=[ScheduleFilter],
         responses=DoseOutput(many=True),
         summary="Dose records, newest first",
     )

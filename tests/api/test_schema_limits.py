@@ -199,3 +199,9 @@ def test_decimals_take_exactly_the_declared_form(world: World, client_for, value
 @pytest.mark.parametrize("value", [".5", "0.", "-0"])
 def test_decimal_filters_take_exactly_the_declared_form(world: World, client_for, value: str) -> None:
     refused_naming(client_for(world.cora).get("/api/v1/patients/", {"adherence_below": value}), "adherence_below")
+
+
+def test_the_dose_list_schedule_filter_is_declared_a_uuid(openapi_schema: dict[str, Any]) -> None:
+    """The server refuses `?schedule=abc` with a 400: the schema says it takes a UUID."""
+    schedule = query_parameter(openapi_schema, "/api/v1/patients/{patient_id}/doses/", "schedule")["schema"]
+    assert schedule["format"] == "uuid"
