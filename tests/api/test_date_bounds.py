@@ -10,15 +10,13 @@ from typing import Any
 
 import pytest
 import time_machine
-from drf_spectacular.drainage import GENERATOR_STATS
-from drf_spectacular.generators import SchemaGenerator
 from rest_framework import serializers
 
 from apps.medications.models import DoseRecord, Schedule
 from apps.profiles.models import BoneDensityResult, LabResult
 from apps.supplements.models import DietaryCalciumEntry, SupplementPlan
-from backend.schema import AutoSchema
 from backend.serializers import BoundedDateField
+from tests.api.schema_walk import request_fields
 from tests.conftest import World
 from tests.factories import make_schedule
 
@@ -194,23 +192,10 @@ def test_a_pushed_dose_with_an_absurd_occurrence_date_refuses_the_push(
 def request_date_fields(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, serializers.Field]]:
     """(serializer, field, field object) for every date field the OpenAPI schema maps in a request: bodies and
     query parameters of every operation."""
-    found: list[tuple[str, str, serializers.Field]] = []
-    original = AutoSchema._map_serializer_field
-
-    def spy(self: Any, field: Any, direction: str, bypass_extensions: bool = False) -> Any:
-        if (
-            direction == "request"
-            and isinstance(field, serializers.DateField)
-            and not isinstance(field, serializers.DateTimeField)
-        ):
-            found.append((type(field.parent).__qualname__, str(field.field_name), field))
-        return original(self, field, direction, bypass_extensions)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(AutoSchema, "_map_serializer_field", spy)
-        with GENERATOR_STATS.silence():
-            SchemaGenerator().get_schema(request=None, public=True)
-    return found
+    return request_fields(
+        monkeypatch,
+        lambda field: isinstance(field, serializers.DateField) and not isinstance(field, serializers.DateTimeField),
+    )
 
 
 def test_every_date_a_request_accepts_is_bounded(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
