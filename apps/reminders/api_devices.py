@@ -216,6 +216,7 @@ class DeviceDetailView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("platform", str, enum=list(PLATFORMS), required=True)],
+        request=None,
         responses={204: None},
         summary="Remove your device",
         operation_id="devices_delete",

@@ -43,7 +43,7 @@ def _since(user: User, raw: str | None, *, required: bool) -> tuple[SyncPull | N
     timestamp was pruned: everything is sent again and the app drops what it holds beyond that)."""
     if raw in (None, "", "null") and not required:
         return None, False
-    if raw is None or not TIMESTAMP.match(raw) or int(raw) < 1:
+    if raw is None or not TIMESTAMP.fullmatch(raw) or int(raw) < 1:
         raise serializers.ValidationError(
             {"last_pulled_at": ["Must be a timestamp this server returned (a positive integer)."]}
         )
@@ -91,7 +91,7 @@ def _check_push_size(body: Any) -> None:
 def _schema_version(raw: str | None) -> None:
     if raw is None or raw in ("", "null"):
         return
-    if not re.match(r"^[0-9]{1,9}$", raw) or int(raw) < 1:
+    if not re.fullmatch(r"[1-9][0-9]{0,8}", raw):
         raise serializers.ValidationError({"schema_version": ["Must be a positive integer."]})
 
 
@@ -194,8 +194,14 @@ PUSH_INPUT = {
 THROTTLED = "Too many syncs from this account in a short time: retry after the Retry-After header's seconds."
 LAST_PULLED_AT = OpenApiParameter(
     "last_pulled_at",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": r"^(|null|[1-9][0-9]{0,17})$"},
     description="The timestamp of the app's last pull; empty or `null` on the first sync.",
+)
+# WatermelonDB's client sends `null` before the app has a schema version (String(undefined ?? null)).
+SCHEMA_VERSION = OpenApiParameter(
+    "schema_version",
+    {"type": "string", "pattern": r"^(|null|[1-9][0-9]{0,8})$"},
+    description="The app's schema version (a positive integer; empty or `null` when unknown).",
 )
 
 
@@ -211,7 +217,7 @@ class SyncView(APIView):
         summary="Pull: changes since last_pulled_at (WatermelonDB protocol; patients only)",
         parameters=[
             LAST_PULLED_AT,
-            OpenApiParameter("schema_version", OpenApiTypes.INT, description="The app's schema version."),
+            SCHEMA_VERSION,
             OpenApiParameter(
                 "migration",
                 OpenApiTypes.STR,
@@ -239,7 +245,7 @@ class SyncView(APIView):
         parameters=[
             OpenApiParameter(
                 "last_pulled_at",
-                OpenApiTypes.INT,
+                {"type": "integer", "minimum": 1, "maximum": 999999999999999999},
                 required=True,
                 description="The timestamp of the pull that preceded this push.",
             )

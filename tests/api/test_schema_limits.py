@@ -205,3 +205,22 @@ def test_the_dose_list_schedule_filter_is_declared_a_uuid(openapi_schema: dict[s
     """The server refuses `?schedule=abc` with a 400: the schema says it takes a UUID."""
     schedule = query_parameter(openapi_schema, "/api/v1/patients/{patient_id}/doses/", "schedule")["schema"]
     assert schedule["format"] == "uuid"
+
+
+def test_a_delete_that_reads_a_body_declares_it(openapi_schema: dict[str, Any]) -> None:
+    """Removing a device by platform and registration id reads them from the body: the schema says so (it used to
+    document no body, so a client following it was refused with a 400)."""
+    body = openapi_schema["paths"]["/api/v1/devices/"]["delete"]["requestBody"]
+    assert body["required"] is True
+    schema = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(openapi_schema["components"]["schemas"][schema]["required"]) == {"platform", "registration_id"}
+
+
+def test_sync_pull_parameters_declare_what_the_server_reads(openapi_schema: dict[str, Any]) -> None:
+    parameters = {p["name"]: p["schema"] for p in openapi_schema["paths"]["/api/v1/sync/"]["get"]["parameters"]}
+    for name in ("last_pulled_at", "schema_version"):
+        pattern = parameters[name]["pattern"]
+        assert all(re.search(pattern, ok) for ok in ("", "null", "12")), name
+        assert not any(re.search(pattern, bad) for bad in ("0", "x", "-1", "01")), name
+    push = openapi_schema["paths"]["/api/v1/sync/"]["post"]["parameters"]
+    assert next(p for p in push if p["name"] == "last_pulled_at")["schema"]["minimum"] == 1

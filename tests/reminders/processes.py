@@ -75,4 +75,6 @@ def push_log(path: Path) -> list[dict[str, Any]]:
     """The messages the fake provider was handed, across processes (see tests/fake_push_worker.py)."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    # A worker may be appending right now: a last line without its newline is not written yet.
+    complete, _, _ = path.read_text().rpartition("\n")
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]

@@ -207,9 +207,24 @@ def test_a_timestamp_given_to_another_account_is_refused(world: World, app_for) 
     assert "last_pulled_at" in ann.pull(expect=400)["error"]["fields"]
 
 
-def test_bad_schema_version_is_refused(world: World, client_for) -> None:
-    response = client_for(world.ann.user).get("/api/v1/sync/", {"schema_version": "x"})
+@pytest.mark.parametrize("value", ["x", "0", "1\n", "01", "1.0"])
+def test_bad_schema_version_is_refused(world: World, client_for, value: str) -> None:
+    """Exactly the schema's pattern: a positive integer ("1\n" passed a `$`-anchored match before)."""
+    response = client_for(world.ann.user).get("/api/v1/sync/", {"schema_version": value})
     assert response.status_code == 400
+    assert "schema_version" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("value", ["2", "null", ""])
+def test_a_schema_version_or_none_yet_is_accepted(world: World, client_for, value: str) -> None:
+    response = client_for(world.ann.user).get("/api/v1/sync/", {"schema_version": value})
+    assert response.status_code == 200, response.content
+
+
+def test_a_timestamp_with_a_trailing_newline_is_refused(world: World, client_for) -> None:
+    response = client_for(world.ann.user).get("/api/v1/sync/", {"last_pulled_at": "5\n"})
+    assert response.status_code == 400
+    assert "last_pulled_at" in response.json()["error"]["fields"]
 
 
 @pytest.mark.parametrize("who", ["cora", "phil", "admin"])
