@@ -72,3 +72,10 @@ def test_each_console_filter_filters(world: World, name: str) -> None:
     response = client.get(f"/console/patients/?{name}={value}")
     assert response.status_code == 200, response.content[:300]
     assert b"Ann Archer" not in response.content
+
+
+def test_a_value_the_client_sends_that_no_filter_knows_is_a_400_naming_it(world: World, client_for) -> None:
+    response = client_for(world.admin).get("/api/v1/patients/?alert_level=critical")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and list(error["fields"]) == ["alert_level"]
