@@ -16,6 +16,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("apps.alerts.urls")),
     path("", include("apps.reminders.urls")),
     path("", include("apps.sync.urls")),
+    path("", include("apps.caseload.urls")),
     path("", include("backend.urls")),
 ]
 

@@ -1,18 +1,15 @@
 """What the alerts layer does when the medications layer announces something (registered at start-up)."""
 
-from typing import Any
-
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q
 
 from apps.alerts import hooks as alert_hooks
 from apps.alerts.follow_on import INJECTION_DELAY_KINDS, delay_alert_kinds, recheck_stopped_injectables
-from apps.alerts.models import SEVERITY_RANK, Alert, AlertState, Severity
+from apps.alerts.models import Alert
 from apps.alerts.services import alerts_resolve_automatically
 from apps.medications import hooks
 from apps.medications.models import DoseRecord, DoseStatus
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, alert_for
 from apps.medications.services import injection_status_now
-from apps.profiles.hooks import register_patient_filter
 from backend import clock
 
 
@@ -53,15 +50,7 @@ def resolve_low_adherence_under_injection_alert(alert: Alert) -> None:
     )
 
 
-def filter_by_alert_level(rows: QuerySet[Any], level: str) -> QuerySet[Any]:
-    open_at_level = Alert.objects.filter(
-        patient=OuterRef("pk"), severity_rank__gte=SEVERITY_RANK[Severity(level)]
-    ).exclude(state=AlertState.RESOLVED)
-    return rows.filter(Exists(open_at_level))
-
-
 def register() -> None:
-    register_patient_filter("alert_level", filter_by_alert_level)
     hooks.on_dose_recorded(settle_injection_alerts_on_dose)
     hooks.on_schedule_changed(recheck_stopped_injectables)
     alert_hooks.on_alert_raised(resolve_low_adherence_under_injection_alert)

@@ -28,10 +28,11 @@ from apps.medications.rules.injection import (
     is_transition,
     notice_for,
 )
-from apps.medications.selectors import schedules_due_for_injection_check
+from apps.medications.selectors import schedules_due_for_adherence_judging, schedules_due_for_injection_check
 from apps.medications.services import (
     InjectionTransition,
-    adherence_refresh,
+    adherence_day_turned,
+    adherence_judged,
     injection_check_claim,
     injection_status_now,
 )
@@ -207,17 +208,12 @@ def _judge(schedule: Schedule, now: datetime, report: AdherenceReport) -> None:
 
 
 def _judge_patient(patient: Patient, schedules: list[Schedule], now: datetime, report: AdherenceReport) -> None:
-    turned = [
-        s
-        for s in schedules
-        if s.status == ScheduleStatus.ACTIVE and (s.adherence_next_at is None or s.adherence_next_at <= now)
-    ]
-    adherence_refresh(turned, now=now)  # her day has turned: today's figure and tomorrow's
+    # The stored figure and when to judge again are medications' columns, written by its services.
+    adherence_day_turned(schedules, now=now)  # her day has turned: today's figure and tomorrow's
     for schedule in schedules:
         report.schedules += 1
         _judge(schedule, now, report)
-        schedule.adherence_judge_at = schedule.adherence_next_at if schedule.status == ScheduleStatus.ACTIVE else None
-    Schedule.objects.bulk_update(schedules, ["adherence_judge_at"])
+    adherence_judged(schedules)
 
 
 def low_adherence_watch(now: datetime | None = None) -> AdherenceReport:
@@ -228,15 +224,7 @@ def low_adherence_watch(now: datetime | None = None) -> AdherenceReport:
     report = AdherenceReport()
     failed: set[uuid.UUID] = set()
     while True:
-        due = (
-            Schedule.objects.filter(
-                Q(adherence_judge_at__lte=now) | Q(status=ScheduleStatus.ACTIVE, adherence_next_at__isnull=True)
-            )
-            .exclude(patient_id__in=failed)
-            .select_related("medication", "patient__profile")
-            .order_by("patient_id", "id")
-        )
-        batch = list(due[:BATCH])
+        batch = schedules_due_for_adherence_judging(now=now, limit=BATCH, skip_patients=failed)
         by_patient: dict[uuid.UUID, list[Schedule]] = {}
         for schedule in batch:
             by_patient.setdefault(schedule.patient_id, []).append(schedule)

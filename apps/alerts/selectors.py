@@ -1,7 +1,7 @@
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from apps.accounts.models import Patient, User
-from apps.alerts.models import Alert, AlertState, Notice
+from apps.alerts.models import SEVERITY_RANK, Alert, AlertState, Notice, Severity
 from backend.access import access_patient_data_by_user, scope_patient_data
 
 
@@ -22,3 +22,11 @@ def notice_list(*, patient: Patient) -> QuerySet[Notice]:
 
 
 OPEN_STATES = [AlertState.OPEN, AlertState.ACKNOWLEDGED]
+
+
+def filter_alert_level(rows: QuerySet[Patient], level: str) -> QuerySet[Patient]:
+    """Patients with an open (or acknowledged) alert of this severity or higher: the patient list's ?alert_level=."""
+    open_at_level = Alert.objects.filter(
+        patient=OuterRef("pk"), severity_rank__gte=SEVERITY_RANK[Severity(level)]
+    ).exclude(state=AlertState.RESOLVED)
+    return rows.filter(Exists(open_at_level))

@@ -100,13 +100,15 @@ class PatientFilterForm(forms.Form):
         label="Exercise below (min)", min_value=0, max_value=10080, required=False, help_text="last 7 days"
     )
 
-    def api_filters(self) -> dict[str, Any]:
-        """The cleaned values in the units of the patient list's registered filters (apps.profiles.hooks)."""
+    def caseload_filters(self) -> dict[str, Any]:
+        """The cleaned values in the units of the caseload's filters (apps.caseload.selectors.FILTERS), None where
+        left empty."""
         data = self.cleaned_data
         adherence = data.get("adherence_below")
         calcium = data.get("calcium_below")
         return {
             "alert_level": data.get("alert_level") or None,
+            "injection_state": data.get("injection_state") or None,
             "adherence_below": Decimal(adherence) / 100 if adherence is not None else None,
             "calcium_below": Decimal(calcium) if calcium is not None else None,
             "exercise_below": data.get("exercise_below"),

@@ -8,19 +8,18 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db.models import CharField, Exists, F, Max, Min, OuterRef, QuerySet, Subquery
+from django.db.models import CharField, F, Max, Min, OuterRef, QuerySet, Subquery
 
 from apps.accounts.models import Patient, User
-from apps.accounts.selectors import patient_list, patient_search
 from apps.alerts.models import Alert, AlertEvent, AlertState
 from apps.alerts.selectors import OPEN_STATES, alert_list
+from apps.caseload.selectors import patient_caseload
 from apps.exercise.rules import IsoWeek
 from apps.exercise.selectors import WeeklySummary, weekly_summary
 from apps.medications.adherence import ScheduleAdherence, patient_adherence
 from apps.medications.models import DoseRecord, DoseStatus, Schedule, ScheduleStatus
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionStatus
 from apps.medications.selectors import ScheduleState, dose_list, schedule_list, schedule_state, with_list_adherence
-from apps.profiles.hooks import apply_patient_filters
 from apps.profiles.models import BoneDensityResult
 from apps.profiles.rules import BoneHealthAssessment
 from apps.profiles.selectors import bone_density_list, bone_health_assessment
@@ -74,19 +73,11 @@ def alert_injection_status(alert: Alert, *, now: datetime) -> InjectionStatus | 
 
 
 # --- patient list --------------------------------------------------------------------------------------------------
-def filter_injection_state(rows: QuerySet[Patient], state: str) -> QuerySet[Patient]:
-    """Patients with an injectable schedule in this state, as the injection watch last recorded it."""
-    return rows.filter(Exists(Schedule.objects.filter(patient=OuterRef("pk"), injection_state=state)))
-
-
-def patient_rows(
-    *, user: User, q: str = "", injection_state: str = "", filters: dict[str, Any] | None = None
-) -> QuerySet[Patient]:
-    """Patients in scope, searched and filtered with the API's patient-list filters, each annotated with her most
-    urgent open alert, her injection state and her lowest 90-day adherence: one query for the page."""
-    rows = apply_patient_filters(patient_search(patient_list(user=user), q), filters or {})
-    if injection_state:
-        rows = filter_injection_state(rows, injection_state)
+def patient_rows(*, user: User, q: str = "", filters: dict[str, Any] | None = None) -> QuerySet[Patient]:
+    """The caseload (apps.caseload: the API's patient list, searched and filtered the same way), each patient
+    annotated with her most urgent open alert, her injection state and her lowest 90-day adherence: one query for
+    the page."""
+    rows = patient_caseload(user=user, q=q, filters=filters)
     open_alerts = Alert.objects.filter(patient=OuterRef("pk")).exclude(state=AlertState.RESOLVED).order_by()
     injectable = (
         Schedule.objects.filter(patient=OuterRef("pk"))

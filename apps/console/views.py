@@ -37,11 +37,9 @@ from apps.console.forms import (
     ReviewForm,
 )
 from apps.medications import services as medication_services
-from apps.medications.api_review import finding_dict
-from apps.medications.facts import findings_for
 from apps.medications.models import Schedule
 from apps.medications.rules.adherence import ADHERENT_PDC, pdc_percent
-from apps.medications.selectors import review_queue
+from apps.medications.selectors import review_findings, review_queue
 from apps.profiles.models import DxaSite
 from apps.profiles.rules import BONE_HEALTH_THRESHOLDS
 from backend import clock
@@ -334,10 +332,7 @@ def patients(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data if form.is_bound else {}
         medication_services.adherence_catch_up()  # the list shows the stored figure: never a stale one
         rows = selectors.patient_rows(
-            user=_user(request),
-            q=data.get("q", ""),
-            injection_state=data.get("injection_state", ""),
-            filters=form.api_filters() if form.is_bound else {},
+            user=_user(request), q=data.get("q", ""), filters=form.caseload_filters() if form.is_bound else {}
         )
     patients_page = _page_of(request, rows)
     _audit_list(request, "console_patients", [p.pk for p in patients_page])
@@ -462,11 +457,11 @@ def _reviews_response(
     request: HttpRequest, bound: dict[UUID, ReviewForm] | None = None, *, status: int = 200
 ) -> HttpResponse:
     schedules = _page_of(request, review_queue(user=_user(request)))
-    findings = findings_for(list(schedules))
+    findings = review_findings(schedules)
     rows = []
     for schedule in schedules:
-        found = findings.get(schedule.pk, [])
-        high = sum(1 for f in found if f.severity == "high")
+        found = findings[schedule.pk]
+        high = sum(1 for f in found if f["severity"] == "high")
         rows.append(
             {
                 "schedule": schedule,
@@ -492,7 +487,7 @@ def review_decide(request: HttpRequest, schedule_pk: UUID) -> HttpResponse:
     schedule = access_patient_data_by_user(
         Schedule.objects.select_related("medication", "patient__profile", "patient__user"), user, schedule_pk
     )
-    found = [finding_dict(f) for f in findings_for([schedule]).get(schedule.pk, [])]
+    found = review_findings([schedule])[schedule.pk]
     high = sum(1 for f in found if f["severity"] == "high")
     form = ReviewForm(request.POST, prefix=str(schedule.pk), high_findings=high)
     if form.is_valid():

@@ -12,7 +12,6 @@ from apps.accounts.api_base import PatientDataView, request_user
 from apps.medications import selectors, services
 from apps.medications.adherence import patient_adherence
 from apps.medications.api import ScheduleOutput
-from apps.medications.facts import findings_for
 from apps.medications.models import ReviewDecision, Schedule
 from backend.access import access_patient_data_by_user
 from backend.audit import audit_record
@@ -91,11 +90,8 @@ class ReviewItemOutput(ScheduleOutput):
 
     @extend_schema_field(ReviewFindingOutput(many=True))
     def get_findings(self, schedule: Any) -> list[dict[str, str]]:
-        return [finding_dict(f) for f in self.context["findings"].get(schedule.pk, [])]
-
-
-def finding_dict(finding: Any) -> dict[str, str]:
-    return {"code": finding.code, "severity": finding.severity.value, "message": finding.message, "rule": finding.rule}
+        findings: list[dict[str, str]] = self.context["findings"][schedule.pk]
+        return findings
 
 
 class ReviewQueueView(PaginatedListMixin, APIView):
@@ -113,7 +109,7 @@ class ReviewQueueView(PaginatedListMixin, APIView):
         user = request_user(request)
         require_role(user, Role.PHARMACIST, Role.ADMIN)
         paginator, page = self.paginate(request, selectors.review_queue(user=user))
-        findings = findings_for(list(page))
+        findings = selectors.review_findings(page)
         audit_record(
             actor=user, action="list", resource="review", patient_ids=[s.patient_id for s in page], request=request
         )
@@ -144,7 +140,7 @@ class ReviewDecideView(APIView):
         require_role(user, Role.PHARMACIST, Role.ADMIN)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        findings = [finding_dict(f) for f in findings_for([schedule]).get(schedule.pk, [])]
+        findings = selectors.review_findings([schedule])[schedule.pk]
         decision = services.review_decide(reviewer=user, schedule=schedule, findings=findings, **data.validated_data)
         audit_record(
             actor=user,

@@ -7,25 +7,10 @@ class MedicationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from decimal import Decimal
-        from typing import Any
+        from apps.medications.selectors import current_bone_therapy
+        from apps.medications.services import patient_adherence_refresh, patient_injection_recheck
+        from apps.profiles.hooks import on_timezone_changed, register_therapy_provider
 
-        from django.db.models import Exists, OuterRef, QuerySet
-
-        from apps.medications.models import Schedule, ScheduleStatus
-        from apps.medications.selectors import current_bone_therapy, with_list_adherence
-        from apps.medications.services import adherence_catch_up, patient_adherence_refresh, patient_injection_recheck
-        from apps.profiles.hooks import on_timezone_changed, register_patient_filter, register_therapy_provider
-
-        def adherence_below(rows: QuerySet[Any], threshold: Decimal) -> QuerySet[Any]:
-            # The stored figure in force now: the same as GET .../adherence/?window=90 at this moment.
-            adherence_catch_up()  # nothing to do unless the job has been down for a day
-            low = with_list_adherence(
-                Schedule.objects.filter(patient=OuterRef("pk"), status=ScheduleStatus.ACTIVE)
-            ).filter(list_pdc__lt=threshold)
-            return rows.filter(Exists(low))
-
-        register_patient_filter("adherence_below", adherence_below)
         register_therapy_provider(current_bone_therapy)
         on_timezone_changed(patient_adherence_refresh)
         on_timezone_changed(patient_injection_recheck)

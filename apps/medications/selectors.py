@@ -1,14 +1,16 @@
 """Reads for medications: schedules with their live state, occurrences, doses, the review queue."""
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, When
 
 from apps.accounts.models import Patient, User
+from apps.medications.facts import findings_for
 from apps.medications.models import DoseRecord, DrugClass, Medication, ReviewStatus, Schedule, ScheduleStatus
 from apps.medications.rules.injection import FollowOn, InjectionStatus
 from apps.medications.rules.recurrence import Occurrence, next_occurrence, occurrences_between_dates, to_instant
@@ -66,6 +68,22 @@ def schedules_due_for_injection_check(*, now: datetime, limit: int, skip: Collec
         .exclude(pk__in=skip)
         .select_related("medication", "patient__profile")
         .order_by("injection_next_check_at", "id")[:limit]
+    )
+
+
+def schedules_due_for_adherence_judging(
+    *, now: datetime, limit: int, skip_patients: Collection[uuid.UUID] = ()
+) -> list[Schedule]:
+    """Schedules whose low-adherence alert is due to be judged (a write changed them since the last judgement, or
+    her day has turned: adherence_judge_at), and active ones never given a stored figure; each patient's together,
+    with what the judgement reads. `skip_patients`: patients that already failed in this run."""
+    return list(
+        Schedule.objects.filter(
+            Q(adherence_judge_at__lte=now) | Q(status=ScheduleStatus.ACTIVE, adherence_next_at__isnull=True)
+        )
+        .exclude(patient_id__in=skip_patients)
+        .select_related("medication", "patient__profile")
+        .order_by("patient_id", "id")[:limit]
     )
 
 
@@ -155,6 +173,20 @@ def review_queue(*, user: User) -> QuerySet[Schedule]:
     )
 
 
+def review_findings(schedules: Sequence[Schedule]) -> dict[uuid.UUID, list[dict[str, str]]]:
+    """The automated findings of each schedule (code, severity, message, rule; most severe first) as the review
+    queue shows them and a review decision records them: computed now, from her current schedules, supplement
+    plans and latest labs, in a fixed number of queries. A schedule without findings has an empty list."""
+    found = findings_for(schedules)
+    return {
+        schedule.pk: [
+            {"code": f.code, "severity": f.severity.value, "message": f.message, "rule": f.rule}
+            for f in found.get(schedule.pk, [])
+        ]
+        for schedule in schedules
+    }
+
+
 def with_list_adherence(schedules: QuerySet[Schedule], *, now: datetime | None = None) -> QuerySet[Any]:
     """Annotate schedules with the stored 90-day PDC in force at `now` (``list_pdc``, None: not measured yet) and
     the days it is over (``list_pdc_days``): today's figure, or tomorrow's once her midnight has passed
@@ -165,3 +197,18 @@ def with_list_adherence(schedules: QuerySet[Schedule], *, now: datetime | None =
         list_pdc=Case(When(turned, then=F("adherence_pdc_next")), default=F("adherence_pdc")),
         list_pdc_days=Case(When(turned, then=F("adherence_days_next")), default=F("adherence_days")),
     )
+
+
+def filter_adherence_below(rows: QuerySet[Patient], threshold: Decimal) -> QuerySet[Patient]:
+    """Patients with an active schedule whose 90-day PDC in force now is below `threshold`: the stored figure, the
+    same as GET .../adherence/?window=90 at this moment once a caller has refreshed any stale one
+    (services.adherence_catch_up: nothing to do unless the low_adherence job has been down for a day)."""
+    low = with_list_adherence(Schedule.objects.filter(patient=OuterRef("pk"), status=ScheduleStatus.ACTIVE)).filter(
+        list_pdc__lt=threshold
+    )
+    return rows.filter(Exists(low))
+
+
+def filter_injection_state(rows: QuerySet[Patient], state: str) -> QuerySet[Patient]:
+    """Patients with an injectable schedule in this state, as the injection watch last recorded it."""
+    return rows.filter(Exists(Schedule.objects.filter(patient=OuterRef("pk"), injection_state=state)))

@@ -408,6 +408,25 @@ def adherence_catch_up(*, now: datetime | None = None) -> int:
     return len(stale)
 
 
+def adherence_day_turned(schedules: list[Schedule], *, now: datetime) -> None:
+    """The low_adherence job's refresh: the active schedules among these whose patient's day has turned (or that
+    never had a stored figure) store today's figure and tomorrow's."""
+    turned = [
+        s
+        for s in schedules
+        if s.status == ScheduleStatus.ACTIVE and (s.adherence_next_at is None or s.adherence_next_at <= now)
+    ]
+    adherence_refresh(turned, now=now)
+
+
+def adherence_judged(schedules: list[Schedule]) -> None:
+    """The low_adherence job has judged these schedules' alert: an active one is judged again when her day turns
+    (adherence_next_at) or a write moves its figure, an inactive one only after a write."""
+    for schedule in schedules:
+        schedule.adherence_judge_at = schedule.adherence_next_at if schedule.status == ScheduleStatus.ACTIVE else None
+    Schedule.objects.bulk_update(schedules, ["adherence_judge_at"])
+
+
 def patient_adherence_refresh(patient: Patient) -> None:
     """Her time zone changed: her local today, and so every stored figure's day, may have moved."""
     adherence_refresh(list(Schedule.objects.filter(patient=patient, status=ScheduleStatus.ACTIVE)))

@@ -1,33 +1,22 @@
 """Patients, profiles, DXA results, labs and the bone-health assessment."""
 
-from decimal import Decimal
 from typing import Any
 
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.accounts.api_base import PatientDataView, request_user
-from apps.accounts.selectors import access_organisation_by_user, patient_list, patient_search
 from apps.profiles import selectors, services
-from apps.profiles.hooks import apply_patient_filters
 from apps.profiles.models import BoneDensityResult, LabKind, LabResult, PatientProfile
 from apps.profiles.rules import H1_ADVICE
-from backend.audit import audit_record
 from backend.pagination import PaginatedListMixin
-from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import BoundedDateField, DecimalField, LocalTimeField, QuerySerializer, StrictModelSerializer
+from backend.serializers import BoundedDateField, DecimalField, LocalTimeField, StrictModelSerializer
 
 STAFF_WRITERS = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
-# What a patient may change about herself from the app; clinical fields are the care team's.
-PATIENT_EDITABLE = frozenset(
-    {"timezone", "quiet_hours_start", "quiet_hours_end", "push_detail_opt_in", "height_cm", "weight_kg", "full_name"}
-)
 
 
 class ProfileFields(StrictModelSerializer):
@@ -68,99 +57,6 @@ class PatientOutput(serializers.Serializer[Any]):
     updated_at = serializers.DateTimeField(source="profile.updated_at")
 
 
-class PatientListQuery(QuerySerializer):
-    q = serializers.CharField(
-        max_length=200, required=False, default="", allow_blank=True, help_text="Search name or email."
-    )
-    alert_level = serializers.ChoiceField(
-        choices=["urgent", "high", "normal", "low"],
-        required=False,
-        default=None,
-        help_text="Only patients with an open alert of this severity or higher.",
-    )
-    adherence_below = DecimalField(
-        max_digits=4,
-        decimal_places=3,
-        min_value=Decimal("0"),
-        max_value=Decimal("1"),
-        required=False,
-        default=None,
-        help_text="Only patients with an active schedule whose last 90-day PDC is below this (e.g. 0.8).",
-    )
-    calcium_below = DecimalField(
-        max_digits=6,
-        decimal_places=1,
-        min_value=Decimal("0"),
-        max_value=Decimal("10000"),
-        required=False,
-        default=None,
-        help_text="Only patients whose average daily calcium (diet + supplements, mg) over the last 7 days is below.",
-    )
-    exercise_below = serializers.IntegerField(
-        min_value=0,
-        max_value=10080,
-        required=False,
-        default=None,
-        help_text="Only patients with fewer weight-bearing minutes than this over the last 7 days.",
-    )
-
-
-class PatientListCreateView(PaginatedListMixin, APIView):
-    class Input(ProfileFields):
-        email = serializers.EmailField(max_length=254)
-        password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-        full_name = serializers.CharField(max_length=200, required=False, default="")
-        organisation = serializers.UUIDField(required=False, help_text="Admins only; staff enrol into their own.")
-
-        class Meta(ProfileFields.Meta):
-            fields = [*ProfileFields.Meta.fields, "email", "password", "full_name", "organisation"]
-            extra_kwargs = {"birth_date": {"required": True}, "timezone": {"required": True}}
-
-    @extend_schema(
-        parameters=[PatientListQuery],
-        responses=PatientOutput(many=True),
-        summary="Patients in scope (a patient sees only herself)",
-    )
-    def get(self, request: Request) -> Response:
-        query = PatientListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        values = dict(query.validated_data)
-        rows = patient_search(patient_list(user=request_user(request)), values.pop("q"))
-        rows = apply_patient_filters(rows, values)
-        paginator, page = self.paginate(request, rows.select_related("profile"))
-        audit_record(
-            actor=request_user(request),
-            action="list",
-            resource="patient",
-            patient_ids=[p.id for p in page],
-            request=request,
-        )
-        return paginator.get_paginated_response(PatientOutput(page, many=True).data)
-
-    @extend_schema(request=Input, responses={201: PatientOutput}, summary="Enrol a patient (coordinator, admin)")
-    def post(self, request: Request) -> Response:
-        require_role(request_user(request), Role.COORDINATOR, Role.ADMIN)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        organisation_id = values.pop("organisation", None)
-        actor = request_user(request)
-        if actor.role == Role.ADMIN:
-            if organisation_id is None:
-                raise serializers.ValidationError({"organisation": ["Admins must name the organisation."]})
-            try:
-                organisation = access_organisation_by_user(actor, organisation_id)
-            except Http404 as exc:
-                raise serializers.ValidationError({"organisation": ["No such organisation."]}) from exc
-        else:
-            if organisation_id is not None and organisation_id != actor.organisation_id:
-                raise serializers.ValidationError({"organisation": ["You enrol into your own organisation."]})
-            organisation = actor.organisation  # type: ignore[assignment]
-        patient = services.patient_enrol(actor=actor, organisation=organisation, **values)
-        audit_record(actor=actor, action="create", resource="patient", patient_ids=[patient.id], request=request)
-        return Response(PatientOutput(patient).data, status=status.HTTP_201_CREATED)
-
-
 class PatientDetailView(PatientDataView):
     audit_resource = "patient"
     roles_by_method = {"PATCH": (Role.PATIENT, Role.COORDINATOR, Role.ADMIN)}
@@ -180,12 +76,7 @@ class PatientDetailView(PatientDataView):
         patient = self.get_patient(request, patient_id)
         data = self.Input(patient.profile, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        changes: dict[str, Any] = dict(data.validated_data)
-        if request_user(request).role == Role.PATIENT:
-            refused = sorted(set(changes) - PATIENT_EDITABLE)
-            if refused:
-                raise serializers.ValidationError({name: ["Only your care team can change this."] for name in refused})
-        services.patient_profile_update(patient=patient, **changes)
+        services.patient_profile_update(actor=request_user(request), patient=patient, **data.validated_data)
         return Response(PatientOutput(patient).data)
 
 

@@ -1,21 +1,18 @@
-"""What profiles learns from higher layers without importing them, registered here at start-up: filters on the
-patient list (alerts, adherence), the bone-directed therapy a patient is on (medications), the handlers told when a
-patient's clinical facts (labs, contraindications in her profile) change, which the pharmacist's checks read, and
-those told when her time zone changes (her local dates move: figures stored per local day are recomputed)."""
+"""What profiles learns from higher layers without importing them, registered here at start-up: the bone-directed
+therapy a patient is on (medications), the handlers told when a patient's clinical facts (labs, contraindications in
+her profile) change, which the pharmacist's checks read, and those told when her time zone changes (her local dates
+move: figures stored per local day are recomputed). The patient list's filters are not here: the caseload, above
+every app it filters by, imports them (apps/caseload)."""
 
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
-
 from apps.profiles.rules import CurrentTherapy
 
-PatientFilter = Callable[[QuerySet[Any], Any], QuerySet[Any]]
 # (patient id, her local today) -> the bone-directed medicines she is on that day
 TherapyProvider = Callable[[UUID, date], list[CurrentTherapy]]
-_patient_filters: dict[str, PatientFilter] = {}
 _therapy_providers: list[TherapyProvider] = []
 PatientHandler = Callable[[Any], None]
 _timezone_changed: list[PatientHandler] = []
@@ -31,17 +28,6 @@ def timezone_changed(patient: Any) -> None:
     """Runs inside the writer's transaction."""
     for handler in _timezone_changed:
         handler(patient)
-
-
-def register_patient_filter(name: str, apply: PatientFilter) -> None:
-    _patient_filters[name] = apply
-
-
-def apply_patient_filters(rows: QuerySet[Any], values: dict[str, Any]) -> QuerySet[Any]:
-    for name, value in values.items():
-        if value is not None and name in _patient_filters:
-            rows = _patient_filters[name](rows, value)
-    return rows
 
 
 def register_therapy_provider(provider: TherapyProvider) -> None:

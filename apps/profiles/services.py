@@ -35,6 +35,13 @@ PROFILE_FIELDS = (
     "quiet_hours_end",
     "push_detail_opt_in",
 )
+# What a patient may change about herself (API, sync, reminder settings); the clinical fields are her care team's.
+PATIENT_EDITABLE = frozenset(
+    {"timezone", "quiet_hours_start", "quiet_hours_end", "push_detail_opt_in", "height_cm", "weight_kg", "full_name"}
+)
+# Her reminder settings that live on the profile (the rest are the reminders app's ReminderPreference, whose service
+# writes both in one transaction): the only profile columns the app's sync may push.
+REMINDER_SETTINGS = frozenset({"quiet_hours_start", "quiet_hours_end", "push_detail_opt_in"})
 MAX_AGE_YEARS = 120
 
 
@@ -98,7 +105,14 @@ def patient_enrol(
 
 
 @transaction.atomic
-def patient_profile_update(*, patient: Patient, full_name: str | None = None, **changes: Any) -> Patient:
+def patient_profile_update(*, actor: User, patient: Patient, full_name: str | None = None, **changes: Any) -> Patient:
+    """Change profile fields and her name. A patient (the actor) changes only PATIENT_EDITABLE; a field she may not
+    change refuses the whole update, naming each such field. Who may write at all is the caller's scope check."""
+    if actor.role == Role.PATIENT:
+        asked = set(changes) | ({"full_name"} if full_name is not None else set())
+        refused = sorted(asked - PATIENT_EDITABLE)
+        if refused:
+            raise ValidationError({name: ["Only your care team can change this."] for name in refused})
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})

@@ -3,7 +3,6 @@ from django.urls import path
 from apps.profiles import api
 
 urlpatterns = [
-    path("patients/", api.PatientListCreateView.as_view(), name="patients"),
     path("patients/<uuid:patient_id>/", api.PatientDetailView.as_view(), name="patient-detail"),
     path("patients/<uuid:patient_id>/bone-density/", api.BoneDensityView.as_view(), name="bone-density"),
     path("patients/<uuid:patient_id>/labs/", api.LabView.as_view(), name="labs"),

@@ -8,9 +8,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PatientDataView
-from apps.profiles.services import patient_profile_update
-from apps.reminders.models import ReminderOccurrence, ReminderPreference
+from apps.accounts.api_base import PatientDataView, request_user
+from apps.reminders import preferences
+from apps.reminders.models import ReminderOccurrence
 from backend import clock
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
@@ -100,39 +100,24 @@ class ReminderPreferenceView(PatientDataView):
     class Input(StrictSerializer):
         reminders_enabled = serializers.BooleanField(required=False)
         nudges_enabled = serializers.BooleanField(required=False)
-        nudge_after_minutes = serializers.IntegerField(min_value=15, max_value=720, required=False)
+        nudge_after_minutes = serializers.IntegerField(
+            min_value=preferences.NUDGE_AFTER_MINUTES[0], max_value=preferences.NUDGE_AFTER_MINUTES[1], required=False
+        )
         quiet_hours_start = LocalTimeField(required=False, allow_null=True)
         quiet_hours_end = LocalTimeField(required=False, allow_null=True)
         push_detail_opt_in = serializers.BooleanField(required=False)
 
-    @staticmethod
-    def _payload(patient: Any) -> dict[str, Any]:
-        prefs = ReminderPreference.objects.filter(patient=patient).first() or ReminderPreference(patient=patient)
-        profile = patient.profile
-        return {
-            "reminders_enabled": prefs.reminders_enabled,
-            "nudges_enabled": prefs.nudges_enabled,
-            "nudge_after_minutes": prefs.nudge_after_minutes,
-            "quiet_hours_start": profile.quiet_hours_start,
-            "quiet_hours_end": profile.quiet_hours_end,
-            "push_detail_opt_in": profile.push_detail_opt_in,
-        }
-
     @extend_schema(responses=PreferenceOutput, summary="Reminder preferences")
     def get(self, request: Request, patient_id: str) -> Response:
-        return Response(PreferenceOutput(self._payload(self.get_patient(request, patient_id))).data)
+        settings = preferences.reminder_settings(patient=self.get_patient(request, patient_id))
+        return Response(PreferenceOutput(settings).data)
 
     @extend_schema(request=Input, responses=PreferenceOutput, summary="Change reminder preferences")
     def patch(self, request: Request, patient_id: str) -> Response:
         patient = self.get_patient(request, patient_id)
         data = self.Input(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        profile_fields = {
-            k: values.pop(k) for k in ("quiet_hours_start", "quiet_hours_end", "push_detail_opt_in") if k in values
-        }
-        if profile_fields:
-            patient_profile_update(patient=patient, **profile_fields)
-        if values:
-            ReminderPreference.objects.update_or_create(patient=patient, defaults=values)
-        return Response(PreferenceOutput(self._payload(patient)).data)
+        settings = preferences.reminder_settings_update(
+            actor=request_user(request), patient=patient, **data.validated_data
+        )
+        return Response(PreferenceOutput(settings).data)

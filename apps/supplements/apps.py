@@ -8,12 +8,10 @@ class SupplementsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.medications import hooks
-        from apps.profiles.hooks import register_patient_filter
         from apps.supplements.reminders import SupplementReminderSource
-        from apps.supplements.selectors import calcium_below, supplement_plan_facts
+        from apps.supplements.selectors import supplement_plan_facts
         from backend.reminder_sources import register_reminder_source
 
         register_reminder_source(SupplementReminderSource())
-        register_patient_filter("calcium_below", calcium_below)
         if hasattr(hooks, "register_supplement_plan_provider"):
             hooks.register_supplement_plan_provider(supplement_plan_facts)

@@ -21,9 +21,10 @@ from apps.exercise.models import ExercisePlan, ExerciseSession
 from apps.medications import selectors as medication_selectors
 from apps.medications import services as medication_services
 from apps.medications.models import DoseRecord, Schedule
-from apps.profiles import services as profile_services
 from apps.profiles.models import BoneDensityResult, PatientProfile
+from apps.profiles.services import REMINDER_SETTINGS
 from apps.reminders.models import ON_DEVICE_REASON, OccurrenceState, ReminderOccurrence
+from apps.reminders.preferences import reminder_settings_update
 from apps.supplements import selectors as supplement_selectors
 from apps.supplements import services as supplement_services
 from apps.supplements.models import SupplementIntake, SupplementPlan
@@ -268,12 +269,10 @@ def _sessions_create(
 
 
 def _profile_update(*, actor: User, patient: Patient, row: Any, changes: Values) -> None:
-    profile_services.patient_profile_update(patient=patient, **changes)
+    reminder_settings_update(actor=actor, patient=patient, **changes)
 
 
 # --- the tables ---------------------------------------------------------------------------------------------------
-PROFILE_PREFERENCES = frozenset({"quiet_hours_start", "quiet_hours_end", "push_detail_opt_in"})
-
 TABLES: tuple[Table, ...] = (
     Table(
         "profiles",
@@ -299,7 +298,7 @@ TABLES: tuple[Table, ...] = (
             ("updated_at", MS),
         ),
         pk="patient_id",
-        updatable=PROFILE_PREFERENCES,
+        updatable=REMINDER_SETTINGS,  # her reminder settings; the rest of her profile is read-only to the app
         update=_profile_update,
     ),
     Table(

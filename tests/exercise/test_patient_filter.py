@@ -8,8 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.models import Patient
-from apps.accounts.selectors import patient_list
-from apps.profiles.hooks import apply_patient_filters
+from apps.caseload.selectors import patient_caseload
 from tests.conftest import World
 from tests.exercise.factories import make_session
 from tests.factories import PatientFactory
@@ -35,7 +34,7 @@ def minutes(world: World) -> None:
 
 
 def below(user, value: int) -> set[Patient]:
-    return set(apply_patient_filters(patient_list(user=user), {"exercise_below": value}))
+    return set(patient_caseload(user=user, filters={"exercise_below": value}))
 
 
 @pytest.mark.usefixtures("minutes")
@@ -57,7 +56,7 @@ def test_the_filter_keeps_the_scope(world: World) -> None:
 
 @pytest.mark.usefixtures("minutes")
 def test_no_value_no_filter(world: World) -> None:
-    rows = apply_patient_filters(patient_list(user=world.admin), {"exercise_below": None})
+    rows = patient_caseload(user=world.admin, filters={"exercise_below": None})
     assert set(rows) == {world.ann, world.bea, world.zoe}
 
 
@@ -66,16 +65,16 @@ def test_one_query_however_many_patients(world: World) -> None:
         make_session(PatientFactory.create(organisation=world.org_a), "weight_bearing", 30, datetime(2026, 4, 9, 8))
 
     with CaptureQueriesContext(connection) as ctx:
-        rows = list(apply_patient_filters(patient_list(user=world.admin), {"exercise_below": 150}))
+        rows = list(patient_caseload(user=world.admin, filters={"exercise_below": 150}))
     assert len(rows) == 13
     assert len(ctx.captured_queries) == 1
 
 
 def test_over_http_once_the_patient_list_offers_it(world: World, client_for, minutes: None) -> None:
-    from apps.profiles.api import PatientListQuery
+    from apps.caseload.api import PatientListQuery
 
     if "exercise_below" not in PatientListQuery().fields:
-        pytest.skip("the patient list does not declare ?exercise_below= yet (apps/profiles/api.py)")
+        pytest.skip("the patient list does not declare ?exercise_below= yet (apps/caseload/api.py)")
     response = client_for(world.phil).get("/api/v1/patients/?exercise_below=150")
     assert response.status_code == 200
     assert {row["id"] for row in response.json()["results"]} == {str(world.ann.id), str(world.bea.id)}
