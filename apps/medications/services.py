@@ -410,6 +410,7 @@ def _last_given(schedules: Iterable[Schedule]) -> dict[uuid.UUID, date]:
         return {}
     rows = (
         DoseRecord.objects.filter(schedule_id__in=injectable, status=DoseStatus.TAKEN)
+        .order_by()
         .values("schedule_id")
         .annotate(last=Max("taken_on"))
         .values_list("schedule_id", "last")
