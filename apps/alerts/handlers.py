@@ -1,5 +1,7 @@
 """What the alerts layer does when the medications layer announces something (registered at start-up)."""
 
+from collections.abc import Sequence
+
 from django.db.models import Q
 
 from apps.alerts import hooks as alert_hooks
@@ -7,24 +9,33 @@ from apps.alerts.follow_on import INJECTION_DELAY_KINDS, delay_alert_kinds, rech
 from apps.alerts.models import Alert
 from apps.alerts.services import alerts_resolve_automatically
 from apps.medications import hooks
-from apps.medications.models import DoseRecord, DoseStatus
-from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, alert_for
+from apps.medications.hooks import RecordedDose
+from apps.medications.models import DoseRecord, DoseStatus, Schedule
+from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionBands, InjectionState, InjectionStatus, alert_for
 from apps.medications.services import injection_status_now
 from backend import clock
 
 
-def settle_injection_alerts_on_dose(dose: DoseRecord) -> None:
+def settle_injection_alerts_on_doses(schedule: Schedule, doses: Sequence[RecordedDose]) -> None:
     """DOMAIN D2/D5: resolution follows the injection state, not the write. A dose change (a new injection, even
     synced days later, a correction, a back-filled older one) has already moved `next_due`; only when she is no
     longer in an alerting band are the schedule's delay alerts resolved. Still late, they stay open; made late again
-    (a correction to skipped), the watch, due now, raises it again."""
-    schedule = dose.schedule
+    (a correction to skipped), the watch, due now, raises it again. A push's doses are judged in the order written,
+    each with the due date it left: the first that leaves her out of the alerting bands resolves them (with its
+    note), as one by one; nothing raises them again before the later ones."""
     bands = BANDS_BY_DRUG.get(schedule.medication.injection_bands)
     if bands is None:
         return
-    status = injection_status_now(schedule, clock.now())
-    if status is None or status.state == InjectionState.STOPPED or alert_for(status, bands) is not None:
+    now = clock.now()
+    for recorded in doses:
+        status = injection_status_now(schedule, now, next_due=recorded.next_due_on)
+        if status is None or status.state == InjectionState.STOPPED or alert_for(status, bands) is not None:
+            continue
+        _settle(schedule, recorded.dose, status, bands)
         return
+
+
+def _settle(schedule: Schedule, dose: DoseRecord, status: InjectionStatus, bands: InjectionBands) -> None:
     alerts_resolve_automatically(
         patient=schedule.patient,
         kinds=Q(schedule=schedule) & delay_alert_kinds(bands),
@@ -51,6 +62,6 @@ def resolve_low_adherence_under_injection_alert(alert: Alert) -> None:
 
 
 def register() -> None:
-    hooks.on_dose_recorded(settle_injection_alerts_on_dose)
+    hooks.on_doses_recorded(settle_injection_alerts_on_doses)
     hooks.on_schedule_changed(recheck_stopped_injectables)
     alert_hooks.on_alert_raised(resolve_low_adherence_under_injection_alert)

@@ -1,7 +1,9 @@
 """Announcements from the medications layer to the layers above it (alerts, reminders, sync), which register
 handlers at start-up. Handlers run inside the writer's transaction: they commit or roll back with it."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -10,19 +12,30 @@ from apps.medications.rules.checks import SupplementPlanFacts
 if TYPE_CHECKING:
     from apps.medications.models import DoseRecord, Schedule
 
-DoseHandler = Callable[["DoseRecord"], None]
+
+@dataclass(frozen=True)
+class RecordedDose:
+    """A dose just written, with the schedule's next due date once it was (6-monthly injectables, DOMAIN D1/D2;
+    None for other schedules): a push's batch moves the due date dose by dose, as one by one."""
+
+    dose: "DoseRecord"
+    next_due_on: date | None
+
+
+# (schedule, its doses just written, in the order written): one dose over REST, a sync push's new doses at once
+DosesHandler = Callable[["Schedule", Sequence[RecordedDose]], None]
 # (patient ids) -> {patient id: her active supplement plans (what they are, and at what local times)}
 SupplementPlanProvider = Callable[[set[UUID]], dict[UUID, list[SupplementPlanFacts]]]
 ScheduleHandler = Callable[["Schedule"], None]
 
-_dose_recorded: list[DoseHandler] = []
+_doses_recorded: list[DosesHandler] = []
 _schedule_changed: list[ScheduleHandler] = []
 _supplement_plan_providers: list[SupplementPlanProvider] = []
 
 
-def on_dose_recorded(handler: DoseHandler) -> DoseHandler:
-    if handler not in _dose_recorded:
-        _dose_recorded.append(handler)
+def on_doses_recorded(handler: DosesHandler) -> DosesHandler:
+    if handler not in _doses_recorded:
+        _doses_recorded.append(handler)
     return handler
 
 
@@ -32,9 +45,9 @@ def on_schedule_changed(handler: ScheduleHandler) -> ScheduleHandler:
     return handler
 
 
-def dose_recorded(dose: "DoseRecord") -> None:
-    for handler in _dose_recorded:
-        handler(dose)
+def doses_recorded(schedule: "Schedule", doses: Sequence[RecordedDose]) -> None:
+    for handler in _doses_recorded:
+        handler(schedule, doses)
 
 
 def schedule_changed(schedule: "Schedule") -> None:

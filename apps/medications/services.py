@@ -1,7 +1,7 @@
 """Writes for schedules, dose records and reviews. Keyword-only, validated, atomic; announce through hooks."""
 
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from apps.accounts.models import Patient, User
@@ -205,7 +205,16 @@ def _taken_on(patient: Patient, taken_at: datetime) -> date:
     return clock.local_today(patient.profile.timezone, taken_at)
 
 
-def _check_dose(schedule: Schedule, *, taken_at: datetime, status: str, exclude: uuid.UUID | None) -> date:
+def _check_dose(
+    schedule: Schedule,
+    *,
+    taken_at: datetime,
+    status: str,
+    exclude: uuid.UUID | None,
+    taken_days: Collection[date] | None = None,
+) -> date:
+    """The dose's local date, or ValidationError. `taken_days`: the days a dose is already recorded as taken on this
+    schedule, when the caller knows them (a push's batch); otherwise they are read."""
     now = clock.now()
     if taken_at > now + CLOCK_SKEW:
         raise ValidationError({"taken_at": ["Cannot be in the future."]})
@@ -213,10 +222,12 @@ def _check_dose(schedule: Schedule, *, taken_at: datetime, status: str, exclude:
         raise ValidationError({"taken_at": ["More than 400 days ago: ask the care team to import old records."]})
     taken_on = _taken_on(schedule.patient, taken_at)
     if status == DoseStatus.TAKEN and schedule.unit in ("week", "month"):  # DOMAIN A3: never two on one day
-        twice = DoseRecord.objects.filter(schedule=schedule, status=DoseStatus.TAKEN, taken_on=taken_on)
-        if exclude is not None:
-            twice = twice.exclude(pk=exclude)
-        if twice.exists():
+        if taken_days is not None:
+            twice = taken_on in taken_days
+        else:
+            rows = DoseRecord.objects.filter(schedule=schedule, status=DoseStatus.TAKEN, taken_on=taken_on)
+            twice = (rows if exclude is None else rows.exclude(pk=exclude)).exists()
+        if twice:
             raise ValidationError(
                 {"taken_at": [f"A dose is already recorded on {taken_on:%d %B %Y}; never take two on the same day."]}
             )
@@ -268,28 +279,162 @@ def dose_record(
     existing = replayed(DoseRecord, id, body=body, patient_id=patient.pk)
     if existing is not None:
         return DoseOutcome(existing, created=False)
-    if schedule.status == ScheduleStatus.STOPPED:
-        raise ValidationError({"schedule": ["This schedule is stopped; doses cannot be recorded on it."]})
-    taken_on = _check_dose(schedule, taken_at=taken_at, status=status, exclude=None)
-    dose = DoseRecord(
-        id=id,
+    dose = _new_dose(
+        actor=actor,
         patient=patient,
         schedule=schedule,
-        taken_at=taken_at,
-        taken_on=taken_on,
-        status=status,
-        source=source,
-        site=site,
-        note=note,
-        occurrence_on=occurrence_on,
-        recorded_by=actor,
+        item=NewDose(id, schedule, taken_at, status, source, site, note, occurrence_on),
+        taken_days=None,
     )
-    dose.full_clean(exclude=["patient", "schedule", "recorded_by"], validate_unique=False)
     stored, created = insert_or_replay(dose, body=body, patient_id=patient.pk)
     if not created:  # the same id raced in through another schedule's lock, with the same values
         return DoseOutcome(stored, created=False)
     _after_dose_change(schedule, dose)
     return DoseOutcome(dose, created=True)
+
+
+@dataclass(frozen=True)
+class NewDose:
+    """A new dose as dose_record takes it (a sync push's batch: `schedule` is hers, read by the caller)."""
+
+    id: uuid.UUID
+    schedule: Schedule
+    taken_at: datetime
+    status: str = DoseStatus.TAKEN
+    source: str = "app"
+    site: str = ""
+    note: str = ""
+    occurrence_on: date | None = None
+
+
+def _new_dose(
+    *, actor: User, patient: Patient, schedule: Schedule, item: NewDose, taken_days: Collection[date] | None
+) -> DoseRecord:
+    """The dose row, checked by every rule of a new dose (schedule not stopped, not in the future nor too old, A3,
+    the fields' own), unsaved; ValidationError otherwise. `schedule` is the locked row."""
+    if schedule.status == ScheduleStatus.STOPPED:
+        raise ValidationError({"schedule": ["This schedule is stopped; doses cannot be recorded on it."]})
+    taken_on = _check_dose(schedule, taken_at=item.taken_at, status=item.status, exclude=None, taken_days=taken_days)
+    dose = DoseRecord(
+        id=item.id,
+        patient=patient,
+        schedule=schedule,
+        taken_at=item.taken_at,
+        taken_on=taken_on,
+        status=item.status,
+        source=item.source,
+        site=item.site,
+        note=item.note,
+        occurrence_on=item.occurrence_on,
+        recorded_by=actor,
+    )
+    dose.full_clean(exclude=["patient", "schedule", "recorded_by"], validate_unique=False)
+    return dose
+
+
+def doses_record_new(
+    *, actor: User, patient: Patient, doses: list[NewDose]
+) -> tuple[set[uuid.UUID], dict[uuid.UUID, ValidationError]]:
+    """Many new doses at once (a sync push's backlog), by dose_record's rules and with its effects, as if recorded one
+    by one in this order: each checked (A3 also against the doses before it in the batch), the valid ones inserted in
+    a few statements, then each schedule's effects once, with all its new doses (due date, stored adherence, the
+    announcement: injection alerts settle on the dose that made her no longer late). Returns (inserted ids, refused
+    ids with why). Ids already recorded (by anyone), or all of them when another request inserts one meanwhile, are
+    neither: the caller records those with dose_record (replay, conflict or refusal as usual)."""
+    if not doses:
+        return set(), {}
+    # One writer per schedule at a time, as dose_record: locked in one statement.
+    schedules = {
+        schedule.pk: schedule
+        for schedule in Schedule.objects.select_for_update(of=("self",))
+        .select_related("medication", "patient__profile")
+        .filter(pk__in={item.schedule.pk for item in doses})
+        .order_by("pk")
+    }
+    taken = set(DoseRecord.objects.filter(pk__in=[item.id for item in doses]).values_list("pk", flat=True))
+    taken_days = _taken_days(schedules, doses)
+    last_given = _last_given(schedules.values())  # before the batch, for the due date after each of its doses
+    rows: list[DoseRecord] = []
+    refused: dict[uuid.UUID, ValidationError] = {}
+    for item in doses:
+        schedule = schedules.get(item.schedule.pk)
+        if item.id in taken or schedule is None:  # recorded before, or the schedule just deleted: dose_record answers
+            continue
+        days = taken_days.setdefault(schedule.pk, set())
+        try:
+            dose = _new_dose(actor=actor, patient=patient, schedule=schedule, item=item, taken_days=days)
+        except ValidationError as exc:
+            refused[item.id] = exc
+            continue
+        if dose.status == DoseStatus.TAKEN:
+            days.add(dose.taken_on)  # A3 for the batch's later doses, as one by one
+        rows.append(dose)
+    if not rows:
+        return set(), refused
+    try:
+        with transaction.atomic():
+            DoseRecord.objects.bulk_create(rows, batch_size=500)
+    except IntegrityError:  # one of them raced in from another request: leave them all to dose_record, in order
+        return set(), {}
+    by_schedule: dict[uuid.UUID, list[DoseRecord]] = {}
+    for dose in rows:
+        by_schedule.setdefault(dose.schedule_id, []).append(dose)
+    now = clock.now()
+    with adherence_deferred():  # each schedule's stored adherence once, with all its doses
+        for schedule_id, written in by_schedule.items():
+            schedule = schedules[schedule_id]
+            _after_doses_recorded(schedule, _move_injection_due(schedule, written, last_given.get(schedule_id), now))
+    return {dose.pk for dose in rows}, refused
+
+
+def _taken_days(schedules: dict[uuid.UUID, Schedule], doses: list[NewDose]) -> dict[uuid.UUID, set[date]]:
+    """For the A3 check of a batch: the days among the batch's on which a weekly or monthly schedule of it already has
+    a dose taken (one query)."""
+    checked = {pk for pk, schedule in schedules.items() if schedule.unit in ("week", "month")}  # DOMAIN A3
+    if not checked:
+        return {}
+    days = {
+        _taken_on(schedules[item.schedule.pk].patient, item.taken_at) for item in doses if item.schedule.pk in checked
+    }
+    found: dict[uuid.UUID, set[date]] = {}
+    rows = DoseRecord.objects.filter(schedule_id__in=checked, status=DoseStatus.TAKEN, taken_on__in=days)
+    for schedule_id, taken_on in rows.values_list("schedule_id", "taken_on"):
+        found.setdefault(schedule_id, set()).add(taken_on)
+    return found
+
+
+def _last_given(schedules: Iterable[Schedule]) -> dict[uuid.UUID, date]:
+    """The last injection given on each injectable schedule (one query), as _refresh_injection_due reads it."""
+    injectable = [s.pk for s in schedules if BANDS_BY_DRUG.get(s.medication.injection_bands) is not None]
+    if not injectable:
+        return {}
+    rows = (
+        DoseRecord.objects.filter(schedule_id__in=injectable, status=DoseStatus.TAKEN)
+        .order_by()
+        .values("schedule_id")
+        .annotate(last=Max("taken_on"))
+        .values_list("schedule_id", "last")
+    )
+    return dict(rows)
+
+
+def _move_injection_due(
+    schedule: Schedule, doses: list[DoseRecord], last_given: date | None, now: datetime
+) -> list[hooks.RecordedDose]:
+    """D1/D2 for a batch of new doses on one schedule: the next due date after each of them in turn (as
+    _refresh_injection_due would have set it, one by one), the last one set on the schedule."""
+    bands = BANDS_BY_DRUG.get(schedule.medication.injection_bands)
+    if bands is None:
+        return [hooks.RecordedDose(dose, None) for dose in doses]
+    recorded: list[hooks.RecordedDose] = []
+    for dose in doses:
+        if dose.status == DoseStatus.TAKEN and (last_given is None or dose.taken_on > last_given):
+            last_given = dose.taken_on
+        due = next_due_date(last_given=last_given, first_due=schedule.starts_on, bands=bands)
+        recorded.append(hooks.RecordedDose(dose, due))
+    schedule.next_due_on = recorded[-1].next_due_on
+    schedule.injection_next_check_at = now
+    return recorded
 
 
 @transaction.atomic
@@ -314,16 +459,31 @@ def dose_correct(*, actor: User, dose: DoseRecord, **changes: Any) -> DoseRecord
 
 
 def _after_dose_change(schedule: Schedule, dose: DoseRecord) -> None:
-    dose.schedule = schedule
     if schedule.medication.injection_bands:
         _refresh_injection_due(schedule, clock.now())
+    injectable = BANDS_BY_DRUG.get(schedule.medication.injection_bands) is not None
+    _after_doses_recorded(schedule, [hooks.RecordedDose(dose, schedule.next_due_on if injectable else None)])
+
+
+def _after_doses_recorded(schedule: Schedule, recorded: list[hooks.RecordedDose]) -> None:
+    """What follows doses written on one schedule (one over REST, or a push's batch), its due date already moved:
+    store the due date, refresh the stored adherence, announce them."""
+    for item in recorded:
+        item.dose.schedule = schedule
+    if schedule.medication.injection_bands:
         schedule.save(update_fields=["next_due_on", "injection_next_check_at", "updated_at"])
     deferred = _deferred_adherence.get()
     if deferred is None:
         adherence_refresh([schedule])
     else:
         deferred.setdefault(schedule.pk, schedule)
-    hooks.dose_recorded(dose)
+    _announce_doses_recorded(schedule, recorded)
+
+
+def _announce_doses_recorded(schedule: Schedule, recorded: list[hooks.RecordedDose]) -> None:
+    """The one place the medications layer announces written doses (the alerts layer settles injection delay alerts
+    on them): once per schedule, with its doses in the order written."""
+    hooks.doses_recorded(schedule, recorded)
 
 
 # Schedules whose stored adherence a batch of dose writes (a sync push) refreshes once, when the batch ends.
@@ -501,15 +661,18 @@ class InjectionTransition:
     status: InjectionStatus
 
 
-def injection_status_now(schedule: Schedule, now: datetime) -> InjectionStatus | None:
+def injection_status_now(schedule: Schedule, now: datetime, *, next_due: date | None = None) -> InjectionStatus | None:
+    """Her injection state now; `next_due`: judged with that due date instead of the schedule's (a batch of doses,
+    dose by dose)."""
     bands = BANDS_BY_DRUG.get(schedule.medication.injection_bands)
-    if bands is None or schedule.next_due_on is None:
+    next_due = next_due or schedule.next_due_on
+    if bands is None or next_due is None:
         return None
     today = clock.local_today(schedule.patient.profile.timezone, now)
     stopped = is_stopped(
         status_stopped=schedule.status == ScheduleStatus.STOPPED, ends_on=schedule.ends_on, today=today
     )
-    return injection_status(next_due=schedule.next_due_on, today=today, stopped=stopped, bands=bands)
+    return injection_status(next_due=next_due, today=today, stopped=stopped, bands=bands)
 
 
 def injection_check_claim(*, schedule: Schedule, now: datetime) -> InjectionTransition | None:

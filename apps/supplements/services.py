@@ -272,7 +272,9 @@ def _new_intake(
         note=note,
         recorded_by=actor,
     )
-    intake.full_clean(exclude=["patient", "plan", "recorded_by"], validate_unique=False)
+    # Its one check constraint (amount > 0) is amount_errors' first rule, above: validating it again would cost a
+    # query (in a savepoint) an intake, 3,150 statements in a push's backlog. The database still enforces it.
+    intake.full_clean(exclude=["patient", "plan", "recorded_by"], validate_unique=False, validate_constraints=False)
     return intake
 
 

@@ -19,6 +19,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -132,6 +133,13 @@ class PushResult:
     def reject(self, record: PushRecord, reason: str) -> None:
         self.rejected[record.table.name][str(record.id)] = reason
 
+    def in_order(self, records: list[PushRecord]) -> None:
+        """The rejections in the push's order, as one by one (a batch refuses its records before the ones it
+        leaves to the one-by-one path)."""
+        position = {(r.table.name, str(r.id)): index for index, r in enumerate(records)}
+        for table, reasons in self.rejected.items():
+            self.rejected[table] = dict(sorted(reasons.items(), key=lambda item: position[table, item[0]]))
+
     def body(self) -> dict[str, Any]:
         if not self.rejected:
             return {}
@@ -233,10 +241,16 @@ def push_changes(*, actor: User, patient: Patient, since: SyncPull, records: lis
     with adherence_deferred():  # each schedule's stored adherence is refreshed once, with all her pushed doses
         for table in TABLES:
             pending = [r for r in by_table.get(table.name, []) if r.id not in replays]  # replays: already applied
-            done = _apply_new_at_once(table, pending, stored.get(table.name, {}), actor, patient, result)
-            for record in pending:
-                if record.id not in done:
-                    _apply(record, stored[table.name].get(record.id), actor=actor, patient=patient, result=result)
+            rows = stored.get(table.name, {})
+            # In the push's order, as one by one: a run of new records at once, the others each in turn (a dose's
+            # update between two new doses is judged after the first and before the second, A3 too).
+            for new, grouped in groupby(pending, key=lambda r: r.operation != "deleted" and r.id not in rows):
+                run = list(grouped)
+                done = _apply_new_at_once(table, run, actor, patient, result) if new else set()
+                for record in run:
+                    if record.id not in done:
+                        _apply(record, rows.get(record.id), actor=actor, patient=patient, result=result)
+    result.in_order(records)
     if result.created:
         recorded: dict[str, list[str]] = {name: list(known) for name, known in since.pushed.items()}
         for name, new_ids in result.created.items():
@@ -246,19 +260,11 @@ def push_changes(*, actor: User, patient: Patient, since: SyncPull, records: lis
 
 
 def _apply_new_at_once(
-    table: Table,
-    records: list[PushRecord],
-    stored: dict[uuid.UUID, "Stored"],
-    actor: User,
-    patient: Patient,
-    result: "PushResult",
+    table: Table, new: list[PushRecord], actor: User, patient: Patient, result: "PushResult"
 ) -> set[uuid.UUID]:
-    """New rows of a table with a bulk writer (a backlog of sessions), created by the same rules in one insert; the
-    ids it handled (inserted or refused per record). The rest go one by one through `_apply`."""
-    if table.create_many is None:
-        return set()
-    new = [r for r in records if r.operation != "deleted" and r.id not in stored]
-    if len(new) < 2:
+    """New rows of a table with a bulk writer (a backlog of doses or sessions), created by the same rules in a few
+    statements; the ids it handled (inserted or refused per record). The rest go one by one through `_apply`."""
+    if table.create_many is None or len(new) < 2:
         return set()
     by_id = {r.id: r for r in new}
     values = [(r.id, {k: v for k, v in r.values.items() if k in table.creatable}) for r in new]

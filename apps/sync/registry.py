@@ -155,12 +155,7 @@ def _dose_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values:
     schedule = medication_selectors.schedule_list(patient=patient).filter(pk=values["schedule_id"]).first()
     if schedule is None:
         raise ValidationError({"schedule_id": ["No such schedule for this patient."]})
-    # An empty status or source means the default (taken, app), as on the REST API.
-    options = {
-        k: values[k]
-        for k in ("status", "source", "site", "note", "occurrence_on")
-        if values.get(k) is not None and not (k in ("status", "source") and values[k] == "")
-    }
+    options = _dose_options(values)
     return medication_services.dose_record(
         actor=actor,
         patient=patient,
@@ -170,6 +165,39 @@ def _dose_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values:
         stated={"schedule", "taken_at", *options},
         **options,
     ).created
+
+
+def _dose_options(values: Values) -> dict[str, Any]:
+    # An empty status or source means the default (taken, app), as on the REST API.
+    return {
+        k: values[k]
+        for k in ("status", "source", "site", "note", "occurrence_on")
+        if values.get(k) is not None and not (k in ("status", "source") and values[k] == "")
+    }
+
+
+def _doses_create(
+    *, actor: User, patient: Patient, records: list[tuple[uuid.UUID, Values]]
+) -> tuple[set[uuid.UUID], dict[uuid.UUID, ValidationError]]:
+    """The push's new doses, checked as _dose_create checks each, in a few statements (doses_record_new); those it
+    leaves go one by one."""
+    schedule_ids = {values["schedule_id"] for _, values in records if values.get("schedule_id") is not None}
+    schedules = {s.pk: s for s in medication_selectors.schedule_list(patient=patient).filter(pk__in=schedule_ids)}
+    doses: list[medication_services.NewDose] = []
+    refused: dict[uuid.UUID, ValidationError] = {}
+    for record_id, values in records:
+        try:
+            _required(values, "schedule_id", "taken_at")
+        except ValidationError as exc:
+            refused[record_id] = exc
+            continue
+        schedule = schedules.get(values["schedule_id"])
+        if schedule is None:
+            refused[record_id] = ValidationError({"schedule_id": ["No such schedule for this patient."]})
+            continue
+        doses.append(medication_services.NewDose(record_id, schedule, values["taken_at"], **_dose_options(values)))
+    inserted, invalid = medication_services.doses_record_new(actor=actor, patient=patient, doses=doses)
+    return inserted, refused | invalid
 
 
 def _dose_update(*, actor: User, patient: Patient, row: Any, changes: Values) -> None:
@@ -344,6 +372,7 @@ TABLES: tuple[Table, ...] = (
         updatable=frozenset({"occurrence_on", "taken_at", "status", "site", "note"}),
         unstated_when_empty=frozenset({"status", "source"}),
         create=_dose_create,
+        create_many=_doses_create,
         update=_dose_update,
     ),
     Table(

@@ -5,7 +5,9 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.exercise.models import ExerciseSession
@@ -16,7 +18,7 @@ from tests.conftest import World
 from tests.factories import make_schedule
 from tests.supplements.factories import make_plan
 from tests.sync.conftest import App, table_changes
-from tests.sync.test_push import dose, intake, session
+from tests.sync.test_push import dose, intake, ms, session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -139,3 +141,20 @@ def test_a_backlog_of_intakes_is_recorded_by_the_same_rules_in_one_go(world: Wor
     assert {(i.supplement, i.amount, i.unit) for i in stored} == {(plan.supplement, plan.amount, plan.unit)}
     ann_app.push(changes, last_pulled_at=ann_app.last_pulled_at)  # replayed: nothing twice
     assert stored.count() == 3
+
+
+def test_the_queries_of_a_backlog_of_intakes_do_not_grow_with_it(world: World, ann_app: App) -> None:
+    plan = make_plan(world.ann)
+    ann_app.pull()
+    ann_app.push(table_changes())  # her first push confirms the device's cursor (once): not part of the count
+    counts = []
+    for n in (5, 60):
+        backlog = [
+            intake(plan_id=str(plan.id), supplement="", taken_at=ms(timezone.now() - timedelta(hours=k + 1)))
+            for k in range(n)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            assert ann_app.push(table_changes(supplement_intakes={"created": backlog})) == {}
+        counts.append(len(queries.captured_queries))
+    assert SupplementIntake.objects.filter(patient=world.ann).count() == 65
+    assert counts[0] == counts[1]
