@@ -7,6 +7,8 @@ class AlertsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.alerts import handlers
+        from apps.alerts import receivers, selectors
+        from apps.profiles.hooks import register_patient_filter
 
-        handlers.register()
+        receivers.connect()
+        register_patient_filter("alert_level", selectors.filter_by_alert_level)

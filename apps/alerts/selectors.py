@@ -1,7 +1,9 @@
-from django.db.models import QuerySet
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
 
 from apps.accounts.models import Patient, User
-from apps.alerts.models import Alert, AlertState, Notice
+from apps.alerts.models import SEVERITY_RANK, Alert, AlertState, Notice, Severity
 from backend.access import access_patient_data_by_user, scope_patient_data
 
 
@@ -22,3 +24,11 @@ def notice_list(*, patient: Patient) -> QuerySet[Notice]:
 
 
 OPEN_STATES = [AlertState.OPEN, AlertState.ACKNOWLEDGED]
+
+
+def filter_by_alert_level(rows: QuerySet[Any], level: str) -> QuerySet[Any]:
+    """The patient list's `?alert_level=`: patients with an alert at this severity or above still open."""
+    open_at_level = Alert.objects.filter(
+        patient=OuterRef("pk"), severity_rank__gte=SEVERITY_RANK[Severity(level)]
+    ).exclude(state=AlertState.RESOLVED)
+    return rows.filter(Exists(open_at_level))

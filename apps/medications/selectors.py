@@ -4,15 +4,16 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, When
 
 from apps.accounts.models import Patient, User
 from apps.medications.models import DoseRecord, DrugClass, Medication, ReviewStatus, Schedule, ScheduleStatus
 from apps.medications.rules.injection import FollowOn, InjectionStatus
 from apps.medications.rules.recurrence import Occurrence, next_occurrence, occurrences_between_dates, to_instant
-from apps.medications.services import injection_status_now, recurrence_of
+from apps.medications.services import adherence_catch_up, injection_status_now, recurrence_of
 from apps.profiles.rules import CurrentTherapy
 from backend import clock
 from backend.access import patient_scope
@@ -37,7 +38,7 @@ def active_on(day: date) -> Q:
 
 def current_bone_therapy(patient_id: uuid.UUID, today: date) -> list[CurrentTherapy]:
     """Her bone-directed schedules active on `today` (her local date): what the bone-health assessment calls being
-    on therapy (registered with apps.profiles.hooks)."""
+    on therapy (registered with apps.profiles.therapy)."""
     rows = (
         Schedule.objects.filter(
             active_on(today), patient_id=patient_id, medication__drug_class__in=BONE_DIRECTED_CLASSES
@@ -165,3 +166,13 @@ def with_list_adherence(schedules: QuerySet[Schedule], *, now: datetime | None =
         list_pdc=Case(When(turned, then=F("adherence_pdc_next")), default=F("adherence_pdc")),
         list_pdc_days=Case(When(turned, then=F("adherence_days_next")), default=F("adherence_days")),
     )
+
+
+def filter_adherence_below(rows: QuerySet[Any], threshold: Decimal) -> QuerySet[Any]:
+    """The patient list's `?adherence_below=`: patients with an active schedule whose stored figure in force now is
+    below `threshold`, the same as GET .../adherence/?window=90 at this moment."""
+    adherence_catch_up()  # nothing to do unless the job has been down for a day
+    low = with_list_adherence(Schedule.objects.filter(patient=OuterRef("pk"), status=ScheduleStatus.ACTIVE)).filter(
+        list_pdc__lt=threshold
+    )
+    return rows.filter(Exists(low))

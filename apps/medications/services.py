@@ -1,4 +1,5 @@
-"""Writes for schedules, dose records and reviews. Keyword-only, validated, atomic; announce through hooks."""
+"""Writes for schedules, dose records and reviews. Keyword-only, validated, atomic; announce what happened through
+backend.events (DoseRecorded, PlanChanged)."""
 
 import uuid
 from collections.abc import Collection, Iterator
@@ -13,7 +14,6 @@ from django.db import transaction
 from django.db.models import Max
 
 from apps.accounts.models import Patient, User
-from apps.medications import hooks
 from apps.medications.facts import findings_for
 from apps.medications.models import (
     DoseRecord,
@@ -37,6 +37,7 @@ from apps.medications.rules.injection import (
 from apps.medications.rules.recurrence import Recurrence, local_dates, recurrence_errors, to_instant
 from backend import clock
 from backend.client_ids import insert_or_replay, replayed, stated_body
+from backend.events import DoseRecorded, PlanChanged, publish
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
 MAX_DOSE_AGE = timedelta(days=400)  # older records are history imports, not doses: refuse them here
@@ -148,7 +149,7 @@ def schedule_create(
     schedule.save()
     review_recheck(patient_id=patient.pk, exclude=schedule.pk)
     adherence_refresh([schedule])
-    hooks.schedule_changed(schedule)
+    publish(PlanChanged(patient_id=schedule.patient_id, plan_id=schedule.pk, plan_kind="medication"))
     return schedule
 
 
@@ -186,7 +187,7 @@ def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Sched
     schedule.save()
     review_recheck(patient_id=schedule.patient_id, exclude=schedule.pk)
     adherence_refresh([schedule])
-    hooks.schedule_changed(schedule)
+    publish(PlanChanged(patient_id=schedule.patient_id, plan_id=schedule.pk, plan_kind="medication"))
     return schedule
 
 
@@ -196,9 +197,10 @@ def schedule_delete(*, schedule: Schedule) -> None:
     reads her schedules is told, as after a change: the review rechecks her other verified schedules, reminders are
     refreshed, and a stopped injectable that this schedule covered is judged again (DOMAIN D5 stopped)."""
     schedule = Schedule.objects.select_related("medication", "patient__profile").get(pk=schedule.pk)
+    removed = schedule.pk
     schedule.delete()
     review_recheck(patient_id=schedule.patient_id)
-    hooks.schedule_changed(schedule)
+    publish(PlanChanged(patient_id=schedule.patient_id, plan_id=removed, plan_kind="medication"))
 
 
 def _taken_on(patient: Patient, taken_at: datetime) -> date:
@@ -323,7 +325,15 @@ def _after_dose_change(schedule: Schedule, dose: DoseRecord) -> None:
         adherence_refresh([schedule])
     else:
         deferred.setdefault(schedule.pk, schedule)
-    hooks.dose_recorded(dose)
+    publish(
+        DoseRecorded(
+            patient_id=dose.patient_id,
+            schedule_id=schedule.pk,
+            dose_id=dose.pk,
+            status=dose.status,
+            taken_on=dose.taken_on,
+        )
+    )
 
 
 # Schedules whose stored adherence a batch of dose writes (a sync push) refreshes once, when the batch ends.
@@ -408,15 +418,15 @@ def adherence_catch_up(*, now: datetime | None = None) -> int:
     return len(stale)
 
 
-def patient_adherence_refresh(patient: Patient) -> None:
+def patient_adherence_refresh(*, patient_id: uuid.UUID) -> None:
     """Her time zone changed: her local today, and so every stored figure's day, may have moved."""
-    adherence_refresh(list(Schedule.objects.filter(patient=patient, status=ScheduleStatus.ACTIVE)))
+    adherence_refresh(list(Schedule.objects.filter(patient_id=patient_id, status=ScheduleStatus.ACTIVE)))
 
 
-def patient_injection_recheck(patient: Patient) -> None:
+def patient_injection_recheck(*, patient_id: uuid.UUID) -> None:
     """Her time zone changed: the watch's next check was her old zone's local midnight, and her local today (so her
     D5 state) may have moved by a day. Every injectable of hers is checked again now, in the new zone."""
-    Schedule.objects.filter(patient=patient).exclude(medication__injection_bands="").update(
+    Schedule.objects.filter(patient_id=patient_id).exclude(medication__injection_bands="").update(
         injection_next_check_at=clock.now()
     )
 

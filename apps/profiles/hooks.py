@@ -1,36 +1,13 @@
-"""What profiles learns from higher layers without importing them, registered here at start-up: filters on the
-patient list (alerts, adherence), the bone-directed therapy a patient is on (medications), the handlers told when a
-patient's clinical facts (labs, contraindications in her profile) change, which the pharmacist's checks read, and
-those told when her time zone changes (her local dates move: figures stored per local day are recomputed)."""
+"""Filters on the patient list that higher layers (alerts, adherence, calcium, exercise) register here at start-up,
+profiles not importing them."""
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
-from uuid import UUID
 
 from django.db.models import QuerySet
 
-from apps.profiles.rules import CurrentTherapy
-
 PatientFilter = Callable[[QuerySet[Any], Any], QuerySet[Any]]
-# (patient id, her local today) -> the bone-directed medicines she is on that day
-TherapyProvider = Callable[[UUID, date], list[CurrentTherapy]]
 _patient_filters: dict[str, PatientFilter] = {}
-_therapy_providers: list[TherapyProvider] = []
-PatientHandler = Callable[[Any], None]
-_timezone_changed: list[PatientHandler] = []
-
-
-def on_timezone_changed(handler: PatientHandler) -> PatientHandler:
-    if handler not in _timezone_changed:
-        _timezone_changed.append(handler)
-    return handler
-
-
-def timezone_changed(patient: Any) -> None:
-    """Runs inside the writer's transaction."""
-    for handler in _timezone_changed:
-        handler(patient)
 
 
 def register_patient_filter(name: str, apply: PatientFilter) -> None:
@@ -42,29 +19,3 @@ def apply_patient_filters(rows: QuerySet[Any], values: dict[str, Any]) -> QueryS
         if value is not None and name in _patient_filters:
             rows = _patient_filters[name](rows, value)
     return rows
-
-
-def register_therapy_provider(provider: TherapyProvider) -> None:
-    """The medications app tells the bone-health assessment (DOMAIN H2) which bone-directed schedules are active."""
-    if provider not in _therapy_providers:
-        _therapy_providers.append(provider)
-
-
-def current_therapy(patient_id: UUID, today: date) -> list[CurrentTherapy]:
-    return [item for provider in _therapy_providers for item in provider(patient_id, today)]
-
-
-FactsHandler = Callable[[UUID], None]
-_facts_changed: list[FactsHandler] = []
-
-
-def on_clinical_facts_changed(handler: FactsHandler) -> FactsHandler:
-    if handler not in _facts_changed:
-        _facts_changed.append(handler)
-    return handler
-
-
-def clinical_facts_changed(patient_id: UUID) -> None:
-    """Runs inside the writer's transaction."""
-    for handler in _facts_changed:
-        handler(patient_id)

@@ -7,13 +7,12 @@ class SupplementsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.medications import hooks
+        from apps.medications.facts import register_supplement_plan_provider
         from apps.profiles.hooks import register_patient_filter
         from apps.supplements.reminders import SupplementReminderSource
         from apps.supplements.selectors import calcium_below, supplement_plan_facts
         from backend.reminder_sources import register_reminder_source
 
+        register_supplement_plan_provider(supplement_plan_facts)
         register_reminder_source(SupplementReminderSource())
         register_patient_filter("calcium_below", calcium_below)
-        if hasattr(hooks, "register_supplement_plan_provider"):
-            hooks.register_supplement_plan_provider(supplement_plan_facts)
