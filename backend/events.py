@@ -114,6 +114,8 @@ class DoseRecorded(Event):
     dose_id: UUID
     status: str = field(repr=False)  # taken | skipped
     taken_on: date = field(repr=False)  # her local date of `taken_at`
+    # The injection-watch bands its drug follows ("" for none): the dose of an oral drug, most of them, needs no read.
+    injection_bands: str = field(repr=False)
 
 
 PlanKind = Literal["medication", "supplement", "exercise"]

@@ -22,15 +22,10 @@ def settle_injection_alerts_on_dose(event: DoseRecorded) -> None:
     synced days later, a correction, a back-filled older one) has already moved `next_due`; only when she is no
     longer in an alerting band are the schedule's delay alerts resolved. Still late, they stay open; made late again
     (a correction to skipped), the watch, due now, raises it again."""
-    schedule = (
-        Schedule.objects.exclude(medication__injection_bands="")
-        .select_related("medication", "patient__profile")
-        .filter(pk=event.schedule_id)
-        .first()
-    )
-    bands = BANDS_BY_DRUG.get(schedule.medication.injection_bands) if schedule is not None else None
-    if schedule is None or bands is None:  # not a schedule the injection watch follows
+    bands = BANDS_BY_DRUG.get(event.injection_bands)
+    if bands is None:  # not a drug the injection watch follows
         return
+    schedule = Schedule.objects.select_related("medication", "patient__profile").get(pk=event.schedule_id)
     status = injection_status_now(schedule, clock.now())
     if status is None or status.state == InjectionState.STOPPED or alert_for(status, bands) is not None:
         return

@@ -332,6 +332,7 @@ def _after_dose_change(schedule: Schedule, dose: DoseRecord) -> None:
             dose_id=dose.pk,
             status=dose.status,
             taken_on=dose.taken_on,
+            injection_bands=schedule.medication.injection_bands,
         )
     )
 

@@ -6,7 +6,7 @@ call creates all its records, as an app's first push after a long time offline d
 - a mixed backlog: a daily aromatase inhibitor's doses over 400 days (the oldest a dose may be), calcium intakes
   and exercise sessions;
 - only doses (several a day on one daily schedule): the costliest records, each through the dose service one by one
-  (lock, checks, injection and alert hooks), the worst case an app or a script can send.
+  (lock, checks, injection alerts in its transaction), the worst case an app or a script can send.
 
 Through the whole in-process stack (DRF parsing, the push's validation, the REST API's services, the audit insert)
 with APIClient.force_authenticate. Reported per push: time, queries (from a separate call) and the peak Python memory
