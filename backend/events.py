@@ -8,8 +8,8 @@ When a receiver runs, and what its failure does:
 
 - After commit (the default): once the writer's transaction commits (at once when there is none), and never when
   it, or the savepoint the event was published in, rolls back. A failure is logged with the event (its type and
-  ids, `log` below) and the write stands: these receivers do what can be redone later (the materialise job renews
-  reminders every few minutes, the staff-alert sweep pushes what was not pushed).
+  ids) and the write stands: these receivers do what is redone later anyway (the materialise job renews reminders
+  every 10 minutes, the staff-alert sweep pushes what was not pushed).
 - In the transaction (`in_transaction=True`): at once, inside the writer's transaction, as part of the write. A
   failure is logged with the event and raised, so the write rolls back with it. Only events whose class says
   `receivers_in_transaction = True` accept such receivers, because the write and the effect must be one fact:
