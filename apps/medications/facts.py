@@ -35,7 +35,7 @@ def register_supplement_plan_provider(provider: SupplementPlanProvider) -> None:
 
 def supplement_plans(patient_ids: set[UUID]) -> dict[UUID, list[SupplementPlanFacts]]:
     if _supplement_plan_provider is None:
-        raise LookupError("No supplement plan provider registered: the checks would miss every plan (DOMAIN A2, D6).")
+        raise LookupError("No supplement plan provider registered: the checks would miss every plan.")  # DOMAIN A2, D6
     return _supplement_plan_provider(patient_ids)
 
 

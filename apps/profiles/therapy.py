@@ -19,5 +19,5 @@ def register_therapy_provider(provider: TherapyProvider) -> None:
 
 def current_therapy(patient_id: UUID, today: date) -> list[CurrentTherapy]:
     if _therapy_provider is None:
-        raise LookupError("No therapy provider registered: every patient would read as untreated (DOMAIN H2).")
+        raise LookupError("No therapy provider registered: every patient would read as untreated.")  # DOMAIN H2
     return _therapy_provider(patient_id, today)
