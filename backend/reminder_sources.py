@@ -6,7 +6,7 @@ A source answers with plain data, computed in the patient's zone (DST-correct th
 the dispatcher can materialise, deduplicate (source_kind, source_id, due_at) and push them.
 """
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Protocol
@@ -52,22 +52,6 @@ def register_reminder_source(source: ReminderSource) -> None:
 
 def reminder_sources() -> list[ReminderSource]:
     return [_sources[kind] for kind in sorted(_sources)]
-
-
-_change_handlers: list[Callable[[UUID], None]] = []
-
-
-def on_sources_changed(handler: Callable[[UUID], None]) -> Callable[[UUID], None]:
-    """Register who keeps occurrences in step (the reminders app): called with the patient's id."""
-    _change_handlers.append(handler)
-    return handler
-
-
-def sources_changed(patient_id: UUID) -> None:
-    """A source's plan changed for this patient (created, moved, stopped): her reminders follow at once rather
-    than at the next periodic refresh."""
-    for handler in _change_handlers:
-        handler(patient_id)
 
 
 def live_sources(ids_by_kind: dict[str, set[UUID]]) -> set[tuple[str, UUID]]:

@@ -18,7 +18,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from apps.accounts import hooks, mfa, selectors, services
+from apps.accounts import mfa, selectors, services
 from apps.accounts.api_base import request_user
 from apps.accounts.models import CareTeamAssignment, Organisation, User
 from backend.access import NotInScope
@@ -138,11 +138,9 @@ class LogoutView(APIView):
         data.is_valid(raise_exception=True)
         try:
             token = RefreshToken(data.validated_data["refresh"])
-            token.blacklist()
+            services.sign_out(token=token, device_id=data.validated_data.get("device_id") or "")
         except TokenError as exc:
             raise serializers.ValidationError({"refresh": [str(exc)]}) from exc
-        if data.validated_data.get("device_id"):
-            hooks.signed_out(token.payload.get(jwt_settings.USER_ID_CLAIM), data.validated_data["device_id"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -7,4 +7,6 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.accounts import receivers  # noqa: F401  (connects them)
+        from apps.accounts import receivers
+
+        receivers.connect()

@@ -8,17 +8,13 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
-from django.dispatch import Signal
 from django.utils import timezone
 
+from backend.events import PasswordChanged, publish
 from backend.models import BaseModel
 from backend.roles import Role
-
-# Sent with `user` after a user's password was changed or removed and saved (apps/accounts/receivers.py revokes her
-# refresh tokens).
-password_changed = Signal()
 
 
 class Organisation(BaseModel):
@@ -92,9 +88,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         changed = not self._state.adding and (
             getattr(self, "_password", None) is not None or self.__dict__.pop("_password_removed", False)
         )
-        super().save(*args, **kwargs)
-        if changed:
-            password_changed.send(sender=User, user=self)
+        if not changed:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic():  # the change and its announcement's receivers (backend.events) together
+            super().save(*args, **kwargs)
+            publish(PasswordChanged(user_id=self.pk))
 
 
 class Patient(BaseModel):

@@ -1,13 +1,13 @@
-"""Signal receivers of accounts, connected in AccountsConfig.ready."""
-
-from typing import Any
-
-from django.dispatch import receiver
+"""What accounts does when something is announced (backend.events), subscribed by AccountsConfig.ready."""
 
 from apps.accounts import services
-from apps.accounts.models import User, password_changed
+from backend.events import PasswordChanged, subscribe
 
 
-@receiver(password_changed, sender=User)
-def revoke_refresh_tokens(sender: type[User], user: User, **kwargs: Any) -> None:
-    services.refresh_tokens_revoke(user=user)
+def connect() -> None:
+    subscribe(PasswordChanged, revoke_refresh_tokens, in_transaction=True)
+
+
+def revoke_refresh_tokens(event: PasswordChanged) -> None:
+    """In the password change's transaction: her apps sign in again with the new one (see backend.events)."""
+    services.refresh_tokens_revoke(user_id=event.user_id)

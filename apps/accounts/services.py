@@ -1,4 +1,6 @@
-"""Writes for accounts: organisations, users, care-team assignments, refresh-token revocation."""
+"""Writes for accounts: organisations, users, care-team assignments, refresh-token revocation, sign-out."""
+
+import uuid
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,6 +11,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from apps.accounts.models import CareTeamAssignment, Organisation, Patient, User, normalise_email
+from backend.events import SignedOut, publish
 from backend.roles import STAFF_ROLES, Role
 
 
@@ -154,8 +157,17 @@ def refresh_token_claim(token: RefreshToken) -> bool:
     return claimed
 
 
-def refresh_tokens_revoke(*, user: User) -> int:
+def refresh_tokens_revoke(*, user_id: uuid.UUID) -> int:
     """Every refresh token of this account stops working (its password changed); its apps sign in again. Answers
     how many were still live."""
-    live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    live = OutstandingToken.objects.filter(user_id=user_id, blacklistedtoken__isnull=True)
     return len(BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in live], ignore_conflicts=True))
+
+
+@transaction.atomic
+def sign_out(*, token: RefreshToken, device_id: str = "") -> None:
+    """Revoke this refresh token. With the app installation's `device_id`, SignedOut is announced in the same
+    transaction: that installation's push devices go with it, or nothing is done and the app can try again."""
+    token.blacklist()
+    if device_id:
+        publish(SignedOut(user_id=uuid.UUID(str(token[jwt_settings.USER_ID_CLAIM])), device_id=device_id))

@@ -7,6 +7,6 @@ class AlertsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.alerts import handlers
+        from apps.alerts import receivers
 
-        handlers.register()
+        receivers.connect()

@@ -7,6 +7,7 @@ follow-on ends or starts (the watch's next check). Each unprotected episode rais
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from uuid import UUID
 
 from django.db.models import Q
 
@@ -35,7 +36,6 @@ class StoppedOutcome:
 
 
 DELAY_STATES = ("due", "late", "critical")  # DOMAIN D5: the states whose alerts count the delay
-INJECTION_DELAY_KINDS = frozenset(f"{drug}_{state}" for drug in BANDS_BY_DRUG for state in DELAY_STATES)
 
 
 def delay_alert_kinds(bands: InjectionBands) -> Q:
@@ -94,14 +94,18 @@ def stopped_check(*, schedule: Schedule, status: InjectionStatus, now: datetime)
     return StoppedOutcome(covered=False, alert=alert, resolved=resolved)
 
 
-def recheck_stopped_injectables(changed: Schedule) -> None:
-    """An anti-resorptive schedule of hers was written: judge her stopped injectables again, now, in this
-    transaction (a follow-on started resolves their alert; one stopped, paused or cut short raises it)."""
-    if not changed.medication.is_anti_resorptive:
+def recheck_stopped_injectables(*, patient_id: UUID, changed_id: UUID) -> None:
+    """A medication schedule of hers was written or removed: if it is an anti-resorptive, judge her stopped
+    injectables again, now, in this transaction (a follow-on started resolves their alert; one stopped, paused, cut
+    short or removed raises it). A removed schedule is no longer there to say what it was: judge them again."""
+    anti_resorptive = (
+        Schedule.objects.filter(pk=changed_id).values_list("medication__is_anti_resorptive", flat=True).first()
+    )
+    if anti_resorptive is False:
         return
     now = clock.now()
     # The changed schedule, if itself a stopped injectable, is judged by the watch (its check is due now).
-    for schedule in stopped_injectables_of(changed.patient_id, exclude=changed.pk):
+    for schedule in stopped_injectables_of(patient_id, exclude=changed_id):
         status = injection_status_now(schedule, now)
         if status is not None and status.state == InjectionState.STOPPED:
             stopped_check(schedule=schedule, status=status, now=now)

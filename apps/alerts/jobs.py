@@ -83,6 +83,13 @@ def _raise_delay_alert(schedule: Schedule, spec: AlertSpec, episode: str, now: d
         now=now,
     )
     if alert is not None:
+        # One problem, one alert: the injection alert takes over from a low-adherence alert open on its schedule.
+        alerts_resolve_automatically(
+            patient=schedule.patient,
+            kinds=Q(kind="low_adherence", schedule=schedule),
+            note="Resolved automatically: the injection's own alert now follows this schedule up.",
+            now=now,
+        )
         alerts_resolve_automatically(
             patient=schedule.patient,
             kinds=Q(schedule=schedule) & delay_alert_kinds(bands) & ~Q(pk=alert.pk),

@@ -7,10 +7,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from apps.accounts.models import Patient, User
-from apps.alerts import hooks
 from apps.alerts.models import SEVERITY_RANK, Alert, AlertEvent, AlertState, Notice, Severity
 from apps.medications.models import Schedule
 from backend import clock
+from backend.events import AlertRaised, publish
 
 
 def alert_raise(
@@ -43,7 +43,7 @@ def alert_raise(
     except IntegrityError:
         return None
     AlertEvent.objects.create(alert=alert, action=AlertEvent.Action.RAISED, at=now)
-    hooks.alert_raised(alert)
+    publish(AlertRaised(alert_id=alert.pk, patient_id=patient.pk))
     return alert
 
 

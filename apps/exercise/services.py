@@ -14,7 +14,7 @@ from apps.exercise.models import ExerciseKind, ExercisePlan, ExerciseSession, Pl
 from apps.exercise.rules import MAX_SESSION_MINUTES, target_errors
 from backend import clock
 from backend.client_ids import insert_new_in_bulk, insert_or_replay, replayed, stated_body
-from backend.reminder_sources import sources_changed
+from backend.events import PlanChanged, publish
 from backend.roles import Role
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
@@ -100,7 +100,7 @@ def exercise_plan_create(
     plan = ExercisePlan(patient=patient, created_by=actor, status_changed_at=clock.now(), **given)
     _validate_plan(plan)
     _save_plan(plan, force_insert=True)
-    sources_changed(plan.patient_id)
+    publish(PlanChanged(patient_id=plan.patient_id, plan_id=plan.pk, plan_kind="exercise"))
     return plan
 
 
@@ -123,7 +123,7 @@ def exercise_plan_update(*, actor: User, plan: ExercisePlan, **changes: Any) -> 
     if "status" in changed:
         plan.status_changed_at = clock.now()
     _save_plan(plan)
-    sources_changed(plan.patient_id)
+    publish(PlanChanged(patient_id=plan.patient_id, plan_id=plan.pk, plan_kind="exercise"))
     return plan
 
 

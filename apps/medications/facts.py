@@ -1,11 +1,10 @@
 """Gather what the pure pharmacist checks need from the database, for many schedules at once (no N+1)."""
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from uuid import UUID
 
-from apps.medications import hooks
 from apps.medications.models import Schedule
 from apps.medications.rules.checks import (
     Finding,
@@ -20,6 +19,24 @@ from apps.profiles.models import LabResult
 from backend import clock
 
 MMOL_TO_MG_DL_CALCIUM = Decimal("4.008")  # serum calcium: 1 mmol/L = 4.008 mg/dL (molar mass 40.08 g/mol)
+
+# (patient ids) -> {patient id: her active supplement plans (what they are, and at what local times)}
+SupplementPlanProvider = Callable[[set[UUID]], dict[UUID, list[SupplementPlanFacts]]]
+_supplement_plan_provider: SupplementPlanProvider | None = None
+
+
+def register_supplement_plan_provider(provider: SupplementPlanProvider) -> None:
+    """The supplements app answers which supplement plans each patient has and at what times (DOMAIN D6: calcium
+    and vitamin D with denosumab; A2: nothing oral too soon after an oral bisphosphonate). A lookup, not an event:
+    supplements imports medications, so medications asks through this, registered at start-up."""
+    global _supplement_plan_provider
+    _supplement_plan_provider = provider
+
+
+def supplement_plans(patient_ids: set[UUID]) -> dict[UUID, list[SupplementPlanFacts]]:
+    if _supplement_plan_provider is None:
+        raise LookupError("No supplement plan provider registered: the checks would miss every plan.")  # DOMAIN A2, D6
+    return _supplement_plan_provider(patient_ids)
 
 
 def schedule_facts(schedule: Schedule) -> ScheduleFacts:
@@ -66,7 +83,7 @@ def findings_for(schedules: Sequence[Schedule]) -> dict[UUID, list[Finding]]:
     for other in Schedule.objects.filter(patient_id__in=patient_ids).select_related("medication"):
         siblings[other.patient_id].append(schedule_facts(other))
     labs = _latest_labs(patient_ids)
-    plans = hooks.supplement_plans(patient_ids)
+    plans = supplement_plans(patient_ids)
     result = {}
     for schedule in schedules:
         profile = schedule.patient.profile

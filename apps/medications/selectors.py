@@ -39,7 +39,7 @@ def active_on(day: date) -> Q:
 
 def current_bone_therapy(patient_id: uuid.UUID, today: date) -> list[CurrentTherapy]:
     """Her bone-directed schedules active on `today` (her local date): what the bone-health assessment calls being
-    on therapy (registered with apps.profiles.hooks)."""
+    on therapy (registered with apps.profiles.therapy)."""
     rows = (
         Schedule.objects.filter(
             active_on(today), patient_id=patient_id, medication__drug_class__in=BONE_DIRECTED_CLASSES

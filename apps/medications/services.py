@@ -1,4 +1,5 @@
-"""Writes for schedules, dose records and reviews. Keyword-only, validated, atomic; announce through hooks."""
+"""Writes for schedules, dose records and reviews. Keyword-only, validated, atomic; announce what happened through
+backend.events (DoseRecorded, PlanChanged)."""
 
 import uuid
 from collections.abc import Collection, Iterable, Iterator
@@ -13,7 +14,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from apps.accounts.models import Patient, User
-from apps.medications import hooks
 from apps.medications.facts import findings_for
 from apps.medications.models import (
     DoseRecord,
@@ -37,6 +37,7 @@ from apps.medications.rules.injection import (
 from apps.medications.rules.recurrence import Recurrence, local_dates, recurrence_errors, to_instant
 from backend import clock
 from backend.client_ids import insert_or_replay, replayed, stated_body
+from backend.events import DoseRecorded, PlanChanged, publish
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
 MAX_DOSE_AGE = timedelta(days=400)  # older records are history imports, not doses: refuse them here
@@ -148,7 +149,7 @@ def schedule_create(
     schedule.save()
     review_recheck(patient_id=patient.pk, exclude=schedule.pk)
     adherence_refresh([schedule])
-    hooks.schedule_changed(schedule)
+    publish(PlanChanged(patient_id=schedule.patient_id, plan_id=schedule.pk, plan_kind="medication"))
     return schedule
 
 
@@ -186,7 +187,7 @@ def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Sched
     schedule.save()
     review_recheck(patient_id=schedule.patient_id, exclude=schedule.pk)
     adherence_refresh([schedule])
-    hooks.schedule_changed(schedule)
+    publish(PlanChanged(patient_id=schedule.patient_id, plan_id=schedule.pk, plan_kind="medication"))
     return schedule
 
 
@@ -196,9 +197,10 @@ def schedule_delete(*, schedule: Schedule) -> None:
     reads her schedules is told, as after a change: the review rechecks her other verified schedules, reminders are
     refreshed, and a stopped injectable that this schedule covered is judged again (DOMAIN D5 stopped)."""
     schedule = Schedule.objects.select_related("medication", "patient__profile").get(pk=schedule.pk)
+    removed = schedule.pk
     schedule.delete()
     review_recheck(patient_id=schedule.patient_id)
-    hooks.schedule_changed(schedule)
+    publish(PlanChanged(patient_id=schedule.patient_id, plan_id=removed, plan_kind="medication"))
 
 
 def _taken_on(patient: Patient, taken_at: datetime) -> date:
@@ -232,6 +234,15 @@ def _check_dose(
                 {"taken_at": [f"A dose is already recorded on {taken_on:%d %B %Y}; never take two on the same day."]}
             )
     return taken_on
+
+
+@dataclass(frozen=True)
+class RecordedDose:
+    """A dose just written, with the schedule's next due date once it was (6-monthly injectables, DOMAIN D1/D2;
+    None for other schedules): a push's batch moves the due date dose by dose, as one by one."""
+
+    dose: DoseRecord
+    next_due_on: date | None
 
 
 @dataclass(frozen=True)
@@ -420,18 +431,18 @@ def _last_given(schedules: Iterable[Schedule]) -> dict[uuid.UUID, date]:
 
 def _move_injection_due(
     schedule: Schedule, doses: list[DoseRecord], last_given: date | None, now: datetime
-) -> list[hooks.RecordedDose]:
+) -> list[RecordedDose]:
     """D1/D2 for a batch of new doses on one schedule: the next due date after each of them in turn (as
     _refresh_injection_due would have set it, one by one), the last one set on the schedule."""
     bands = BANDS_BY_DRUG.get(schedule.medication.injection_bands)
     if bands is None:
-        return [hooks.RecordedDose(dose, None) for dose in doses]
-    recorded: list[hooks.RecordedDose] = []
+        return [RecordedDose(dose, None) for dose in doses]
+    recorded: list[RecordedDose] = []
     for dose in doses:
         if dose.status == DoseStatus.TAKEN and (last_given is None or dose.taken_on > last_given):
             last_given = dose.taken_on
         due = next_due_date(last_given=last_given, first_due=schedule.starts_on, bands=bands)
-        recorded.append(hooks.RecordedDose(dose, due))
+        recorded.append(RecordedDose(dose, due))
     schedule.next_due_on = recorded[-1].next_due_on
     schedule.injection_next_check_at = now
     return recorded
@@ -462,10 +473,10 @@ def _after_dose_change(schedule: Schedule, dose: DoseRecord) -> None:
     if schedule.medication.injection_bands:
         _refresh_injection_due(schedule, clock.now())
     injectable = BANDS_BY_DRUG.get(schedule.medication.injection_bands) is not None
-    _after_doses_recorded(schedule, [hooks.RecordedDose(dose, schedule.next_due_on if injectable else None)])
+    _after_doses_recorded(schedule, [RecordedDose(dose, schedule.next_due_on if injectable else None)])
 
 
-def _after_doses_recorded(schedule: Schedule, recorded: list[hooks.RecordedDose]) -> None:
+def _after_doses_recorded(schedule: Schedule, recorded: list[RecordedDose]) -> None:
     """What follows doses written on one schedule (one over REST, or a push's batch), its due date already moved:
     store the due date, refresh the stored adherence, announce them."""
     for item in recorded:
@@ -480,10 +491,21 @@ def _after_doses_recorded(schedule: Schedule, recorded: list[hooks.RecordedDose]
     _announce_doses_recorded(schedule, recorded)
 
 
-def _announce_doses_recorded(schedule: Schedule, recorded: list[hooks.RecordedDose]) -> None:
-    """The one place the medications layer announces written doses (the alerts layer settles injection delay alerts
-    on them): once per schedule, with its doses in the order written."""
-    hooks.doses_recorded(schedule, recorded)
+def _announce_doses_recorded(schedule: Schedule, recorded: list[RecordedDose]) -> None:
+    """The one place the medications layer announces written doses: one DoseRecorded each, in the order written,
+    with the due date each left (a push's batch moves it dose by dose, as one by one)."""
+    for item in recorded:
+        publish(
+            DoseRecorded(
+                patient_id=item.dose.patient_id,
+                schedule_id=schedule.pk,
+                dose_id=item.dose.pk,
+                status=item.dose.status,
+                taken_on=item.dose.taken_on,
+                injection_bands=schedule.medication.injection_bands,
+                next_due_on=item.next_due_on,
+            )
+        )
 
 
 # Schedules whose stored adherence a batch of dose writes (a sync push) refreshes once, when the batch ends.
@@ -587,15 +609,15 @@ def adherence_judged(schedules: list[Schedule]) -> None:
     Schedule.objects.bulk_update(schedules, ["adherence_judge_at"])
 
 
-def patient_adherence_refresh(patient: Patient) -> None:
+def patient_adherence_refresh(*, patient_id: uuid.UUID) -> None:
     """Her time zone changed: her local today, and so every stored figure's day, may have moved."""
-    adherence_refresh(list(Schedule.objects.filter(patient=patient, status=ScheduleStatus.ACTIVE)))
+    adherence_refresh(list(Schedule.objects.filter(patient_id=patient_id, status=ScheduleStatus.ACTIVE)))
 
 
-def patient_injection_recheck(patient: Patient) -> None:
+def patient_injection_recheck(*, patient_id: uuid.UUID) -> None:
     """Her time zone changed: the watch's next check was her old zone's local midnight, and her local today (so her
     D5 state) may have moved by a day. Every injectable of hers is checked again now, in the new zone."""
-    Schedule.objects.filter(patient=patient).exclude(medication__injection_bands="").update(
+    Schedule.objects.filter(patient_id=patient_id).exclude(medication__injection_bands="").update(
         injection_next_check_at=clock.now()
     )
 

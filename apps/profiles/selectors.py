@@ -5,9 +5,9 @@ from datetime import date
 from django.db.models import QuerySet
 
 from apps.accounts.models import Patient
-from apps.profiles.hooks import current_therapy
 from apps.profiles.models import BoneDensityResult, LabResult
 from apps.profiles.rules import BoneHealthAssessment, BoneHealthInput, DxaReading, assess_bone_health
+from apps.profiles.therapy import current_therapy
 from backend import clock
 
 

@@ -9,11 +9,11 @@ from django.db import transaction
 
 from apps.accounts.models import Organisation, Patient, User
 from apps.accounts.services import care_team_assign, user_create
-from apps.profiles import hooks
 from apps.profiles.lab_ranges import lab_value_errors
 from apps.profiles.models import BoneDensityResult, LabResult, PatientProfile
 from apps.profiles.rules import add_months
 from backend import clock
+from backend.events import ProfileChanged, ResultRecorded, publish
 from backend.roles import Role
 
 PROFILE_FIELDS = (
@@ -118,18 +118,15 @@ def patient_profile_update(*, actor: User, patient: Patient, full_name: str | No
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
     profile = PatientProfile.objects.select_for_update().get(pk=patient.pk)
     changed = {name for name, value in changes.items() if getattr(profile, name) != value}
-    old_zone = profile.timezone
     for name, value in changes.items():
         setattr(profile, name, value)
     _save_profile(profile)
-    if changed:
-        hooks.clinical_facts_changed(patient.pk)
     if full_name is not None:
         patient.user.full_name = full_name.strip()
         patient.user.save(update_fields=["full_name"])
     patient.profile = profile
-    if profile.timezone != old_zone:
-        hooks.timezone_changed(patient)
+    if changed:
+        publish(ProfileChanged(patient_id=patient.pk, changed=frozenset(changed)))
     return patient
 
 
@@ -149,7 +146,7 @@ def bone_density_record(
     result = BoneDensityResult(patient=patient, measured_on=measured_on, site=site, t_score=t_score, recorded_by=actor)
     result.full_clean()
     result.save()
-    hooks.clinical_facts_changed(patient.pk)
+    publish(ResultRecorded(patient_id=patient.pk, result_id=result.pk, result_kind="bone_density"))
     return result
 
 
@@ -162,5 +159,5 @@ def lab_record(*, actor: User, patient: Patient, kind: str, value: Decimal, unit
     result = LabResult(patient=patient, kind=kind, value=value, unit=unit, measured_on=measured_on, recorded_by=actor)
     result.full_clean()
     result.save()
-    hooks.clinical_facts_changed(patient.pk)
+    publish(ResultRecorded(patient_id=patient.pk, result_id=result.pk, result_kind="lab"))
     return result

@@ -7,11 +7,10 @@ class SupplementsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.medications import hooks
+        from apps.medications.facts import register_supplement_plan_provider
         from apps.supplements.reminders import SupplementReminderSource
         from apps.supplements.selectors import supplement_plan_facts
         from backend.reminder_sources import register_reminder_source
 
+        register_supplement_plan_provider(supplement_plan_facts)
         register_reminder_source(SupplementReminderSource())
-        if hasattr(hooks, "register_supplement_plan_provider"):
-            hooks.register_supplement_plan_provider(supplement_plan_facts)

@@ -21,7 +21,7 @@ from apps.supplements.foods import FOODS, calcium_estimate
 from apps.supplements.models import DietaryCalciumEntry, PlanStatus, SupplementIntake, SupplementPlan
 from backend import clock
 from backend.client_ids import insert_new_in_bulk, insert_or_replay, replayed, stated_body
-from backend.reminder_sources import sources_changed
+from backend.events import PlanChanged, publish
 from backend.roles import Role
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
@@ -114,7 +114,7 @@ def supplement_plan_create(
     plan.save()
     # DOMAIN A2/D6: a plan's times and nutrients are part of her verified schedules' findings.
     review_recheck(patient_id=plan.patient_id)
-    sources_changed(plan.patient_id)
+    publish(PlanChanged(patient_id=plan.patient_id, plan_id=plan.pk, plan_kind="supplement"))
     return plan
 
 
@@ -145,7 +145,7 @@ def supplement_plan_update(*, actor: User, plan: SupplementPlan, **changes: Any)
     plan.save()
     # DOMAIN A2/D6: a plan's times and nutrients are part of her verified schedules' findings.
     review_recheck(patient_id=plan.patient_id)
-    sources_changed(plan.patient_id)
+    publish(PlanChanged(patient_id=plan.patient_id, plan_id=plan.pk, plan_kind="supplement"))
     return plan
 
 

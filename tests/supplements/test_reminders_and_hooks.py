@@ -9,8 +9,7 @@ import pytest
 import time_machine
 
 from apps.accounts.models import Patient
-from apps.medications import hooks
-from apps.medications.facts import findings_for
+from apps.medications.facts import findings_for, supplement_plans
 from apps.supplements.reminders import SupplementReminderSource
 from apps.supplements.selectors import calcium_below, supplement_plan_facts
 from apps.supplements.services import supplement_plan_update
@@ -106,7 +105,7 @@ def test_plan_flags_feed_the_denosumab_check(world: World) -> None:
     assert nutrients(supplement_plan_facts({world.ann.id, world.bea.id})) == {world.ann.id: ["calcium"]}
     assert "denosumab_without_calcium_vitamin_d" in codes()
     vitamin_d = make_plan(world.ann, supplement="vitamin_d3", amount=Decimal("800"), unit="IU")
-    assert nutrients(hooks.supplement_plans({world.ann.id})) == {world.ann.id: ["calcium", "vitamin_d"]}
+    assert nutrients(supplement_plans({world.ann.id})) == {world.ann.id: ["calcium", "vitamin_d"]}
     assert "denosumab_without_calcium_vitamin_d" not in codes()
     supplement_plan_update(actor=world.cora, plan=vitamin_d, status="stopped")
     assert nutrients(supplement_plan_facts({world.ann.id})) == {world.ann.id: ["calcium"]}

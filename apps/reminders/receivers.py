@@ -1,0 +1,36 @@
+"""What the reminders layer does when the layers below announce something (backend.events), subscribed by
+RemindersConfig.ready."""
+
+import logging
+
+from apps.reminders.devices import devices_signed_out
+from apps.reminders.materialise import materialise
+from apps.reminders.tasks import push_staff_alerts_task
+from backend.events import AlertRaised, PlanChanged, SignedOut, subscribe
+
+log = logging.getLogger(__name__)
+
+
+def connect() -> None:
+    subscribe(PlanChanged, refresh_patient_reminders)
+    subscribe(AlertRaised, push_alert_to_staff)
+    subscribe(SignedOut, remove_signed_out_devices, in_transaction=True)
+
+
+def refresh_patient_reminders(event: PlanChanged) -> None:
+    """After commit: her occurrences follow a plan created, moved, paused or stopped at once, not at the next
+    materialise run (which would catch them up if this failed)."""
+    materialise(patient_ids=[event.patient_id])
+
+
+def push_alert_to_staff(event: AlertRaised) -> None:
+    """After commit, once the alert is visible to the worker: push it to her coordinators."""
+    try:
+        push_staff_alerts_task.delay()
+    except Exception:  # broker unreachable: the periodic sweep pushes it
+        log.warning("could not enqueue the staff push for alert %s", event.alert_id)
+
+
+def remove_signed_out_devices(event: SignedOut) -> None:
+    """In the sign-out's transaction: that installation stops reminding her, and its tokens are free."""
+    devices_signed_out(user_id=event.user_id, device_id=event.device_id)
