@@ -148,5 +148,5 @@ def test_with_redis_gone_the_api_serves_and_records_then_the_backlog_is_caught_u
 def _answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=2).status_code == 200
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still loading its URLs: ask again
         return False
