@@ -38,9 +38,14 @@ DELAY_STATES = ("due", "late", "critical")  # DOMAIN D5: the states whose alerts
 INJECTION_DELAY_KINDS = frozenset(f"{drug}_{state}" for drug in BANDS_BY_DRUG for state in DELAY_STATES)
 
 
+def delay_kinds(bands: InjectionBands) -> list[str]:
+    """The kinds of the drug's D5 delay alerts (due, late, critical)."""
+    return [f"{bands.drug}_{state}" for state in DELAY_STATES]
+
+
 def delay_alert_kinds(bands: InjectionBands) -> Q:
     """The schedule's D5 delay alerts (due, late, critical): a stopped schedule's own check replaces them."""
-    return Q(kind__in=[f"{bands.drug}_{state}" for state in DELAY_STATES])
+    return Q(kind__in=delay_kinds(bands))
 
 
 def stopped_check(*, schedule: Schedule, status: InjectionStatus, now: datetime) -> StoppedOutcome:

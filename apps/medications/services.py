@@ -1,7 +1,7 @@
 """Writes for schedules, dose records and reviews. Keyword-only, validated, atomic; announce through hooks."""
 
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -493,35 +493,65 @@ def injection_status_now(schedule: Schedule, now: datetime) -> InjectionStatus |
     return injection_status(next_due=schedule.next_due_on, today=today, stopped=stopped, bands=bands)
 
 
-def injection_check_claim(*, schedule: Schedule, now: datetime) -> InjectionTransition | None:
-    """Claim this schedule's due check (conditional update, healthchecks' pattern): of two workers racing, one
-    gets the transition and the other None. `schedule` may be a stale read: the update only matches the state
-    and check instant that were read. Must run inside the caller's transaction so that what the claim decides
-    (alerts, notices) commits with it or not at all."""
-    check_at = schedule.injection_next_check_at
-    if check_at is None or check_at > now:
-        return None
-    status = injection_status_now(schedule, now)
-    if status is None:
-        Schedule.objects.filter(pk=schedule.pk, injection_next_check_at=check_at).update(injection_next_check_at=None)
-        return None
+def _next_injection_check(schedule: Schedule, status: InjectionStatus, now: datetime) -> datetime | None:
+    """The instant the schedule's D5 state next changes (her zone's local midnight of that date), or None."""
     bands = BANDS_BY_DRUG[schedule.medication.injection_bands]
-    today = clock.local_today(schedule.patient.profile.timezone, now)
+    timezone = schedule.patient.profile.timezone
     change = next_change_date(
         next_due=status.next_due,
-        today=today,
+        today=clock.local_today(timezone, now),
         stopped=status.state == InjectionState.STOPPED,
         bands=bands,
         ends_on=schedule.ends_on,
     )
-    zone = clock.zone(schedule.patient.profile.timezone)
-    next_check = to_instant(change, time(0, 0), zone) if change is not None else None
-    claimed = Schedule.objects.filter(
-        pk=schedule.pk, injection_next_check_at=check_at, injection_state=schedule.injection_state
-    ).update(injection_state=status.state, injection_next_check_at=next_check)
-    if not claimed:
-        return None
-    previous = schedule.injection_state
-    schedule.injection_state = status.state
-    schedule.injection_next_check_at = next_check
-    return InjectionTransition(schedule=schedule, previous=previous, status=status)
+    return to_instant(change, time(0, 0), clock.zone(timezone)) if change is not None else None
+
+
+@dataclass(frozen=True)
+class InjectionClaims:
+    transitions: list[InjectionTransition]
+    held_elsewhere: set[uuid.UUID]  # due, but another transaction held the row: left for the next run
+
+
+def injection_checks_claim(*, schedules: Sequence[Schedule], now: datetime) -> InjectionClaims:
+    """Claim these schedules' due checks at once (the watch's batch): of two workers racing, one gets each
+    transition and the other nothing. `schedules` may be stale reads: only rows still holding the state and check
+    instant that were read are claimed, locked as read (FOR UPDATE SKIP LOCKED: the watch never waits on a writer,
+    whose write makes the row due again), and every new state and next check goes in one UPDATE. Must run inside
+    the caller's transaction, so that what the claims decide (alerts, notices) commits with them or not at all. The
+    objects passed are left as read."""
+    due = {s.pk: s for s in schedules if s.injection_next_check_at is not None and s.injection_next_check_at <= now}
+    if not due:
+        return InjectionClaims([], set())
+    held = list(
+        Schedule.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=due)
+        .values_list("pk", "injection_next_check_at", "injection_state")
+    )
+    as_read = {
+        pk
+        for pk, check_at, state in held
+        if (check_at, state) == (due[pk].injection_next_check_at, due[pk].injection_state)
+    }
+    locked = set(due) - {pk for pk, _, _ in held}  # skipped: another transaction holds them (or they are gone)
+    transitions: list[InjectionTransition] = []
+    claimed: list[Schedule] = []
+    for schedule in schedules:
+        if schedule.pk not in as_read:
+            continue
+        status = injection_status_now(schedule, now)
+        if status is None:  # no longer an injectable with a due date: nothing to watch
+            claimed.append(
+                Schedule(pk=schedule.pk, injection_state=schedule.injection_state, injection_next_check_at=None)
+            )
+            continue
+        claimed.append(
+            Schedule(
+                pk=schedule.pk,
+                injection_state=status.state,
+                injection_next_check_at=_next_injection_check(schedule, status, now),
+            )
+        )
+        transitions.append(InjectionTransition(schedule=schedule, previous=schedule.injection_state, status=status))
+    Schedule.objects.bulk_update(claimed, ["injection_state", "injection_next_check_at"])
+    return InjectionClaims(transitions, locked)
