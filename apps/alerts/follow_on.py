@@ -21,10 +21,10 @@ from apps.medications.rules.injection import (
     alert_for,
     follow_on_cover,
 )
-from apps.medications.rules.recurrence import to_instant
 from apps.medications.selectors import follow_ons_of, stopped_injectables_of
 from apps.medications.services import injection_status_now
 from backend import clock
+from backend.recurrence import to_instant
 
 
 @dataclass(frozen=True)

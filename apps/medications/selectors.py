@@ -11,11 +11,11 @@ from django.db.models import Case, F, Q, QuerySet, When
 from apps.accounts.models import Patient, User
 from apps.medications.models import DoseRecord, DrugClass, Medication, ReviewStatus, Schedule, ScheduleStatus
 from apps.medications.rules.injection import FollowOn, InjectionStatus
-from apps.medications.rules.recurrence import Occurrence, next_occurrence, occurrences_between_dates, to_instant
 from apps.medications.services import injection_status_now, recurrence_of
 from apps.profiles.rules import CurrentTherapy
 from backend import clock
 from backend.access import patient_scope
+from backend.recurrence import Occurrence, next_occurrence, occurrences_between_dates, to_instant
 
 
 def medication_list() -> QuerySet[Medication]:

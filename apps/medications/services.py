@@ -34,9 +34,9 @@ from apps.medications.rules.injection import (
     next_change_date,
     next_due_date,
 )
-from apps.medications.rules.recurrence import Recurrence, local_dates, recurrence_errors, to_instant
 from backend import clock
 from backend.client_ids import insert_or_replay, replayed, stated_body
+from backend.recurrence import Recurrence, local_dates, recurrence_errors, to_instant
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
 MAX_DOSE_AGE = timedelta(days=400)  # older records are history imports, not doses: refuse them here

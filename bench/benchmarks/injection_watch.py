@@ -34,9 +34,9 @@ from apps.alerts.models import Alert, AlertEvent, Notice
 from apps.medications.catalogue import catalogue_sync
 from apps.medications.models import Medication, ReviewStatus, Schedule, ScheduleStatus
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, injection_status, next_change_date
-from apps.medications.rules.recurrence import to_instant
 from apps.profiles.models import PatientProfile
 from backend import clock
+from backend.recurrence import to_instant
 from bench import db
 from bench.data import BATCH_SIZE, populate_organisation
 from bench.measure import capture_queries
