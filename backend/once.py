@@ -30,7 +30,7 @@ def insert_each_once(rows: Sequence[M]) -> list[M]:
     pk = model._meta.pk
     assert pk is not None
     query = InsertQuery(model, on_conflict=OnConflict.IGNORE)
-    query.insert_values(model._meta.local_concrete_fields, rows)
+    query.insert_values(model._meta.local_concrete_fields, list(rows))
     compiler = query.get_compiler(using=using)
     compiler.returning_fields = [pk]
     with connections[using].cursor() as cursor:

@@ -21,8 +21,7 @@ from apps.medications.rules.injection import (
     alert_for,
     follow_on_cover,
 )
-from apps.medications.selectors import follow_ons_of, stopped_injectables_of
-from apps.medications.services import injection_status_now
+from apps.medications.selectors import follow_ons_of, injection_status_now, stopped_injectables_of
 from backend import clock
 from backend.recurrence import to_instant
 

@@ -11,7 +11,7 @@ from apps.alerts.services import alerts_resolve_automatically
 from apps.medications import hooks
 from apps.medications.models import DoseRecord, DoseStatus
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, alert_for
-from apps.medications.services import injection_status_now
+from apps.medications.selectors import injection_status_now
 from apps.profiles.hooks import register_patient_filter
 from backend import clock
 

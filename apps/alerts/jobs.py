@@ -32,13 +32,8 @@ from apps.medications.rules.injection import (
     is_transition,
     notice_for,
 )
-from apps.medications.selectors import schedules_due_for_injection_check
-from apps.medications.services import (
-    InjectionTransition,
-    adherence_refresh,
-    injection_checks_claim,
-    injection_status_now,
-)
+from apps.medications.selectors import injection_status_now, schedules_due_for_injection_check
+from apps.medications.services import InjectionTransition, adherence_refresh, injection_checks_claim
 from backend import clock
 
 log = logging.getLogger(__name__)

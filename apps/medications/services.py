@@ -14,6 +14,7 @@ from django.db.models import Max
 
 from apps.accounts.models import Patient, User
 from apps.medications import hooks
+from apps.medications.adherence import stored_adherence
 from apps.medications.facts import findings_for
 from apps.medications.models import (
     DoseRecord,
@@ -29,14 +30,13 @@ from apps.medications.rules.injection import (
     BANDS_BY_DRUG,
     InjectionState,
     InjectionStatus,
-    injection_status,
-    is_stopped,
     next_change_date,
     next_due_date,
 )
+from apps.medications.selectors import injection_status_now, recurrence_of
 from backend import clock
 from backend.client_ids import insert_or_replay, replayed, stated_body
-from backend.recurrence import Recurrence, local_dates, recurrence_errors, to_instant
+from backend.recurrence import local_dates, recurrence_errors, to_instant
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
 MAX_DOSE_AGE = timedelta(days=400)  # older records are history imports, not doses: refuse them here
@@ -46,15 +46,6 @@ SCHEDULE_FIELDS = ("dose", "unit", "interval", "weekday", "month_day", "local_ti
 REVIEWED_FIELDS = frozenset(SCHEDULE_FIELDS)
 # Drugs whose checks depend on the dose prescribed (DOMAIN A4: the zoledronic acid 5 mg limit and 4 mg steps).
 DOSE_CHECKED_DRUGS = frozenset({"zoledronic_acid"})
-
-
-def recurrence_of(schedule: Schedule) -> Recurrence:
-    return Recurrence(
-        unit=schedule.unit,  # type: ignore[arg-type]
-        interval=schedule.interval,
-        weekday=schedule.weekday,
-        month_day=schedule.month_day,
-    )
 
 
 def _validate_schedule(schedule: Schedule, *, dose_changed: bool = True) -> None:
@@ -365,8 +356,6 @@ def adherence_refresh(schedules: list[Schedule], *, now: datetime | None = None)
     schedule, her time zone) and by the low_adherence job once her day has turned, so the list always equals the
     adherence API. Queryset updates: the schedule's synced columns and version do not move. Returns the schedules
     with the stored values set on them."""
-    from apps.medications.adherence import stored_adherence  # adherence -> selectors -> services
-
     now = now or clock.now()
     active = [s for s in schedules if s.status == ScheduleStatus.ACTIVE]
     figures = stored_adherence(active, now=now) if active else {}
@@ -480,17 +469,6 @@ class InjectionTransition:
     schedule: Schedule
     previous: str
     status: InjectionStatus
-
-
-def injection_status_now(schedule: Schedule, now: datetime) -> InjectionStatus | None:
-    bands = BANDS_BY_DRUG.get(schedule.medication.injection_bands)
-    if bands is None or schedule.next_due_on is None:
-        return None
-    today = clock.local_today(schedule.patient.profile.timezone, now)
-    stopped = is_stopped(
-        status_stopped=schedule.status == ScheduleStatus.STOPPED, ends_on=schedule.ends_on, today=today
-    )
-    return injection_status(next_due=schedule.next_due_on, today=today, stopped=stopped, bands=bands)
 
 
 def _next_injection_check(schedule: Schedule, status: InjectionStatus, now: datetime) -> datetime | None:

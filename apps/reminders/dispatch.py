@@ -17,7 +17,7 @@ from django.db.models import Case, F, PositiveSmallIntegerField, Q, When
 
 from apps.accounts.models import Patient
 from apps.medications.models import DoseRecord, DrugClass, Schedule
-from apps.medications.services import recurrence_of
+from apps.medications.selectors import recurrence_of
 from apps.profiles.models import PatientProfile
 from apps.reminders import rules
 from apps.reminders.devices import devices_by_user
