@@ -37,6 +37,7 @@ from apps.medications.selectors import injection_status_now, recurrence_of
 from backend import clock
 from backend.client_ids import insert_or_replay, replayed, stated_body
 from backend.recurrence import local_dates, recurrence_errors, to_instant
+from backend.updates import apply_changes, refuse_unknown
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
 MAX_DOSE_AGE = timedelta(days=400)  # older records are history imports, not doses: refuse them here
@@ -145,9 +146,7 @@ def schedule_create(
 
 @transaction.atomic
 def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Schedule:
-    unknown = set(changes) - set(SCHEDULE_FIELDS)
-    if unknown:
-        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    refuse_unknown(changes, SCHEDULE_FIELDS)
     schedule = (
         Schedule.objects.select_for_update(of=("self",))
         .select_related("medication", "patient__profile")
@@ -162,9 +161,7 @@ def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Sched
         changes.setdefault("month_day", starts_on.day if changes["unit"] == "month" else None)
     if "interval" in changes and changes["interval"] is None:
         changes.pop("interval")
-    changed = {name for name, value in changes.items() if getattr(schedule, name) != value}
-    for name in changed:
-        setattr(schedule, name, changes[name])
+    changed = apply_changes(schedule, changes)
     if not changed:
         return schedule
     _validate_schedule(schedule, dose_changed="dose" in changed)
@@ -285,18 +282,14 @@ def dose_record(
 
 @transaction.atomic
 def dose_correct(*, actor: User, dose: DoseRecord, **changes: Any) -> DoseRecord:
-    allowed = {"taken_at", "status", "site", "note", "occurrence_on"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    refuse_unknown(changes, ("taken_at", "status", "site", "note", "occurrence_on"))
     schedule = (
         Schedule.objects.select_for_update(of=("self",))
         .select_related("medication", "patient__profile")
         .get(pk=dose.schedule_id)
     )
     dose = DoseRecord.objects.select_for_update().get(pk=dose.pk)
-    for name, value in changes.items():
-        setattr(dose, name, value)
+    apply_changes(dose, changes)
     dose.taken_on = _check_dose(schedule, taken_at=dose.taken_at, status=dose.status, exclude=dose.pk)
     dose.full_clean(exclude=["patient", "schedule", "recorded_by"], validate_unique=False)
     dose.save()
