@@ -28,16 +28,8 @@ def alert_raise(
 ) -> Alert | None:
     """Create the alert unless this episode already has one; returns None when it did (the unique constraint
     decides, so two workers racing raise it once)."""
-    alert = Alert(
-        patient=patient,
-        schedule=schedule,
-        kind=kind,
-        severity=severity,
-        message=message,
-        rule=rule,
-        episode=episode,
-        raised_at=now or clock.now(),
-    )
+    alert = Alert(patient=patient, schedule=schedule, kind=kind, severity=severity, message=message, episode=episode)
+    alert.rule, alert.raised_at = rule, now or clock.now()
     raised = alerts_raise([alert])
     return raised[0] if raised else None
 
@@ -116,15 +108,8 @@ def notice_publish(
     now: datetime | None = None,
 ) -> Notice | None:
     """Publish once per (patient, kind, episode); None when already published."""
-    notice = Notice(
-        patient=patient,
-        schedule=schedule,
-        kind=kind,
-        title=title,
-        body=body,
-        episode=episode,
-        published_at=now or clock.now(),
-    )
+    notice = Notice(patient=patient, schedule=schedule, kind=kind, title=title, body=body, episode=episode)
+    notice.published_at = now or clock.now()
     return notice if notices_publish([notice]) else None
 
 

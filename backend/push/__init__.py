@@ -23,9 +23,9 @@ unconfigured provider fails its devices with "<provider> not configured" (transi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from backend.push import apns, fcm, webpush
 from backend.push.common import (
@@ -63,6 +63,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
+class Provider(Protocol):
+    def configuration_error(self) -> str: ...
+
+    def send(self, pairs: Sequence[Pair]) -> list[DeliveryResult]: ...
+
+
 def send_to_devices(devices: Sequence[Device], message: PushMessage) -> list[DeliveryResult]:
     """Send `message` to every device, one batch call per provider (per chunk); one result per device, in order.
 
@@ -91,17 +97,18 @@ def send_messages(pairs: Sequence[Pair]) -> list[DeliveryResult]:
         else:
             results[index] = DeliveryResult(int(device.pk), platform, "dead", error="Device is inactive.")
 
-    senders: dict[Platform, Callable[[Sequence[Pair]], list[DeliveryResult]]] = {
-        "fcm": fcm.send,
-        "apns": apns.send,
-        "webpush": webpush.send,
-    }
+    # Each provider module: configuration_error() ("" when it can send) and send(pairs), one result per pair.
+    providers: dict[Platform, Provider] = {"fcm": fcm, "apns": apns, "webpush": webpush}
     for name, indexes in by_platform.items():
         if not indexes:
             continue
         group = [pairs[i] for i in indexes]
         try:
-            platform_results = senders[name](group)
+            not_configured = providers[name].configuration_error()
+            if not_configured:  # it fails its devices instead of crashing: a retry will not help
+                platform_results = all_failed([d for d, _ in group], name, not_configured, transient=False)
+            else:
+                platform_results = providers[name].send(group)
         except Exception as exc:  # a bug or an outage below us must not lose the other platforms' results
             logger.exception("push: %s batch failed", name)
             platform_results = all_failed([d for d, _ in group], name, describe(exc), transient=True)

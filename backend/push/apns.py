@@ -81,11 +81,7 @@ async def _apns_requests(chunk: Sequence[Pair]) -> list[tuple[str, Any]]:
 
 
 def send(pairs: Sequence[Pair]) -> list[DeliveryResult]:
-    devices = [cast("APNSDevice", d) for d, _ in pairs]
-    not_configured = configuration_error()
-    if not_configured:
-        return all_failed(devices, "apns", not_configured, transient=False)
-
+    """One result per pair, in order; called only when configuration_error() is empty."""
     results: list[DeliveryResult] = []
     for chunk in chunks(pairs, APNS_BATCH_SIZE):
         chunk_devices = [cast("APNSDevice", d) for d, _ in chunk]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 
-from backend.push.common import DeliveryResult, Outcome, Pair, PushMessage, all_failed, chunks, describe
+from backend.push.common import DeliveryResult, Outcome, Pair, PushMessage, chunks, describe
 
 if TYPE_CHECKING:
     from push_notifications.models import GCMDevice
@@ -85,11 +85,8 @@ def _fcm_outcome(exc: BaseException | None) -> tuple[Outcome, bool]:
 
 
 def send(pairs: Sequence[Pair]) -> list[DeliveryResult]:
+    """One result per pair, in order; called only when configuration_error() is empty."""
     devices = [cast("GCMDevice", d) for d, _ in pairs]
-    not_configured = configuration_error()
-    if not_configured:
-        return all_failed(devices, "fcm", not_configured, transient=False)
-
     from django.core.exceptions import ImproperlyConfigured
     from firebase_admin import messaging
     from push_notifications import gcm

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
-from backend.push.common import DeliveryResult, Outcome, Pair, all_failed, describe, pn_settings
+from backend.push.common import DeliveryResult, Outcome, Pair, describe, pn_settings
 
 if TYPE_CHECKING:
     from push_notifications.models import WebPushDevice
@@ -30,11 +30,8 @@ _PUSH_FAILED_STATUS = re.compile(r"Push failed: (\d{3})")
 
 
 def send(pairs: Sequence[Pair]) -> list[DeliveryResult]:
+    """One result per pair, in order; called only when configuration_error() is empty."""
     devices = [cast("WebPushDevice", d) for d, _ in pairs]
-    not_configured = configuration_error()
-    if not_configured:
-        return all_failed(devices, "webpush", not_configured, transient=False)
-
     import requests
     from push_notifications.exceptions import WebPushError
 
