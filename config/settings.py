@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "apps.reminders",
     "apps.sync",
     "apps.console",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

@@ -4,8 +4,10 @@ Every URL that carries a `patient_id` must be served by a subclass (a test walks
 how new endpoints join the access matrix: by inheriting, not by copying checks.
 """
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
+from django.db.models import Model, QuerySet
+from rest_framework import serializers
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +15,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.models import Patient, User
 from apps.accounts.selectors import access_patient_by_user
+from backend.access import access_record_of_patient
 from backend.audit import audit_record
 from backend.permissions import require_role
 from backend.roles import Role
@@ -26,6 +29,7 @@ AUDIT_ACTIONS = {
     "DELETE": "delete",
 }
 ALL_ROLES = (Role.PATIENT, Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
+R = TypeVar("R", bound=Model)
 
 
 def request_user(request: Request) -> User:
@@ -66,3 +70,34 @@ class PatientDataView(APIView):
                 request=request,
             )
         return response
+
+
+class PatientRecordView(PatientDataView, Generic[R]):
+    """GET and PATCH of one record of the patient in the URL (a schedule, a dose record, a plan): found among her
+    records (404 outside them) and audited; a change is the partial `Input` handed to the app's update service.
+    A subclass names the records, the update and `output`; its `get` and `patch` carry the schema and call
+    `read` and `change`."""
+
+    Input: ClassVar[type[serializers.Serializer[Any]]]
+    output: ClassVar[type[serializers.Serializer[Any]]]
+
+    def records(self, patient: Patient) -> QuerySet[R]:
+        raise NotImplementedError
+
+    def update(self, actor: User, record: R, values: dict[str, Any]) -> R:
+        raise NotImplementedError
+
+    def get_record(self, request: Request, patient_id: str, record_id: str) -> R:
+        patient = self.get_patient(request, patient_id)
+        record = access_record_of_patient(self.records(patient), record_id)
+        self.audit_object(record.pk)
+        return record
+
+    def read(self, request: Request, patient_id: str, record_id: str) -> Response:
+        return Response(self.output(self.get_record(request, patient_id, record_id)).data)
+
+    def change(self, request: Request, patient_id: str, record_id: str) -> Response:
+        record = self.get_record(request, patient_id, record_id)
+        data = self.Input(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        return Response(self.output(self.update(request_user(request), record, dict(data.validated_data))).data)

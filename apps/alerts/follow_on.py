@@ -22,10 +22,9 @@ from apps.medications.rules.injection import (
     alert_for,
     follow_on_cover,
 )
-from apps.medications.rules.recurrence import to_instant
-from apps.medications.selectors import follow_ons_of, stopped_injectables_of
-from apps.medications.services import injection_status_now
+from apps.medications.selectors import follow_ons_of, injection_status_now, stopped_injectables_of
 from backend import clock
+from backend.recurrence import to_instant
 
 
 @dataclass(frozen=True)
@@ -38,9 +37,14 @@ class StoppedOutcome:
 DELAY_STATES = ("due", "late", "critical")  # DOMAIN D5: the states whose alerts count the delay
 
 
+def delay_kinds(bands: InjectionBands) -> list[str]:
+    """The kinds of the drug's D5 delay alerts (due, late, critical)."""
+    return [f"{bands.drug}_{state}" for state in DELAY_STATES]
+
+
 def delay_alert_kinds(bands: InjectionBands) -> Q:
     """The schedule's D5 delay alerts (due, late, critical): a stopped schedule's own check replaces them."""
-    return Q(kind__in=[f"{bands.drug}_{state}" for state in DELAY_STATES])
+    return Q(kind__in=delay_kinds(bands))
 
 
 def stopped_check(*, schedule: Schedule, status: InjectionStatus, now: datetime) -> StoppedOutcome:

@@ -1,12 +1,16 @@
 """The injection watch (DOMAIN D1-D5): turn due schedule checks into state transitions, alerts and notices.
 
 Cost follows the number of checks due (an index on Schedule.injection_next_check_at), not the number of patients.
-Each schedule is claimed by a conditional update inside its own transaction together with the alert and notice it
-causes, so a crash loses nothing (the check stays due) and a second worker raises nothing twice.
+A batch of due schedules is claimed (rows locked as read, one conditional write) inside one transaction together
+with the alerts and notices it causes, written a statement per kind of row for the whole batch: a crash loses
+nothing (the checks stay due), a second worker raises nothing twice (it skips rows the first holds, and each alert
+and notice is unique per episode). A batch that fails is done again one schedule per transaction, so one bad row
+does not stop the watch for everyone else.
 """
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,9 +18,9 @@ from django.db import transaction
 from django.db.models import Q
 
 from apps.accounts.models import Patient
-from apps.alerts.follow_on import delay_alert_kinds, stopped_check
-from apps.alerts.models import Alert, AlertState
-from apps.alerts.services import alert_raise, alerts_resolve_automatically, notice_publish
+from apps.alerts.follow_on import delay_kinds, stopped_check
+from apps.alerts.models import Alert, AlertState, Notice
+from apps.alerts.services import alert_raise, alerts_raise, alerts_resolve_automatically, notices_publish
 from apps.medications.adherence import LIST_WINDOW_DAYS
 from apps.medications.models import Schedule, ScheduleStatus
 from apps.medications.rules.adherence import ADHERENT_PDC, pdc_percent
@@ -28,13 +32,16 @@ from apps.medications.rules.injection import (
     is_transition,
     notice_for,
 )
-from apps.medications.selectors import schedules_due_for_adherence_judging, schedules_due_for_injection_check
+from apps.medications.selectors import (
+    injection_status_now,
+    schedules_due_for_adherence_judging,
+    schedules_due_for_injection_check,
+)
 from apps.medications.services import (
     InjectionTransition,
     adherence_day_turned,
     adherence_judged,
-    injection_check_claim,
-    injection_status_now,
+    injection_checks_claim,
 )
 from backend import clock
 
@@ -50,103 +57,150 @@ class WatchReport:
     notices_published: int = 0
     failed: list[str] = field(default_factory=list)
 
+    def add(self, other: "WatchReport") -> None:
+        self.transitions += other.transitions
+        self.alerts_raised += other.alerts_raised
+        self.notices_published += other.notices_published
 
-def _raise_delay_alert(schedule: Schedule, spec: AlertSpec, episode: str, now: datetime) -> Alert | None:
-    """Raise a D5 delay alert unless the problem already has one; supersede the schedule's milder delay alerts.
+
+@dataclass(frozen=True)
+class _DelayAlert:
+    transition: InjectionTransition
+    spec: AlertSpec
+    episode: str
+
+
+def _raise_delay_alerts(wanted: Sequence[_DelayAlert], now: datetime) -> int:
+    """Raise each D5 delay alert unless its problem already has one; supersede its schedule's milder delay alerts.
+    Returns how many were raised.
 
     Still late after a change (a back-filled older injection, a due date moved within the same band): the open alert
     stays. An alert resolved automatically by an injection that was then corrected or removed is raised again, once;
     one a coordinator resolved herself stays resolved for that due date.
+
+    One read for the batch answers all three questions (is one open, what came before in this episode, what to
+    supersede): the schedules' unresolved alerts and their alerts of the kinds wanted. The claims hold the schedules'
+    rows, so no other watcher writes their delay alerts meanwhile.
     """
-    bands = BANDS_BY_DRUG[schedule.medication.injection_bands]
-    if (
-        Alert.objects.filter(patient_id=schedule.patient_id, schedule=schedule, kind=spec.kind)
-        .exclude(state=AlertState.RESOLVED)
-        .exists()
-    ):
-        return None
-    earlier = list(
-        Alert.objects.filter(
-            patient_id=schedule.patient_id, schedule=schedule, kind=spec.kind, episode__startswith=episode
-        ).order_by("-raised_at", "-id")
+    if not wanted:
+        return 0
+    known: dict[uuid.UUID, list[Alert]] = {}
+    rows = (
+        Alert.objects.filter(schedule_id__in=[w.transition.schedule.pk for w in wanted])
+        .filter(~Q(state=AlertState.RESOLVED) | Q(kind__in={w.spec.kind for w in wanted}))
+        .order_by("-raised_at", "-id")
+        .only("schedule_id", "kind", "state", "episode", "resolved_by_id")
     )
-    if earlier and earlier[0].resolved_by_id is not None:
-        return None
-    alert = alert_raise(
-        patient=schedule.patient,
-        schedule=schedule,
-        kind=spec.kind,
-        severity=spec.severity.value,
-        message=spec.message,
-        rule=spec.rule,
-        episode=episode if not earlier else f"{episode}#{len(earlier) + 1}",
-        now=now,
-    )
-    if alert is not None:
+    for row in rows:
+        assert row.schedule_id is not None
+        known.setdefault(row.schedule_id, []).append(row)
+    alerts: list[Alert] = []
+    superseding: dict[uuid.UUID, list[str]] = {}  # schedule -> its delay kinds, when a milder one is open
+    for w in wanted:
+        schedule, spec = w.transition.schedule, w.spec
+        mine = known.get(schedule.pk, [])
+        if any(row.kind == spec.kind and row.state != AlertState.RESOLVED for row in mine):
+            continue
+        earlier = [row for row in mine if row.kind == spec.kind and row.episode.startswith(w.episode)]
+        if earlier and earlier[0].resolved_by_id is not None:
+            continue
+        alerts.append(
+            Alert(
+                patient=schedule.patient,
+                schedule=schedule,
+                kind=spec.kind,
+                severity=spec.severity.value,
+                message=spec.message,
+                rule=spec.rule,
+                episode=w.episode if not earlier else f"{w.episode}#{len(earlier) + 1}",
+                raised_at=now,
+            )
+        )
+        kinds = delay_kinds(BANDS_BY_DRUG[schedule.medication.injection_bands])
+        if any(row.state != AlertState.RESOLVED and row.kind in kinds for row in mine):
+            superseding[schedule.pk] = kinds
+    raised = alerts_raise(alerts)
+    for alert in raised:
         # One problem, one alert: the injection alert takes over from a low-adherence alert open on its schedule.
         alerts_resolve_automatically(
-            patient=schedule.patient,
-            kinds=Q(kind="low_adherence", schedule=schedule),
+            patient=alert.patient,
+            kinds=Q(kind="low_adherence", schedule_id=alert.schedule_id),
             note="Resolved automatically: the injection's own alert now follows this schedule up.",
             now=now,
         )
-        alerts_resolve_automatically(
-            patient=schedule.patient,
-            kinds=Q(schedule=schedule) & delay_alert_kinds(bands) & ~Q(pk=alert.pk),
-            note=f"Resolved automatically: superseded by the {spec.severity.value} alert raised now ({spec.kind}).",
-            now=now,
-        )
-    return alert
+        if alert.schedule_id in superseding:
+            alerts_resolve_automatically(
+                patient=alert.patient,
+                kinds=Q(schedule_id=alert.schedule_id, kind__in=superseding[alert.schedule_id]) & ~Q(pk=alert.pk),
+                note=f"Resolved automatically: superseded by the {alert.severity} alert raised now ({alert.kind}).",
+                now=now,
+            )
+    return len(raised)
 
 
-def _act_on(transition: InjectionTransition, now: datetime, report: WatchReport) -> None:
-    schedule, status = transition.schedule, transition.status
-    bands = BANDS_BY_DRUG[schedule.medication.injection_bands]
-    previous = InjectionState(transition.previous) if transition.previous else None
-    episode = status.next_due.isoformat()
-    if status.state == InjectionState.STOPPED:
-        outcome = stopped_check(schedule=schedule, status=status, now=now)
-        report.alerts_raised += outcome.alert is not None
-        if outcome.covered:
-            return  # a follow-on protects her: nothing to tell her either
-        episode = f"stopped:{(schedule.status_changed_at or now).date().isoformat()}"
-    if is_transition(previous, status.state):
-        report.transitions += 1
-        notice = notice_for(status, bands, drug_label=schedule.medication.name.lower())
-        if notice is not None and notice_publish(
-            patient=schedule.patient,
-            schedule=schedule,
-            kind=notice.kind,
-            title=notice.title,
-            body=notice.body,
-            episode=episode,
-            now=now,
-        ):
-            report.notices_published += 1
-    if status.state == InjectionState.STOPPED:
-        return
-    spec = alert_for(status, bands)
-    if spec is not None and _raise_delay_alert(schedule, spec, episode, now) is not None:
-        report.alerts_raised += 1
+def _watch(schedules: Sequence[Schedule], now: datetime, report: WatchReport) -> set[uuid.UUID]:
+    """Claim these schedules' due checks and act on each transition; returns the ids another transaction held."""
+    claims = injection_checks_claim(schedules=schedules, now=now)
+    notices: list[Notice] = []
+    delay_alerts: list[_DelayAlert] = []
+    for transition in claims.transitions:
+        schedule, status = transition.schedule, transition.status
+        bands = BANDS_BY_DRUG[schedule.medication.injection_bands]
+        previous = InjectionState(transition.previous) if transition.previous else None
+        episode = status.next_due.isoformat()
+        if status.state == InjectionState.STOPPED:
+            # Rare, and judged against her other schedules: one at a time.
+            outcome = stopped_check(schedule=schedule, status=status, now=now)
+            report.alerts_raised += outcome.alert is not None
+            if outcome.covered:
+                continue  # a follow-on protects her: nothing to tell her either
+            episode = f"stopped:{(schedule.status_changed_at or now).date().isoformat()}"
+        if is_transition(previous, status.state):
+            report.transitions += 1
+            notice = notice_for(status, bands, drug_label=schedule.medication.name.lower())
+            if notice is not None:
+                notices.append(
+                    Notice(
+                        patient=schedule.patient,
+                        schedule=schedule,
+                        kind=notice.kind,
+                        title=notice.title,
+                        body=notice.body,
+                        episode=episode,
+                        published_at=now,
+                    )
+                )
+        spec = alert_for(status, bands) if status.state != InjectionState.STOPPED else None
+        if spec is not None:
+            delay_alerts.append(_DelayAlert(transition, spec, episode))
+    report.notices_published += len(notices_publish(notices))
+    report.alerts_raised += _raise_delay_alerts(delay_alerts, now)
+    return claims.held_elsewhere
 
 
 def injection_watch(now: datetime | None = None) -> WatchReport:
     now = now or clock.now()
     report = WatchReport()
-    failed: set[uuid.UUID] = set()
+    passed: set[uuid.UUID] = set()  # still due, not done in this run: failed, or held by another transaction
     while True:
-        batch = schedules_due_for_injection_check(now=now, limit=BATCH, skip=failed)
-        for schedule in batch:
-            report.checked += 1
-            try:
-                with transaction.atomic():
-                    transition = injection_check_claim(schedule=schedule, now=now)
-                    if transition is not None:
-                        _act_on(transition, now, report)
-            except Exception:  # one bad row must not stop the watch for everyone else
-                log.exception("injection watch failed for schedule %s", schedule.pk)
-                report.failed.append(str(schedule.pk))
-                failed.add(schedule.pk)
+        batch = schedules_due_for_injection_check(now=now, limit=BATCH, skip=passed)
+        report.checked += len(batch)
+        done = WatchReport()
+        try:
+            with transaction.atomic():
+                passed |= _watch(batch, now, done)
+        except Exception:  # one bad row must not stop the watch for everyone else: one schedule at a time
+            log.warning("injection watch: a batch of %s failed, doing it one schedule at a time", len(batch))
+            done = WatchReport()
+            for schedule in batch:
+                try:
+                    with transaction.atomic():
+                        passed |= _watch([schedule], now, done)
+                except Exception:
+                    log.exception("injection watch failed for schedule %s", schedule.pk)
+                    report.failed.append(str(schedule.pk))
+                    passed.add(schedule.pk)
+        report.add(done)
         if len(batch) < BATCH:  # a short batch was the last one; claimed rows left the due set
             return report
 

@@ -7,7 +7,7 @@ from apps.alerts.follow_on import delay_alert_kinds, recheck_stopped_injectables
 from apps.alerts.services import alerts_resolve_automatically
 from apps.medications.models import DoseStatus, Schedule
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, alert_for
-from apps.medications.services import injection_status_now
+from apps.medications.selectors import injection_status_now
 from backend import clock
 from backend.events import DoseRecorded, PlanChanged, subscribe
 

@@ -1,9 +1,10 @@
 """Writes for alerts and notices. Raising is idempotent per (patient, kind, episode): exactly once."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from apps.accounts.models import Patient, User
@@ -11,6 +12,7 @@ from apps.alerts.models import SEVERITY_RANK, Alert, AlertEvent, AlertState, Not
 from apps.medications.models import Schedule
 from backend import clock
 from backend.events import AlertRaised, publish
+from backend.once import insert_each_once
 
 
 def alert_raise(
@@ -26,25 +28,25 @@ def alert_raise(
 ) -> Alert | None:
     """Create the alert unless this episode already has one; returns None when it did (the unique constraint
     decides, so two workers racing raise it once)."""
-    now = now or clock.now()
-    try:
-        with transaction.atomic():
-            alert = Alert.objects.create(
-                patient=patient,
-                schedule=schedule,
-                kind=kind,
-                severity=severity,
-                severity_rank=SEVERITY_RANK[Severity(severity)],
-                message=message,
-                rule=rule,
-                episode=episode,
-                raised_at=now,
-            )
-    except IntegrityError:
-        return None
-    AlertEvent.objects.create(alert=alert, action=AlertEvent.Action.RAISED, at=now)
-    publish(AlertRaised(alert_id=alert.pk, patient_id=patient.pk))
-    return alert
+    alert = Alert(patient=patient, schedule=schedule, kind=kind, severity=severity, message=message, episode=episode)
+    alert.rule, alert.raised_at = rule, now or clock.now()
+    raised = alerts_raise([alert])
+    return raised[0] if raised else None
+
+
+def alerts_raise(alerts: Sequence[Alert]) -> list[Alert]:
+    """Create each alert (unsaved, `raised_at` set) unless its episode already has one: the unique constraint
+    decides, in one statement for all, so two workers racing raise each once. Returns those raised, each with its
+    "raised" event and announced."""
+    for alert in alerts:
+        alert.severity_rank = SEVERITY_RANK[Severity(alert.severity)]
+    raised = insert_each_once(alerts)
+    AlertEvent.objects.bulk_create(
+        AlertEvent(alert=alert, action=AlertEvent.Action.RAISED, at=alert.raised_at) for alert in raised
+    )
+    for alert in raised:
+        publish(AlertRaised(alert_id=alert.pk, patient_id=alert.patient_id))
+    return raised
 
 
 @transaction.atomic
@@ -106,16 +108,12 @@ def notice_publish(
     now: datetime | None = None,
 ) -> Notice | None:
     """Publish once per (patient, kind, episode); None when already published."""
-    try:
-        with transaction.atomic():
-            return Notice.objects.create(
-                patient=patient,
-                schedule=schedule,
-                kind=kind,
-                title=title,
-                body=body,
-                episode=episode,
-                published_at=now or clock.now(),
-            )
-    except IntegrityError:
-        return None
+    notice = Notice(patient=patient, schedule=schedule, kind=kind, title=title, body=body, episode=episode)
+    notice.published_at = now or clock.now()
+    return notice if notices_publish([notice]) else None
+
+
+def notices_publish(notices: Sequence[Notice]) -> list[Notice]:
+    """Publish each notice (unsaved, `published_at` set) once per (patient, kind, episode), in one statement;
+    returns those published now."""
+    return insert_each_once(notices)

@@ -2,17 +2,17 @@
 
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.api_base import PatientDataView, request_user
-from apps.accounts.models import Patient
+from apps.accounts.api_base import PatientDataView, PatientRecordView, request_user
+from apps.accounts.models import Patient, User
 from apps.exercise import selectors, services
 from apps.exercise.models import ExerciseKind, ExercisePlan, ExerciseSession, PlanStatus
 from apps.exercise.rules import MAX_SESSION_MINUTES, TARGETS, WEEK_PATTERN, IsoWeek, WeekError, parse_iso_week
-from backend.access import access_record_of_patient
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
 from backend.schema import CLIENT_ID_REUSED
@@ -102,7 +102,8 @@ class ExercisePlanListCreateView(PaginatedListMixin, PatientDataView):
         return Response(ExercisePlanOutput(plan).data, status=status.HTTP_201_CREATED)
 
 
-class ExercisePlanDetailView(PatientDataView):
+class ExercisePlanDetailView(PatientRecordView[ExercisePlan]):
+    output = ExercisePlanOutput
     audit_resource = "exercise_plan"
     roles_by_method = {"PATCH": WRITERS}
 
@@ -116,15 +117,15 @@ class ExercisePlanDetailView(PatientDataView):
             choices=PlanStatus.choices, required=False, help_text="Care team only; a stopped plan stays stopped."
         )
 
-    def get_plan(self, request: Request, patient_id: str, exercise_plan_id: str) -> ExercisePlan:
-        patient = self.get_patient(request, patient_id)
-        plan = access_record_of_patient(selectors.exercise_plan_list(patient=patient), exercise_plan_id)
-        self.audit_object(plan.id)
-        return plan
+    def records(self, patient: Patient) -> QuerySet[ExercisePlan]:
+        return selectors.exercise_plan_list(patient=patient)
+
+    def update(self, actor: User, record: ExercisePlan, values: dict[str, Any]) -> ExercisePlan:
+        return services.exercise_plan_update(actor=actor, plan=record, **values)
 
     @extend_schema(responses=ExercisePlanOutput, summary="One exercise plan")
     def get(self, request: Request, patient_id: str, exercise_plan_id: str) -> Response:
-        return Response(ExercisePlanOutput(self.get_plan(request, patient_id, exercise_plan_id)).data)
+        return self.read(request, patient_id, exercise_plan_id)
 
     @extend_schema(
         request=Input,
@@ -132,11 +133,7 @@ class ExercisePlanDetailView(PatientDataView):
         summary="Change an exercise plan: targets and status (care team), reminder days and time (also the patient)",
     )
     def patch(self, request: Request, patient_id: str, exercise_plan_id: str) -> Response:
-        plan = self.get_plan(request, patient_id, exercise_plan_id)
-        data = self.Input(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        plan = services.exercise_plan_update(actor=request_user(request), plan=plan, **data.validated_data)
-        return Response(ExercisePlanOutput(plan).data)
+        return self.change(request, patient_id, exercise_plan_id)
 
 
 class WeekQuery(QuerySerializer):

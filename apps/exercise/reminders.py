@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from apps.exercise.models import ExercisePlan, PlanStatus
-from apps.medications.rules.recurrence import to_instant
 from backend import clock
+from backend.recurrence import to_instant
 from backend.reminder_sources import ReminderSlot
 
 TEXT_GENERIC = "Time to move: your exercise for today"

@@ -16,6 +16,7 @@ from backend import clock
 from backend.client_ids import insert_new_in_bulk, insert_or_replay, replayed, stated_body
 from backend.events import PlanChanged, publish
 from backend.roles import Role
+from backend.updates import apply_changes, refuse_unknown
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
 MAX_SESSION_AGE = timedelta(days=400)  # older sessions are history imports, not logs: refuse them here
@@ -106,19 +107,16 @@ def exercise_plan_create(
 
 @transaction.atomic
 def exercise_plan_update(*, actor: User, plan: ExercisePlan, **changes: Any) -> ExercisePlan:
-    unknown = set(changes) - set(PLAN_FIELDS)
-    if unknown:
-        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    refuse_unknown(changes, PLAN_FIELDS)
     plan = ExercisePlan.objects.select_for_update().get(pk=plan.pk)
     # Only what really changes counts: an app echoing the targets back unchanged is not setting them.
-    changed = {name for name, value in changes.items() if getattr(plan, name) != value}
+    stopped = plan.status == PlanStatus.STOPPED
+    changed = apply_changes(plan, changes)
     _check_actor(actor, changed)
     if not changed:
         return plan
-    if plan.status == PlanStatus.STOPPED:
+    if stopped:
         raise ValidationError({"status": ["A stopped plan cannot change; create a new one."]})
-    for name in changed:
-        setattr(plan, name, changes[name])
     _validate_plan(plan)
     if "status" in changed:
         plan.status_changed_at = clock.now()

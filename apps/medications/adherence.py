@@ -28,10 +28,10 @@ from apps.medications.rules.adherence import (
     tracked_days,
     tracking_start,
 )
-from apps.medications.rules.recurrence import to_instant
 from apps.medications.selectors import schedule_occurrences
 from backend import clock
 from backend.dates import add_months
+from backend.recurrence import to_instant
 
 LOOKBACK_DAYS = 183  # DOMAIN P2: the longest a dose covers, so a dose before the window still counts
 LIST_WINDOW_DAYS = 90  # DOMAIN P1 as the issue sets it: the patient list and the low-adherence alert use 90 days

@@ -3,6 +3,7 @@
 from datetime import date
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -10,7 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.api_base import PatientDataView, request_user
+from apps.accounts.api_base import PatientDataView, PatientRecordView, request_user
+from apps.accounts.models import Patient, User
 from apps.medications import selectors, services
 from apps.medications.models import (
     DoseRecord,
@@ -178,7 +180,8 @@ class ScheduleListCreateView(PaginatedListMixin, PatientDataView):
         return Response(ScheduleOutput(schedule).data, status=status.HTTP_201_CREATED)
 
 
-class ScheduleDetailView(PatientDataView):
+class ScheduleDetailView(PatientRecordView[Schedule]):
+    output = ScheduleOutput
     audit_resource = "schedule"
     roles_by_method = {"PATCH": STAFF}
 
@@ -190,15 +193,16 @@ class ScheduleDetailView(PatientDataView):
         ends_on = BoundedDateField(required=False, allow_null=True)
         status = serializers.ChoiceField(choices=ScheduleStatus.choices, required=False)
 
-    def get_schedule(self, request: Request, patient_id: str, schedule_id: str) -> Schedule:
-        patient = self.get_patient(request, patient_id)
-        schedule = access_record_of_patient(selectors.schedule_list(patient=patient), schedule_id)
-        self.audit_object(schedule.id)
-        return schedule
+    def records(self, patient: Patient) -> QuerySet[Schedule]:
+        return selectors.schedule_list(patient=patient)
+
+    def update(self, actor: User, record: Schedule, values: dict[str, Any]) -> Schedule:
+        values.update(values.pop("recurrence", None) or {})
+        return services.schedule_update(actor=actor, schedule=record, **values)
 
     @extend_schema(responses=ScheduleOutput, summary="One schedule")
     def get(self, request: Request, patient_id: str, schedule_id: str) -> Response:
-        return Response(ScheduleOutput(self.get_schedule(request, patient_id, schedule_id)).data)
+        return self.read(request, patient_id, schedule_id)
 
     @extend_schema(
         request=Input,
@@ -206,13 +210,7 @@ class ScheduleDetailView(PatientDataView):
         summary="Change a schedule (staff); a change to a verified one goes back to review",
     )
     def patch(self, request: Request, patient_id: str, schedule_id: str) -> Response:
-        schedule = self.get_schedule(request, patient_id, schedule_id)
-        data = self.Input(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        values.update(values.pop("recurrence", None) or {})
-        schedule = services.schedule_update(actor=request_user(request), schedule=schedule, **values)
-        return Response(ScheduleOutput(schedule).data)
+        return self.change(request, patient_id, schedule_id)
 
 
 class OccurrenceOutput(serializers.Serializer[Any]):
@@ -338,7 +336,8 @@ class DoseListCreateView(PaginatedListMixin, PatientDataView):
         )
 
 
-class DoseDetailView(PatientDataView):
+class DoseDetailView(PatientRecordView[DoseRecord]):
+    output = DoseOutput
     audit_resource = "dose_record"
 
     class Input(StrictSerializer):
@@ -350,20 +349,16 @@ class DoseDetailView(PatientDataView):
         note = serializers.CharField(max_length=500, required=False, allow_blank=True)
         occurrence_on = BoundedDateField(required=False, allow_null=True)
 
-    def get_dose(self, request: Request, patient_id: str, dose_id: str) -> DoseRecord:
-        patient = self.get_patient(request, patient_id)
-        dose = access_record_of_patient(selectors.dose_list(patient=patient), dose_id)
-        self.audit_object(dose.id)
-        return dose
+    def records(self, patient: Patient) -> QuerySet[DoseRecord]:
+        return selectors.dose_list(patient=patient)
+
+    def update(self, actor: User, record: DoseRecord, values: dict[str, Any]) -> DoseRecord:
+        return services.dose_correct(actor=actor, dose=record, **values)
 
     @extend_schema(responses=DoseOutput, summary="One dose record")
     def get(self, request: Request, patient_id: str, dose_id: str) -> Response:
-        return Response(DoseOutput(self.get_dose(request, patient_id, dose_id)).data)
+        return self.read(request, patient_id, dose_id)
 
     @extend_schema(request=Input, responses=DoseOutput, summary="Correct a dose record (audit-logged)")
     def patch(self, request: Request, patient_id: str, dose_id: str) -> Response:
-        dose = self.get_dose(request, patient_id, dose_id)
-        data = self.Input(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        dose = services.dose_correct(actor=request_user(request), dose=dose, **data.validated_data)
-        return Response(DoseOutput(dose).data)
+        return self.change(request, patient_id, dose_id)

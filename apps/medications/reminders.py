@@ -9,9 +9,9 @@ from django.db.models import QuerySet
 
 from apps.medications.models import DrugClass, Schedule, ScheduleStatus
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, injection_status
-from apps.medications.rules.recurrence import occurrences, to_instant
-from apps.medications.services import recurrence_of
+from apps.medications.selectors import recurrence_of
 from backend import clock
+from backend.recurrence import occurrences, to_instant
 from backend.reminder_sources import ReminderSlot
 
 GENERIC_DOSE_TEXT = {

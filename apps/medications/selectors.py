@@ -12,12 +12,34 @@ from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, When
 from apps.accounts.models import Patient, User
 from apps.medications.facts import findings_for
 from apps.medications.models import DoseRecord, DrugClass, Medication, ReviewStatus, Schedule, ScheduleStatus
-from apps.medications.rules.injection import FollowOn, InjectionStatus
-from apps.medications.rules.recurrence import Occurrence, next_occurrence, occurrences_between_dates, to_instant
-from apps.medications.services import injection_status_now, recurrence_of
+from apps.medications.rules.injection import BANDS_BY_DRUG, FollowOn, InjectionStatus, injection_status, is_stopped
 from apps.profiles.rules import CurrentTherapy
 from backend import clock
 from backend.access import patient_scope
+from backend.recurrence import Occurrence, Recurrence, next_occurrence, occurrences_between_dates, to_instant
+
+
+def recurrence_of(schedule: Schedule) -> Recurrence:
+    return Recurrence(
+        unit=schedule.unit,  # type: ignore[arg-type]
+        interval=schedule.interval,
+        weekday=schedule.weekday,
+        month_day=schedule.month_day,
+    )
+
+
+def injection_status_now(schedule: Schedule, now: datetime, *, next_due: date | None = None) -> InjectionStatus | None:
+    """The schedule's DOMAIN D5 state on her local date at `now`; None when it is not a watched injectable.
+    `next_due`: judged with that due date instead of the schedule's (a push's batch of doses, dose by dose)."""
+    bands = BANDS_BY_DRUG.get(schedule.medication.injection_bands)
+    next_due = next_due or schedule.next_due_on
+    if bands is None or next_due is None:
+        return None
+    today = clock.local_today(schedule.patient.profile.timezone, now)
+    stopped = is_stopped(
+        status_stopped=schedule.status == ScheduleStatus.STOPPED, ends_on=schedule.ends_on, today=today
+    )
+    return injection_status(next_due=next_due, today=today, stopped=stopped, bands=bands)
 
 
 def medication_list() -> QuerySet[Medication]:

@@ -2,7 +2,7 @@
 backend.events (DoseRecorded, PlanChanged)."""
 
 import uuid
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from apps.accounts.models import Patient, User
+from apps.medications.adherence import stored_adherence
 from apps.medications.facts import findings_for
 from apps.medications.models import (
     DoseRecord,
@@ -29,15 +30,15 @@ from apps.medications.rules.injection import (
     BANDS_BY_DRUG,
     InjectionState,
     InjectionStatus,
-    injection_status,
-    is_stopped,
     next_change_date,
     next_due_date,
 )
-from apps.medications.rules.recurrence import Recurrence, local_dates, recurrence_errors, to_instant
+from apps.medications.selectors import injection_status_now, recurrence_of
 from backend import clock
 from backend.client_ids import insert_or_replay, replayed, stated_body
 from backend.events import DoseRecorded, PlanChanged, publish
+from backend.recurrence import local_dates, recurrence_errors, to_instant
+from backend.updates import apply_changes, refuse_unknown
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
 MAX_DOSE_AGE = timedelta(days=400)  # older records are history imports, not doses: refuse them here
@@ -47,15 +48,6 @@ SCHEDULE_FIELDS = ("dose", "unit", "interval", "weekday", "month_day", "local_ti
 REVIEWED_FIELDS = frozenset(SCHEDULE_FIELDS)
 # Drugs whose checks depend on the dose prescribed (DOMAIN A4: the zoledronic acid 5 mg limit and 4 mg steps).
 DOSE_CHECKED_DRUGS = frozenset({"zoledronic_acid"})
-
-
-def recurrence_of(schedule: Schedule) -> Recurrence:
-    return Recurrence(
-        unit=schedule.unit,  # type: ignore[arg-type]
-        interval=schedule.interval,
-        weekday=schedule.weekday,
-        month_day=schedule.month_day,
-    )
 
 
 def _validate_schedule(schedule: Schedule, *, dose_changed: bool = True) -> None:
@@ -155,9 +147,7 @@ def schedule_create(
 
 @transaction.atomic
 def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Schedule:
-    unknown = set(changes) - set(SCHEDULE_FIELDS)
-    if unknown:
-        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    refuse_unknown(changes, SCHEDULE_FIELDS)
     schedule = (
         Schedule.objects.select_for_update(of=("self",))
         .select_related("medication", "patient__profile")
@@ -172,9 +162,7 @@ def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Sched
         changes.setdefault("month_day", starts_on.day if changes["unit"] == "month" else None)
     if "interval" in changes and changes["interval"] is None:
         changes.pop("interval")
-    changed = {name for name, value in changes.items() if getattr(schedule, name) != value}
-    for name in changed:
-        setattr(schedule, name, changes[name])
+    changed = apply_changes(schedule, changes)
     if not changed:
         return schedule
     _validate_schedule(schedule, dose_changed="dose" in changed)
@@ -450,18 +438,14 @@ def _move_injection_due(
 
 @transaction.atomic
 def dose_correct(*, actor: User, dose: DoseRecord, **changes: Any) -> DoseRecord:
-    allowed = {"taken_at", "status", "site", "note", "occurrence_on"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    refuse_unknown(changes, ("taken_at", "status", "site", "note", "occurrence_on"))
     schedule = (
         Schedule.objects.select_for_update(of=("self",))
         .select_related("medication", "patient__profile")
         .get(pk=dose.schedule_id)
     )
     dose = DoseRecord.objects.select_for_update().get(pk=dose.pk)
-    for name, value in changes.items():
-        setattr(dose, name, value)
+    apply_changes(dose, changes)
     dose.taken_on = _check_dose(schedule, taken_at=dose.taken_at, status=dose.status, exclude=dose.pk)
     dose.full_clean(exclude=["patient", "schedule", "recorded_by"], validate_unique=False)
     dose.save()
@@ -547,8 +531,6 @@ def adherence_refresh(schedules: list[Schedule], *, now: datetime | None = None)
     schedule, her time zone) and by the low_adherence job once her day has turned, so the list always equals the
     adherence API. Queryset updates: the schedule's synced columns and version do not move. Returns the schedules
     with the stored values set on them."""
-    from apps.medications.adherence import stored_adherence  # adherence -> selectors -> services
-
     now = now or clock.now()
     active = [s for s in schedules if s.status == ScheduleStatus.ACTIVE]
     figures = stored_adherence(active, now=now) if active else {}
@@ -683,49 +665,65 @@ class InjectionTransition:
     status: InjectionStatus
 
 
-def injection_status_now(schedule: Schedule, now: datetime, *, next_due: date | None = None) -> InjectionStatus | None:
-    """Her injection state now; `next_due`: judged with that due date instead of the schedule's (a batch of doses,
-    dose by dose)."""
-    bands = BANDS_BY_DRUG.get(schedule.medication.injection_bands)
-    next_due = next_due or schedule.next_due_on
-    if bands is None or next_due is None:
-        return None
-    today = clock.local_today(schedule.patient.profile.timezone, now)
-    stopped = is_stopped(
-        status_stopped=schedule.status == ScheduleStatus.STOPPED, ends_on=schedule.ends_on, today=today
-    )
-    return injection_status(next_due=next_due, today=today, stopped=stopped, bands=bands)
-
-
-def injection_check_claim(*, schedule: Schedule, now: datetime) -> InjectionTransition | None:
-    """Claim this schedule's due check (conditional update, healthchecks' pattern): of two workers racing, one
-    gets the transition and the other None. `schedule` may be a stale read: the update only matches the state
-    and check instant that were read. Must run inside the caller's transaction so that what the claim decides
-    (alerts, notices) commits with it or not at all."""
-    check_at = schedule.injection_next_check_at
-    if check_at is None or check_at > now:
-        return None
-    status = injection_status_now(schedule, now)
-    if status is None:
-        Schedule.objects.filter(pk=schedule.pk, injection_next_check_at=check_at).update(injection_next_check_at=None)
-        return None
+def _next_injection_check(schedule: Schedule, status: InjectionStatus, now: datetime) -> datetime | None:
+    """The instant the schedule's D5 state next changes (her zone's local midnight of that date), or None."""
     bands = BANDS_BY_DRUG[schedule.medication.injection_bands]
-    today = clock.local_today(schedule.patient.profile.timezone, now)
+    timezone = schedule.patient.profile.timezone
     change = next_change_date(
         next_due=status.next_due,
-        today=today,
+        today=clock.local_today(timezone, now),
         stopped=status.state == InjectionState.STOPPED,
         bands=bands,
         ends_on=schedule.ends_on,
     )
-    zone = clock.zone(schedule.patient.profile.timezone)
-    next_check = to_instant(change, time(0, 0), zone) if change is not None else None
-    claimed = Schedule.objects.filter(
-        pk=schedule.pk, injection_next_check_at=check_at, injection_state=schedule.injection_state
-    ).update(injection_state=status.state, injection_next_check_at=next_check)
-    if not claimed:
-        return None
-    previous = schedule.injection_state
-    schedule.injection_state = status.state
-    schedule.injection_next_check_at = next_check
-    return InjectionTransition(schedule=schedule, previous=previous, status=status)
+    return to_instant(change, time(0, 0), clock.zone(timezone)) if change is not None else None
+
+
+@dataclass(frozen=True)
+class InjectionClaims:
+    transitions: list[InjectionTransition]
+    held_elsewhere: set[uuid.UUID]  # due, but another transaction held the row: left for the next run
+
+
+def injection_checks_claim(*, schedules: Sequence[Schedule], now: datetime) -> InjectionClaims:
+    """Claim these schedules' due checks at once (the watch's batch): of two workers racing, one gets each
+    transition and the other nothing. `schedules` may be stale reads: only rows still holding the state and check
+    instant that were read are claimed, locked as read (FOR UPDATE SKIP LOCKED: the watch never waits on a writer,
+    whose write makes the row due again), and every new state and next check goes in one UPDATE. Must run inside
+    the caller's transaction, so that what the claims decide (alerts, notices) commits with them or not at all. The
+    objects passed are left as read."""
+    due = {s.pk: s for s in schedules if s.injection_next_check_at is not None and s.injection_next_check_at <= now}
+    if not due:
+        return InjectionClaims([], set())
+    held = list(
+        Schedule.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=due)
+        .values_list("pk", "injection_next_check_at", "injection_state")
+    )
+    as_read = {
+        pk
+        for pk, check_at, state in held
+        if (check_at, state) == (due[pk].injection_next_check_at, due[pk].injection_state)
+    }
+    locked = set(due) - {pk for pk, _, _ in held}  # skipped: another transaction holds them (or they are gone)
+    transitions: list[InjectionTransition] = []
+    claimed: list[Schedule] = []
+    for schedule in schedules:
+        if schedule.pk not in as_read:
+            continue
+        status = injection_status_now(schedule, now)
+        if status is None:  # no longer an injectable with a due date: nothing to watch
+            claimed.append(
+                Schedule(pk=schedule.pk, injection_state=schedule.injection_state, injection_next_check_at=None)
+            )
+            continue
+        claimed.append(
+            Schedule(
+                pk=schedule.pk,
+                injection_state=status.state,
+                injection_next_check_at=_next_injection_check(schedule, status, now),
+            )
+        )
+        transitions.append(InjectionTransition(schedule=schedule, previous=schedule.injection_state, status=status))
+    Schedule.objects.bulk_update(claimed, ["injection_state", "injection_next_check_at"])
+    return InjectionClaims(transitions, locked)

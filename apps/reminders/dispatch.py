@@ -17,8 +17,7 @@ from django.db.models import Case, F, PositiveSmallIntegerField, Q, When
 
 from apps.accounts.models import Patient
 from apps.medications.models import DoseRecord, DrugClass, Schedule
-from apps.medications.rules.recurrence import next_occurrence, to_instant
-from apps.medications.services import recurrence_of
+from apps.medications.selectors import recurrence_of
 from apps.profiles.models import PatientProfile
 from apps.reminders import rules
 from apps.reminders.devices import devices_by_user
@@ -32,6 +31,7 @@ from apps.reminders.models import (
 )
 from backend import clock
 from backend.push import PushMessage, send_messages
+from backend.recurrence import next_occurrence, to_instant
 from backend.reminder_sources import live_sources
 from backend.sync_versions import on_device, pulled_through
 

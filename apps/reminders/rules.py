@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from apps.medications.rules.recurrence import to_instant
+from backend.recurrence import to_instant
 
 # Design (issue 5): how long each kind of reminder stays useful, unless the source says otherwise.
 STALE_AFTER_MINUTES: dict[str, int] = {

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -9,7 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.api_base import PatientDataView, request_user
+from apps.accounts.api_base import PatientDataView, PatientRecordView, request_user
+from apps.accounts.models import Patient, User
 from apps.supplements import rules, selectors, services
 from apps.supplements.foods import FOOD_CHOICES, FOODS
 from apps.supplements.models import (
@@ -21,7 +23,7 @@ from apps.supplements.models import (
     SupplementPlan,
 )
 from backend import clock
-from backend.access import access_record_of_patient, get_or_404
+from backend.access import get_or_404
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
 from backend.schema import CLIENT_ID_REUSED
@@ -123,7 +125,8 @@ class SupplementPlanListCreateView(PaginatedListMixin, PatientDataView):
         return Response(SupplementPlanOutput(plan).data, status=status.HTTP_201_CREATED)
 
 
-class SupplementPlanDetailView(PatientDataView):
+class SupplementPlanDetailView(PatientRecordView[SupplementPlan]):
+    output = SupplementPlanOutput
     audit_resource = "supplement_plan"
     roles_by_method = {"PATCH": WRITERS}
 
@@ -140,15 +143,15 @@ class SupplementPlanDetailView(PatientDataView):
         starts_on = BoundedDateField(required=False)
         ends_on = BoundedDateField(required=False, allow_null=True)
 
-    def get_plan(self, request: Request, patient_id: str, supplement_plan_id: str) -> SupplementPlan:
-        patient = self.get_patient(request, patient_id)
-        plan = access_record_of_patient(selectors.plan_list(patient=patient), supplement_plan_id)
-        self.audit_object(plan.id)
-        return plan
+    def records(self, patient: Patient) -> QuerySet[SupplementPlan]:
+        return selectors.plan_list(patient=patient)
+
+    def update(self, actor: User, record: SupplementPlan, values: dict[str, Any]) -> SupplementPlan:
+        return services.supplement_plan_update(actor=actor, plan=record, **values)
 
     @extend_schema(responses=SupplementPlanOutput, summary="One supplement plan")
     def get(self, request: Request, patient_id: str, supplement_plan_id: str) -> Response:
-        return Response(SupplementPlanOutput(self.get_plan(request, patient_id, supplement_plan_id)).data)
+        return self.read(request, patient_id, supplement_plan_id)
 
     @extend_schema(
         request=Input,
@@ -156,11 +159,7 @@ class SupplementPlanDetailView(PatientDataView):
         summary="Change a supplement plan (patient, coordinator, admin); stopping it is final",
     )
     def patch(self, request: Request, patient_id: str, supplement_plan_id: str) -> Response:
-        plan = self.get_plan(request, patient_id, supplement_plan_id)
-        data = self.Input(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        plan = services.supplement_plan_update(actor=request_user(request), plan=plan, **data.validated_data)
-        return Response(SupplementPlanOutput(plan).data)
+        return self.change(request, patient_id, supplement_plan_id)
 
 
 # --- intakes -----------------------------------------------------------------------------------------------------

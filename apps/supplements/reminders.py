@@ -9,9 +9,9 @@ from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, time, timedelta
 from uuid import UUID
 
-from apps.medications.rules.recurrence import Recurrence, occurrences
 from apps.supplements.models import PlanStatus, SupplementPlan
 from backend import clock
+from backend.recurrence import Recurrence, occurrences
 from backend.reminder_sources import ReminderSlot
 
 DAILY = Recurrence(unit="day")

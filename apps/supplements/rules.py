@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-from apps.medications.rules.checks import CHECK_THRESHOLDS
+from backend.bisphosphonate_timing import AFTER_BISPHOSPHONATE_MINUTES
 
 __all__ = [
     "CALCIUM_SUPPLEMENTS",
@@ -100,9 +100,9 @@ NUTRITION_THRESHOLDS = NutritionThresholds(
         }
     ),
     calcium_max_single_intake_mg=Decimal("500"),  # DOMAIN C2: at most 500 mg supplemental calcium per intake
-    # DOMAIN A2: calcium at least 30 minutes after alendronate/risedronate, 60 after ibandronate (the pharmacist
-    # checks' table, so both read the same numbers).
-    after_bisphosphonate_minutes=CHECK_THRESHOLDS.after_bisphosphonate_minutes,
+    # DOMAIN A2: calcium at least 30 minutes after alendronate/risedronate, 60 after ibandronate (one table with the
+    # pharmacist checks, so both read the same numbers).
+    after_bisphosphonate_minutes=AFTER_BISPHOSPHONATE_MINUTES,
     max_per_intake=MappingProxyType(
         {
             Nutrient.CALCIUM: Decimal("2500"),  # design: above this in one intake is a typing mistake

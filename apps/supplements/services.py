@@ -23,6 +23,7 @@ from backend import clock
 from backend.client_ids import insert_new_in_bulk, insert_or_replay, replayed, stated_body
 from backend.events import PlanChanged, publish
 from backend.roles import Role
+from backend.updates import apply_changes, refuse_unknown
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
 MAX_RECORD_AGE = timedelta(days=400)  # older records are history imports: refuse them here (as for doses)
@@ -120,9 +121,7 @@ def supplement_plan_create(
 
 @transaction.atomic
 def supplement_plan_update(*, actor: User, plan: SupplementPlan, **changes: Any) -> SupplementPlan:
-    unknown = set(changes) - set(PLAN_FIELDS)
-    if unknown:
-        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    refuse_unknown(changes, PLAN_FIELDS)
     plan = SupplementPlan.objects.select_for_update(of=("self",)).select_related("patient__profile").get(pk=plan.pk)
     if plan.status == PlanStatus.STOPPED:
         raise ValidationError({"status": ["A stopped plan cannot change; create a new one."]})
@@ -132,11 +131,9 @@ def supplement_plan_update(*, actor: User, plan: SupplementPlan, **changes: Any)
         if times_problems:
             errors["times_of_day"] = times_problems
         changes["times_of_day"] = sorted({_hhmm(t) for t in changes["times_of_day"]})
-    changed = {name for name, value in changes.items() if getattr(plan, name) != value}
+    changed = apply_changes(plan, changes)
     if "daily_target" in changed:
         _refuse_target(actor, errors)
-    for name in changed:
-        setattr(plan, name, changes[name])
     if not changed and not errors:
         return plan
     if "status" in changed and plan.status == PlanStatus.STOPPED:

@@ -2,7 +2,7 @@
 
 Every patient has a profile (varied time zones) and one denosumab schedule, written with bulk_create in the state the
 watch would have left it: injection_state and injection_next_check_at computed with the same rules as
-injection_check_claim (the next change date's local midnight in the patient's zone). All but 100 are settled, their
+injection_checks_claim (the next change date's local midnight in the patient's zone). All but 100 are settled, their
 next check at least two days ahead (or none: critical schedules have no further change); exactly 100 were due 40
 days ago and still say "due", their check instant past, so each run turns them "late": one transition, one alert
 (with its "raised" event) and one notice each.
@@ -34,9 +34,9 @@ from apps.alerts.models import Alert, AlertEvent, Notice
 from apps.medications.catalogue import catalogue_sync
 from apps.medications.models import Medication, ReviewStatus, Schedule, ScheduleStatus
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, injection_status, next_change_date
-from apps.medications.rules.recurrence import to_instant
 from apps.profiles.models import PatientProfile
 from backend import clock
+from backend.recurrence import to_instant
 from bench import db
 from bench.data import BATCH_SIZE, populate_organisation
 from bench.measure import capture_queries

@@ -35,6 +35,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from apps.medications.rules.injection import DENOSUMAB_BANDS, FollowOn, follow_on_cover
+from backend.bisphosphonate_timing import AFTER_BISPHOSPHONATE_MINUTES
 
 __all__ = [
     "ANTI_RESORPTIVES",
@@ -125,13 +126,7 @@ class CheckThresholds:
 
 
 CHECK_THRESHOLDS = CheckThresholds(
-    after_bisphosphonate_minutes=MappingProxyType(
-        {
-            "alendronate": 30,  # DOMAIN A2
-            "risedronate": 30,  # DOMAIN A2
-            "ibandronate": 60,  # DOMAIN A2
-        }
-    ),
+    after_bisphosphonate_minutes=AFTER_BISPHOSPHONATE_MINUTES,  # DOMAIN A2 (shared with the supplements' warnings)
     oral_bisphosphonate_min_crcl=MappingProxyType(
         {
             "alendronate": Decimal("35"),  # DOMAIN A4: not recommended below 35 mL/min

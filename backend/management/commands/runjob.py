@@ -3,10 +3,9 @@
 import json
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-from config.celery_app import app
 
 
 class Command(BaseCommand):
@@ -25,6 +24,7 @@ class Command(BaseCommand):
         name = options["name"]
         if name not in jobs:
             raise CommandError(f"Unknown job {name!r}. Known: {', '.join(sorted(jobs))}")
-        app.loader.import_default_modules()
-        result = app.tasks[jobs[name]["task"]].apply(throw=True)
+        # The project's Celery app (the one the worker runs), without importing the top-level config package.
+        current_app.loader.import_default_modules()
+        result = current_app.tasks[jobs[name]["task"]].apply(throw=True)
         self.stdout.write(f"{name}: {json.dumps(result.get(), default=str)}")

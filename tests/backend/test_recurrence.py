@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from apps.medications.rules.recurrence import (
+from backend.recurrence import (
     MAX_INTERVAL,
     Occurrence,
     Recurrence,

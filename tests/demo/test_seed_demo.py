@@ -4,7 +4,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from apps.accounts.models import CareTeamAssignment, Patient, User
-from apps.profiles.management.commands.seed_demo import DEMO_PASSWORD
+from apps.demo.management.commands.seed_demo import DEMO_PASSWORD
 from apps.profiles.models import BoneDensityResult, LabResult
 
 

@@ -1,4 +1,5 @@
-"""Recurrence rules for medication schedules: which local dates a schedule falls on, and when in UTC.
+"""Recurrence: which local dates a repeating plan falls on (a medication schedule, a supplement or exercise plan),
+and when in UTC. Calendar arithmetic, no medicine.
 
 Pure functions (no Django, no I/O). A schedule is a local wall time in the patient's IANA zone, so 07:00 stays 07:00
 across DST (DESIGN "Time"): a time in a spring-forward gap moves forward by the gap; an ambiguous autumn time takes
