@@ -53,7 +53,7 @@ if PRODUCTION:
     _refuse_unsafe_production()
 
 INSTALLED_APPS = [
-    "backend.admin_apps.StaffAdminConfig",  # django.contrib.admin with the second factor (STAFF_MFA_REQUIRED)
+    "apps.accounts.admin_apps.StaffAdminConfig",  # django.contrib.admin with the second factor (STAFF_MFA_REQUIRED)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -218,7 +218,7 @@ REST_FRAMEWORK = {
 SYNC_MAX_PUSH_RECORDS = env.int("SYNC_MAX_PUSH_RECORDS", default=2_500)
 
 # /api/schema/ and /api/docs/: public in development; in production only staff and admins signed in to the console
-# (past their second factor) unless this is set (backend/api_docs.py).
+# (past their second factor) unless this is set (apps/accounts/api_docs.py).
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=not PRODUCTION)
 
 SIMPLE_JWT = {

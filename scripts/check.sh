@@ -7,6 +7,7 @@ V=.venv/bin
 
 echo "== ruff";                $V/ruff check . && $V/ruff format --check -q .
 echo "== mypy";                $V/mypy .
+echo "== import layers";       $V/lint-imports --no-cache
 echo "== migrations";          $V/python manage.py makemigrations --check --dry-run
 echo "== check --deploy (production settings, test secrets)"
 DJANGO_ENV=production \
