@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 from apps.accounts.admin import admin_sign_in_paused
-from apps.accounts.signin_limits import sign_in_limited
 from apps.accounts.api_docs import DocsView, SchemaView
+from apps.accounts.signin_limits import sign_in_limited
 from backend.health import HealthView
 
 api_v1: list[URLPattern | URLResolver] = [
