@@ -15,6 +15,7 @@ from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, inje
 from apps.medications.rules.recurrence import occurrences, to_instant
 from apps.medications.services import recurrence_of
 from backend import clock
+from backend.lookups import among
 from backend.reminder_sources import NEXT_MORNING, NUDGE, REMINDER, DueReminder, ReminderSlot, ReminderSource
 
 GENERIC_DOSE_TEXT = {
@@ -35,7 +36,7 @@ def _active(patient_ids: Iterable[UUID] | None) -> QuerySet[Schedule]:
 
 
 def _live(source_ids: Collection[UUID], *, injectable: bool) -> set[UUID]:
-    rows = Schedule.objects.filter(pk__in=list(source_ids), status=ScheduleStatus.ACTIVE)
+    rows = Schedule.objects.filter(among("pk", source_ids), status=ScheduleStatus.ACTIVE)
     rows = rows.exclude(medication__injection_bands="") if injectable else rows.filter(medication__injection_bands="")
     return set(rows.values_list("pk", flat=True))
 
@@ -85,7 +86,8 @@ class MedicationReminderSource(ReminderSource):
         dates = {r.local_date for r in reminders} | {r.dose_date for r in reminders if r.dose_date}
         rows = list(
             DoseRecord.objects.filter(
-                Q(taken_on__in=dates) | Q(occurrence_on__in=dates), schedule_id__in={r.source_id for r in reminders}
+                among("schedule_id", {r.source_id for r in reminders}),
+                Q(taken_on__in=dates) | Q(occurrence_on__in=dates),
             ).values_list("schedule_id", "taken_on", "occurrence_on")
         )
         for_date = {(schedule, occurrence_on or taken_on) for schedule, taken_on, occurrence_on in rows}

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Case, F, PositiveSmallIntegerField, Q, When
 
 from apps.reminders.models import OccurrenceState, ReminderOccurrence
+from backend.lookups import among
 
 BATCH = 500  # rows per claim: one FCM send_each call carries up to 500 messages
 CLAIM_SECONDS = 120  # default; longer than a batch takes (200 provider calls at worst), short enough to retry soon
@@ -46,7 +47,7 @@ def claim(*, now: datetime, limit: int = BATCH) -> tuple[list[ReminderOccurrence
                 default=F("attempts"),
                 output_field=PositiveSmallIntegerField(),
             )
-            ReminderOccurrence.objects.filter(pk__in=[row.pk for row in rows]).update(
+            ReminderOccurrence.objects.filter(among("pk", [row.pk for row in rows])).update(
                 state=OccurrenceState.CLAIMED, claimed_until=until, attempts=retaken
             )
     for row in rows:  # as the update left them (the claim moves no sync version: claimed syncs as pending)
@@ -88,14 +89,16 @@ class Finisher:
         changes = {**common, **{k: v for k, v in rows[0][1].items() if k not in varying}}
         with transaction.atomic():
             mine = ReminderOccurrence.objects.filter(
-                pk__in=ids, state=OccurrenceState.CLAIMED, claimed_until=self.until
+                among("pk", ids), state=OccurrenceState.CLAIMED, claimed_until=self.until
             )
             updated = mine.update(**changes)
             if updated == len(ids):
                 held = set(ids)
             elif updated:
                 # Some claims lapsed and were retaken (a retake sets a later deadline): ours still carry our deadline.
-                ours = ReminderOccurrence.objects.filter(pk__in=ids, claimed_until=self.until, state=changes["state"])
+                ours = ReminderOccurrence.objects.filter(
+                    among("pk", ids), claimed_until=self.until, state=changes["state"]
+                )
                 held = set(ours.values_list("pk", flat=True))
             else:
                 held = set()

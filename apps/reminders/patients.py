@@ -7,6 +7,7 @@ from typing import Any
 from apps.accounts.models import Patient
 from apps.profiles.models import PatientProfile
 from apps.reminders.models import ReminderPreference
+from backend.lookups import among
 
 
 @dataclass(frozen=True)
@@ -26,16 +27,16 @@ class PatientContext:
 
 def patient_contexts(patient_ids: set[Any]) -> dict[Any, PatientContext]:
     """Each patient's context; a patient with no profile has none (her reminders fail, not the batch)."""
-    users = dict(Patient.objects.filter(pk__in=patient_ids).values_list("pk", "user_id"))
+    users = dict(Patient.objects.filter(among("pk", patient_ids)).values_list("pk", "user_id"))
     default = ReminderPreference()
     prefs: dict[Any, tuple[bool, bool, int]] = {
         pk: (enabled, nudges, after)
-        for pk, enabled, nudges, after in ReminderPreference.objects.filter(pk__in=patient_ids).values_list(
+        for pk, enabled, nudges, after in ReminderPreference.objects.filter(among("pk", patient_ids)).values_list(
             "pk", "reminders_enabled", "nudges_enabled", "nudge_after_minutes"
         )
     }
     fallback = (default.reminders_enabled, default.nudges_enabled, default.nudge_after_minutes)
-    profiles = PatientProfile.objects.filter(pk__in=patient_ids).values_list(
+    profiles = PatientProfile.objects.filter(among("pk", patient_ids)).values_list(
         "pk", "timezone", "quiet_hours_start", "quiet_hours_end", "push_detail_opt_in"
     )
     return {
