@@ -110,11 +110,6 @@ def reminder_sources() -> list[ReminderSource]:
     return [_sources[kind] for kind in sorted(_sources)]
 
 
-def reminder_source(kind: str) -> ReminderSource | None:
-    """The registered source of this kind; None for a kind no longer registered (its rows are skipped)."""
-    return _sources.get(kind)
-
-
 def stale_after(source_kind: str, source_minutes: int | None) -> timedelta:
     """How long a reminder helps: the slot's own figure, else its kind's, else the default."""
     source = _sources.get(source_kind)
@@ -171,6 +166,7 @@ def follow_ups_when_missed(missed: Iterable[DueReminder]) -> list[ReminderSlot]:
     return [slot for source, group in _by_kind(missed) for slot in source.follow_ups_when_missed(group)]
 
 
-def nudges(source_kind: str) -> bool:
+def kind_nudges(source_kind: str) -> bool:
+    """Whether a sent reminder of this kind is checked and nudged (a kind no longer registered: no)."""
     source = _sources.get(source_kind)
     return source is not None and source.nudges

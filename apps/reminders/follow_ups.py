@@ -13,7 +13,7 @@ from apps.reminders.claims import BATCH
 from apps.reminders.models import OccurrenceKind, ReminderOccurrence, ReminderPreference
 from apps.reminders.occurrences import from_slot, nudge_of
 from apps.reminders.patients import PatientContext
-from backend.reminder_sources import done_reminders, follow_ups_when_missed, nudges
+from backend.reminder_sources import done_reminders, follow_ups_when_missed, kind_nudges
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def nudge_time(occurrence: ReminderOccurrence, context: PatientContext) -> datetime | None:
     """When a sent reminder's follow-up check is due; None when it gets no nudge (its kind has none, the patient
     switched them off, or the grace period ends after the reminder stops being useful)."""
-    if occurrence.kind != OccurrenceKind.REMINDER or not nudges(occurrence.source_kind):
+    if occurrence.kind != OccurrenceKind.REMINDER or not kind_nudges(occurrence.source_kind):
         return None
     if not context.nudges_enabled:
         return None
