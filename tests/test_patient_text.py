@@ -35,10 +35,10 @@ from apps.medications.rules.injection import (
     notice_for,
 )
 from apps.medications.services import schedule_update
-from apps.reminders import dispatch
 from apps.reminders.materialise import materialise
 from apps.reminders.models import ReminderOccurrence
-from backend.reminder_sources import reminder_sources
+from apps.reminders.occurrences import still_to_do
+from backend.reminder_sources import follow_ups_when_missed, reminder_sources
 from tests.conftest import World
 from tests.exercise.factories import make_exercise_plan
 from tests.factories import make_schedule
@@ -221,9 +221,9 @@ def test_every_push_text_of_every_source_names_no_rule_id(world: World) -> None:
         materialise(now=timezone.now())
     occurrences = list(ReminderOccurrence.objects.all())
     # The dispatcher's own texts: a nudge repeats its reminder, a next-morning catch-up (A3) has its own.
-    nudges = [dispatch._still_to_do(o.text_generic) for o in occurrences]
-    nudges += [dispatch._still_to_do(o.text_detailed) for o in occurrences]
-    mornings = dispatch._next_mornings(occurrences)
+    nudges = [still_to_do(o.text_generic) for o in occurrences]
+    nudges += [still_to_do(o.text_detailed) for o in occurrences]
+    mornings = follow_ups_when_missed(occurrences)
     assert mornings, "a weekly or monthly oral bisphosphonate gets a next-morning catch-up"
     texts += [("nudge", text) for text in nudges]
     texts += [("next_morning", t) for m in mornings for t in (m.text_generic, m.text_detailed)]

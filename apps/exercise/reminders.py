@@ -8,7 +8,7 @@ from uuid import UUID
 from apps.exercise.models import ExercisePlan, PlanStatus
 from backend import clock
 from backend.recurrence import to_instant
-from backend.reminder_sources import ReminderSlot
+from backend.reminder_sources import ReminderSlot, ReminderSource
 
 TEXT_GENERIC = "Time to move: your exercise for today"
 # A local date can lie a day either side of the window's UTC dates (offsets reach +14 h and -12 h), and a spring
@@ -30,8 +30,9 @@ def detailed_text(plan: ExercisePlan) -> str:
     return f"Time to move: your plan is {listed}."
 
 
-class ExerciseReminderSource:
+class ExerciseReminderSource(ReminderSource):
     kind = "exercise"
+    stale_after_minutes = 6 * 60  # design (issue 5): how long this reminder stays useful
 
     def live(self, source_ids: Collection[UUID]) -> set[UUID]:
         rows = ExercisePlan.objects.filter(pk__in=list(source_ids), status=PlanStatus.ACTIVE)

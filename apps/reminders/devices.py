@@ -21,6 +21,7 @@ from django.http import Http404
 from apps.accounts.models import User
 from apps.reminders.models import DeviceInstallation
 from backend.errors import ConflictError
+from backend.lookups import among
 from backend.push import PLATFORMS, device_model, platform_of
 
 if TYPE_CHECKING:
@@ -164,6 +165,6 @@ def devices_by_user(*, user_ids: Iterable[Any]) -> dict[Any, list[PushDevice]]:
     ids = list(user_ids)
     by_user: dict[Any, list[PushDevice]] = defaultdict(list)
     for platform in PLATFORMS:
-        for device in device_model(platform).objects.filter(user_id__in=ids, active=True).order_by("pk"):
+        for device in device_model(platform).objects.filter(among("user_id", ids), active=True).order_by("pk"):
             by_user[device.user_id].append(device)
     return by_user

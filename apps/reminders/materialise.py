@@ -12,7 +12,7 @@ from uuid import UUID
 from django.db import transaction
 
 from apps.reminders.models import OccurrenceKind, OccurrenceState, ReminderOccurrence
-from apps.reminders.rules import stale_after
+from apps.reminders.occurrences import from_slot
 from backend import clock
 from backend.reminder_sources import ReminderSlot, reminder_sources
 
@@ -27,23 +27,6 @@ class MaterialiseReport:
     slots: int = 0
     created: int = 0
     cancelled: int = 0
-
-
-def _occurrence(slot: ReminderSlot) -> ReminderOccurrence:
-    return ReminderOccurrence(
-        patient_id=slot.patient_id,
-        source_kind=slot.source_kind,
-        source_id=slot.source_id,
-        kind=OccurrenceKind.REMINDER,
-        local_date=slot.local_date,
-        local_time=slot.local_time,
-        due_at=slot.due_at,
-        dose_date=slot.local_date,
-        expires_at=slot.due_at + stale_after(slot.source_kind, slot.stale_after_minutes),
-        text_generic=slot.text_generic,
-        text_detailed=slot.text_detailed,
-        next_attempt_at=slot.due_at,
-    )
 
 
 def materialise(*, now: datetime | None = None, patient_ids: Iterable[UUID] | None = None) -> MaterialiseReport:
@@ -75,7 +58,7 @@ def materialise(*, now: datetime | None = None, patient_ids: Iterable[UUID] | No
             report.created += ReminderOccurrence.objects.filter(pk__in=back).update(
                 state=OccurrenceState.PENDING, reason="", finished_at=None
             )
-        new = [_occurrence(slot) for key, slot in wanted.items() if key not in existing]
+        new = [from_slot(slot) for key, slot in wanted.items() if key not in existing]
         for start in range(0, len(new), CHUNK):
             ReminderOccurrence.objects.bulk_create(new[start : start + CHUNK], ignore_conflicts=True)
         report.created += len(new)

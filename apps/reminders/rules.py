@@ -6,14 +6,6 @@ from zoneinfo import ZoneInfo
 
 from backend.recurrence import to_instant
 
-# Design (issue 5): how long each kind of reminder stays useful, unless the source says otherwise.
-STALE_AFTER_MINUTES: dict[str, int] = {
-    "medication": 6 * 60,
-    "injection_booking": 12 * 60,
-    "supplement": 4 * 60,
-    "exercise": 6 * 60,
-}
-DEFAULT_STALE_AFTER_MINUTES = 6 * 60
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 60  # 1, 2, 4, 8 minutes between transient failures
 
@@ -47,10 +39,6 @@ class GiveUp:
 
 
 Decision = Send | Defer | Skip | Expire | GiveUp
-
-
-def stale_after(source_kind: str, source_minutes: int | None) -> timedelta:
-    return timedelta(minutes=source_minutes or STALE_AFTER_MINUTES.get(source_kind, DEFAULT_STALE_AFTER_MINUTES))
 
 
 def in_quiet_hours(local: time, start: time | None, end: time | None) -> bool:

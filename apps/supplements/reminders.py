@@ -12,7 +12,7 @@ from uuid import UUID
 from apps.supplements.models import PlanStatus, SupplementPlan
 from backend import clock
 from backend.recurrence import Recurrence, occurrences
-from backend.reminder_sources import ReminderSlot
+from backend.reminder_sources import ReminderSlot, ReminderSource
 
 DAILY = Recurrence(unit="day")
 GENERIC_TEXT = "Time for your supplement"  # privacy (DESIGN): names nothing without the patient's opt-in
@@ -34,8 +34,9 @@ def detailed_text(plan: SupplementPlan) -> str:
     return f"Time for your {DETAILED_NAMES.get(plan.supplement, 'supplement')} ({_amount(plan)})"
 
 
-class SupplementReminderSource:
+class SupplementReminderSource(ReminderSource):
     kind = "supplement"
+    stale_after_minutes = 4 * 60  # design (issue 5): how long this reminder stays useful
 
     def live(self, source_ids: Collection[UUID]) -> set[UUID]:
         rows = SupplementPlan.objects.filter(pk__in=list(source_ids), status=PlanStatus.ACTIVE)

@@ -9,7 +9,8 @@ from push_notifications.models import GCMDevice
 
 from apps.medications.services import dose_record
 from apps.profiles.models import PatientProfile
-from apps.reminders.dispatch import CLAIM_SECONDS, claim, dispatch
+from apps.reminders.claims import CLAIM_SECONDS, claim
+from apps.reminders.dispatch import dispatch
 from apps.reminders.materialise import materialise
 from apps.reminders.models import Delivery, ReminderOccurrence, ReminderPreference
 from tests.conftest import World

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from apps.reminders import rules
+from backend import reminder_sources
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -69,9 +70,9 @@ def test_decisions(changes, expected) -> None:
 
 
 def test_stale_after_uses_the_source_value_first() -> None:
-    assert rules.stale_after("medication", 180) == timedelta(hours=3)
-    assert rules.stale_after("medication", None) == timedelta(hours=6)
-    assert rules.stale_after("unknown", None) == timedelta(hours=6)
+    assert reminder_sources.stale_after("medication", 180) == timedelta(hours=3)
+    assert reminder_sources.stale_after("medication", None) == timedelta(hours=6)
+    assert reminder_sources.stale_after("unknown", None) == timedelta(hours=6)
 
 
 def test_backoff_doubles_then_gives_up() -> None:

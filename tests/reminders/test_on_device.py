@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from apps.reminders.dispatch import dispatch, plan_nudges
+from apps.reminders.dispatch import dispatch
+from apps.reminders.follow_ups import plan_nudges
 from apps.reminders.materialise import materialise
 from apps.reminders.models import ON_DEVICE_REASON, OccurrenceKind, ReminderOccurrence
 from tests.conftest import World
