@@ -5,6 +5,7 @@ from django.contrib.auth.hashers import identify_hasher
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
+from backend.roles import Role
 from tests.conftest import World
 from tests.factories import PASSWORD
 
@@ -130,3 +131,13 @@ def test_weak_passwords_are_refused(world: World, client_for, password: str, why
     assert response.status_code == 400
     assert why in " ".join(response.json()["error"]["fields"]["password"]).lower()
     assert not User.objects.filter(email="new.nurse@example.org").exists()
+
+
+def test_refresh_after_the_account_is_deleted_is_401(world: World) -> None:
+    User.objects.create_user("leaver@example.org", PASSWORD, role=Role.COORDINATOR, organisation=world.org_a)
+    pair = APIClient().post(TOKEN, {"email": "leaver@example.org", "password": PASSWORD}, format="json")
+    assert pair.status_code == 200, pair.content
+    User.objects.filter(email="leaver@example.org").delete()
+    response = APIClient().post(REFRESH, {"refresh": pair.json()["refresh"]}, format="json")
+    assert response.status_code == 401  # not a 500: the token outlived its account
+    assert response.json()["error"]["code"] == "no_active_account"
