@@ -2,11 +2,15 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from uuid import UUID
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin import widgets
 from django.db import models
 from django.http import HttpRequest
 
+from backend import clock
 from backend.audit import audit_record
+from backend.dates import date_bound_errors
 from backend.models import AuditEvent
 from backend.parsers import SafeJSONFormField
 
@@ -31,9 +35,22 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
         return False
 
 
-# An admin's JSON inputs: too deep a nesting is a form error, not a 500 (issue 12).
-SAFE_JSON_INPUTS: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
-    models.JSONField: {"form_class": SafeJSONFormField}
+class BoundedDateFormField(forms.DateField):
+    """An admin's date input takes the API's dates (backend.dates): year 9999 is a form error, not a row that
+    overflows the jobs' date arithmetic later."""
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None:
+            problems = date_bound_errors(value, clock.now().date())
+            if problems:
+                raise forms.ValidationError(" ".join(problems), code="out_of_range")
+
+
+# An admin's inputs: too deep a JSON nesting or a date out of bounds is a form error, not a 500 (issue 12).
+SAFE_FORM_INPUTS: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
+    models.JSONField: {"form_class": SafeJSONFormField},
+    models.DateField: {"form_class": BoundedDateFormField, "widget": widgets.AdminDateWidget},
 }
 
 
@@ -109,9 +126,10 @@ class PatientFixedAdmin(AuditedPatientAdmin):
     first would never get a delete), so a wrong owner is fixed by deleting the row and recording it again for the
     right patient.
 
-    Its JSON inputs (a plan's times or days) answer too deep a nesting with a form error, not a 500."""
+    Its JSON inputs (a plan's times or days) answer too deep a nesting, and its dates one out of the API's bounds,
+    with a form error, not a 500."""
 
-    formfield_overrides: ClassVar[Mapping[type[models.Field[Any, Any]], Mapping[str, Any]]] = SAFE_JSON_INPUTS
+    formfield_overrides: ClassVar[Mapping[type[models.Field[Any, Any]], Mapping[str, Any]]] = SAFE_FORM_INPUTS
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str] | tuple[str, ...]:
         fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from apps.medications.models import DoseRecord, Medication, ReviewDecision, Schedule
 from apps.medications.services import schedule_delete
-from backend.admin import SAFE_JSON_INPUTS, AuditedPatientAdmin, PatientFixedAdmin
+from backend.admin import SAFE_FORM_INPUTS, AuditedPatientAdmin, PatientFixedAdmin
 
 
 @admin.register(Medication)
@@ -72,6 +72,6 @@ class DoseRecordAdmin(PatientFixedAdmin, admin.ModelAdmin[DoseRecord]):
 @admin.register(ReviewDecision)
 class ReviewDecisionAdmin(AuditedPatientAdmin, admin.ModelAdmin[ReviewDecision]):
     audit_patient_path = "schedule__patient"
-    formfield_overrides = SAFE_JSON_INPUTS
+    formfield_overrides = SAFE_FORM_INPUTS
     list_display = ["schedule", "decision", "reviewer", "created_at"]
     raw_id_fields = ["schedule", "reviewer"]
