@@ -23,6 +23,7 @@ from apps.medications.rules.injection import (
     follow_on_cover,
 )
 from apps.medications.selectors import follow_ons_of, injection_status_now, stopped_injectables_of
+from apps.medications.services import stopped_protection_record
 from backend import clock
 from backend.recurrence import to_instant
 
@@ -65,8 +66,8 @@ def stopped_check(*, schedule: Schedule, status: InjectionStatus, now: datetime)
         now=now,
     )
     stopped_kind = f"{bands.drug}_stopped"
-    if cover.covered:
-        Schedule.objects.filter(pk=schedule.pk).update(unprotected_since=None, injection_next_check_at=next_check)
+    since = stopped_protection_record(schedule=schedule, covered=cover.covered, now=now, next_check=next_check)
+    if since is None:
         resolved += alerts_resolve_automatically(
             patient=patient,
             kinds=Q(schedule=schedule, kind=stopped_kind),
@@ -75,9 +76,6 @@ def stopped_check(*, schedule: Schedule, status: InjectionStatus, now: datetime)
         )
         return StoppedOutcome(covered=True, alert=None, resolved=resolved)
 
-    # The stored start of this episode, read under the row lock: the watch and a follow-on's writer agree on it.
-    since = Schedule.objects.filter(pk=schedule.pk).values_list("unprotected_since", flat=True).get() or now
-    Schedule.objects.filter(pk=schedule.pk).update(unprotected_since=since, injection_next_check_at=next_check)
     # One problem, one alert: she is unprotected once, however many stopped schedules say so.
     already_open = (
         Alert.objects.filter(patient=patient, kind__endswith="_stopped").exclude(state=AlertState.RESOLVED).exists()

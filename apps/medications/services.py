@@ -727,3 +727,16 @@ def injection_checks_claim(*, schedules: Sequence[Schedule], now: datetime) -> I
         transitions.append(InjectionTransition(schedule=schedule, previous=schedule.injection_state, status=status))
     Schedule.objects.bulk_update(claimed, ["injection_state", "injection_next_check_at"])
     return InjectionClaims(transitions, locked)
+
+
+def stopped_protection_record(
+    *, schedule: Schedule, covered: bool, now: datetime, next_check: datetime | None
+) -> datetime | None:
+    """DOMAIN D5 `stopped`: record whether a stopped injectable's patient is covered by a follow-on, and when its
+    stop check looks again. Returns when the unprotected episode began (kept from an earlier check, else `now`), or
+    None when she is covered. Call inside the transaction holding the schedule's row lock: the watch and a
+    follow-on's writer then agree on the episode's start."""
+    rows = Schedule.objects.filter(pk=schedule.pk)
+    since = None if covered else (rows.values_list("unprotected_since", flat=True).get() or now)
+    rows.update(unprotected_since=since, injection_next_check_at=next_check)
+    return since
