@@ -6,6 +6,7 @@ The pages come from the URL conf: every named console route is opened (with the 
 page added later is measured without anyone listing it here, and a route whose ids have no sample fails the test.
 Screenshots of every page at 390 px and at desktop width go to var/artifacts/console/phone/."""
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
+A4_PRINTABLE = {"width": 703, "height": 1020}  # 210 x 297 mm less the @page margins (12 and 14 mm), in CSS px
 SHOTS = ARTIFACTS / "phone"
 LONG_NAME = "Maria-Fernanda Castellanos-Villanueva de la Torre y Montenegro"
 LONG_NOTE = (
@@ -212,3 +214,55 @@ def test_worklist_rows_stack_with_their_column_names_on_a_phone(world: World, li
     assert box is not None and row_box is not None
     assert box["width"] > 0.8 * row_box["width"]  # a cell per line, not a column
     assert row_box["x"] >= 0 and row_box["x"] + row_box["width"] <= PHONE["width"]
+
+
+def pdf_pages(pdf: bytes) -> int:
+    """Pages in a PDF Chromium wrote: one "/Type /Page" object each ("/Type /Pages" is the tree)."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
+
+
+def test_the_printed_summary_is_one_a4_page_without_navigation_or_buttons(
+    world: World, live_server, page: Page
+) -> None:
+    crowd = crowded_clinic(world, extra_patients=0)
+    for n in range(3):  # a busy record: more alerts and schedules than most
+        alert_raise(
+            patient=crowd.patient,
+            kind="low_adherence",
+            severity="high",
+            message=f"Adherence 62% over 90 days on letrozole 2.5 mg (episode {n}); {LONG_NOTE}",
+            episode=f"busy{n}",
+        )
+    make_schedule(crowd.patient, "risedronate")
+    sign_in(page, live_server.url, "cora@example.org")
+    page.goto(f"{live_server.url}/console/patients/{crowd.patient.pk}/")
+    page.get_by_role("link", name="Print summary").click()
+    expect(page.get_by_role("heading", name=LONG_NAME, level=1)).to_be_visible()
+    expect(page.get_by_role("link", name=f"Back to {LONG_NAME}")).to_be_visible()  # on screen only
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shoot(page, SHOTS / "summary-screen-desktop.png", DESKTOP["width"])
+
+    page.emulate_media(media="print")
+    expect(page.get_by_role("link", name=f"Back to {LONG_NAME}")).to_be_hidden()
+    for role in ("navigation", "button", "textbox", "combobox"):
+        expect(page.get_by_role(role)).to_have_count(0)
+    for heading in ("Therapy", "Injections", "Adherence", "T-scores", "Open alerts"):
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    colours = page.evaluate(
+        "() => [getComputedStyle(document.body).color, getComputedStyle(document.body).backgroundColor]"
+    )
+    assert colours == ["rgb(0, 0, 0)", "rgb(255, 255, 255)"]  # black on white
+    page.set_viewport_size(A4_PRINTABLE)  # the screenshot as the sheet lays it out (page.pdf() sizes itself)
+    page.screenshot(path=str(SHOTS / "summary-print.png"), full_page=True)
+    assert page.evaluate("() => document.documentElement.scrollHeight") <= A4_PRINTABLE["height"]
+    pdf = page.pdf(format="A4", print_background=True)
+    (SHOTS / "summary.pdf").write_bytes(pdf)
+    assert pdf_pages(pdf) == 1
+
+    # The patient page itself prints too: no navigation, buttons or forms.
+    page.goto(f"{live_server.url}/console/patients/{crowd.patient.pk}/")
+    page.emulate_media(media="print")
+    expect(page.locator(".site-header")).to_be_hidden()
+    expect(page.get_by_role("button")).to_have_count(0)
+    expect(page.locator("form").first).to_be_hidden()
+    assert pdf_pages(page.pdf(format="A4")) >= 2  # the long page: the count above is not vacuous
