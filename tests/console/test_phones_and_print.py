@@ -266,3 +266,44 @@ def test_the_printed_summary_is_one_a4_page_without_navigation_or_buttons(
     expect(page.get_by_role("button")).to_have_count(0)
     expect(page.locator("form").first).to_be_hidden()
     assert pdf_pages(page.pdf(format="A4")) >= 2  # the long page: the count above is not vacuous
+
+
+# Every text in every chart shown: its size on screen (the computed font size times the SVG's scale to the screen)
+# and whether it stays inside its chart (an SVG clips what reaches past its edge).
+CHART_TEXT = """() => [...document.querySelectorAll('svg.chart')]
+  .filter(svg => svg.getBoundingClientRect().width > 0)
+  .flatMap(svg => {
+    const box = svg.getBoundingClientRect();
+    return [...svg.querySelectorAll('text')].map(t => {
+      const r = t.getBoundingClientRect();
+      return {
+        chart: svg.dataset.chart,
+        text: t.textContent,
+        px: parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a,
+        inside: r.left >= box.left - 1 && r.right <= box.right + 1 &&
+          r.top >= box.top - 1 && r.bottom <= box.bottom + 1,
+      };
+    });
+  })"""
+
+
+def test_chart_text_stays_readable_on_a_phone_and_on_a_laptop(world: World, live_server, page: Page) -> None:
+    crowd = crowded_clinic(world, extra_patients=0)
+    make_schedule(crowd.patient, "risedronate")
+    sign_in(page, live_server.url, "cora@example.org")
+    for size, charts in (
+        (PHONE, {"bars-phone", "lines-phone", "columns-phone"}),
+        (DESKTOP, {"bars", "lines", "columns"}),
+    ):
+        page.set_viewport_size(size)
+        page.goto(f"{live_server.url}/console/patients/{crowd.patient.pk}/")
+        texts = page.evaluate(CHART_TEXT)
+        assert {t["chart"] for t in texts} == charts  # the drawing made for this width, and only it
+        small = [(t["chart"], t["text"], round(t["px"], 1)) for t in texts if t["px"] < 11]
+        assert not small, f"chart text under 11 px at {size['width']} px: {small}"
+        clipped = [(t["chart"], t["text"]) for t in texts if not t["inside"]]
+        assert not clipped, f"chart text cut at the chart's edge at {size['width']} px: {clipped}"
+        assert measure_sideways(page)["wide"] == []
+        for chart in page.locator("svg.chart:visible").all():
+            name = chart.get_attribute("data-chart")
+            chart.screenshot(path=str(SHOTS / f"chart-{name}-{size['width']}.png"))
