@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.urls import get_resolver, reverse
+from django.urls import URLPattern, get_resolver, reverse
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from apps.accounts.models import Patient
 from apps.alerts.models import Alert
@@ -28,9 +28,9 @@ from tests.factories import CareTeamFactory, PatientFactory, make_dose, make_sch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 900}
-A4_PRINTABLE = {"width": 703, "height": 1020}  # 210 x 297 mm less the @page margins (12 and 14 mm), in CSS px
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 900}
+A4_PRINTABLE: ViewportSize = {"width": 703, "height": 1020}  # 210 x 297 mm less the @page margins (12 and 14 mm), in CSS px
 SHOTS = ARTIFACTS / "phone"
 LONG_NAME = "Maria-Fernanda Castellanos-Villanueva de la Torre y Montenegro"
 LONG_NOTE = (
@@ -98,7 +98,7 @@ def console_routes() -> list[tuple[str, list[str]]]:
     console = get_resolver().namespace_dict["console"][1]
     routes = []
     for pattern in console.url_patterns:
-        assert pattern.name, f"console route without a name: {pattern.pattern}"
+        assert isinstance(pattern, URLPattern) and pattern.name, f"console route without a name: {pattern.pattern}"
         routes.append((pattern.name, list(pattern.pattern.converters)))
     return routes
 
