@@ -30,7 +30,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1366, "height": 900}
-A4_PRINTABLE: ViewportSize = {"width": 703, "height": 1020}  # 210 x 297 mm less the @page margins (12 and 14 mm), in CSS px
+A4_PRINTABLE: ViewportSize = {
+    "width": 703,
+    "height": 1020,
+}  # 210 x 297 mm less the @page margins (12 and 14 mm), in CSS px
 SHOTS = ARTIFACTS / "phone"
 LONG_NAME = "Maria-Fernanda Castellanos-Villanueva de la Torre y Montenegro"
 LONG_NOTE = (
