@@ -14,6 +14,7 @@ from apps.accounts.selectors import access_patient_by_user
 from apps.console import selectors
 from apps.console.views import ALL_STAFF, console_page, page
 from apps.medications.models import ScheduleStatus
+from apps.medications.rules.injection import BANDS_BY_DRUG
 from apps.profiles.models import BoneDensityResult, DxaSite
 from backend.audit import audit_record
 
@@ -72,6 +73,8 @@ def patient_summary(request: HttpRequest, patient_pk: UUID) -> HttpResponse:
         "alerts": overview.alerts[:MAX_ALERTS],
         "alerts_more": max(0, len(overview.alerts) - MAX_ALERTS),
         "trends": site_trends(overview.dxa),
+        # Each injection's state names the rulebook entry of its drug's bands (D5 denosumab, Z1 zoledronic acid).
+        "injections": [(t, BANDS_BY_DRUG[t.schedule.medication.injection_bands].rule) for t in overview.injections],
         "windows": selectors.ADHERENCE_WINDOWS,
         "prepared_by": user,
         "nav": "patients",

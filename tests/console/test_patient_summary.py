@@ -36,6 +36,7 @@ def test_the_summary_has_therapy_injections_adherence_t_scores_and_open_alerts(w
     assert "Denosumab 60 mg" in text
     injection = page.split('id="s-inj"')[1].split("</section>")[0]
     assert "Critical" in injection and "120 days overdue" in injection  # injections
+    assert "(D5)" in injection  # the denosumab bands' rule id
     adherence = page.split('id="s-adh"')[1].split("</section>")[0]
     assert re.search(r'data-window="90">100\.0%', adherence)  # adherence, truncated as on the patient page
     t_scores = re.sub(r"<[^>]+>", " ", page.split('id="s-t"')[1].split("</section>")[0])
