@@ -62,6 +62,28 @@ class Reference:
     label: str
 
 
+# --- sizes for a phone ------------------------------------------------------------------------------------------
+# A 390 px phone leaves 340 px for a chart (the page's and the card's padding): drawn 340 units wide, a chart is shown
+# at its own scale, so its 13 px text stays 13 px (at least 11 px down to a 330 px wide chart). The wide charts
+# (1100 units) would be shrunk to a third there, their text to 4 px. The console draws both and shows one by width.
+PHONE_WIDTH = 340.0
+PHONE_BARS: dict[str, float | bool] = {
+    "width": PHONE_WIDTH,
+    "label_width": 12.0,
+    "right_pad": 140.0,
+    "labels_above": True,
+}
+PHONE_LINES: dict[str, float | bool] = {
+    "width": PHONE_WIDTH,
+    "height": 240.0,
+    "left_pad": 40.0,
+    "right_pad": 12.0,
+    "references_inside": True,
+    "min_tick_gap": 80.0,
+}
+PHONE_COLUMNS: dict[str, float] = {"width": PHONE_WIDTH}
+
+
 # --- grouped horizontal bars (adherence per schedule, one bar per window) -----------------------------------------
 @dataclass(frozen=True)
 class Bar:
@@ -96,6 +118,7 @@ class BarChart:
     x_ticks: tuple[Tick, ...]
     threshold: Reference | None
     legend: tuple[tuple[str, float], ...] = field(default=())  # (series name, x) along the top
+    labels_above: bool = False  # each group's label on its own line above its bars (a phone's narrow chart)
 
     @property
     def empty(self) -> bool:
@@ -110,12 +133,14 @@ def grouped_bar_chart(
     threshold: float | None = None,
     threshold_label: str = "",
     width: float = 1100,
-    label_width: float = 220,
+    label_width: float = 250,  # a 30-character label at 12 px, right-aligned 8 px before the bars
     bar_height: float = 14,
     bar_gap: float = 3,
     group_gap: float = 14,
     percent: bool = True,
     labels: Sequence[Sequence[str | None]] | None = None,
+    labels_above: bool = False,
+    right_pad: float = 60.0,
 ) -> BarChart:
     """One group per row label, one bar per series (values 0..max_value, None for no data). A percentage reads with
     one decimal, truncated (0.7996 -> "79.9%", never "80%"); ``labels``, parallel to ``groups``, replace a bar's
@@ -125,10 +150,11 @@ def grouped_bar_chart(
     for label, values in groups:
         if len(values) != len(series):
             raise ValueError(f"group {label!r} has {len(values)} values for {len(series)} series")
-    top, bottom_axis, right_pad = 44.0, 24.0, 60.0  # legend, then the threshold's label, above the plot
+    top, bottom_axis = 44.0, 24.0  # legend, then the threshold's label, above the plot
     left, right = label_width, width - right_pad
     span = right - left
-    group_height = len(series) * bar_height + (len(series) - 1) * bar_gap
+    label_row = 18.0 if labels_above else 0.0  # the group's label above its bars rather than to their left
+    group_height = label_row + len(series) * bar_height + (len(series) - 1) * bar_gap
     plot_top = top
     plot_bottom = top + len(groups) * group_height + max(0, len(groups) - 1) * group_gap + 8
     height = plot_bottom + bottom_axis
@@ -147,7 +173,7 @@ def grouped_bar_chart(
     for group_index, (label, values) in enumerate(groups):
         bars = []
         for index, value in enumerate(values):
-            bar_y = y + index * (bar_height + bar_gap)
+            bar_y = y + label_row + index * (bar_height + bar_gap)
             bar_width = 0.0 if value is None else x_of(value) - left
             given = labels[group_index][index] if labels is not None else None
             text = given if given is not None else "no data" if value is None else fmt(value)
@@ -164,13 +190,14 @@ def grouped_bar_chart(
                     label_y=_r(bar_y + bar_height - 3),
                 )
             )
-        out_groups.append(BarGroup(label=label, label_y=_r(y + group_height / 2 + 4), bars=tuple(bars)))
+        label_y = y + label_row - 5 if labels_above else y + group_height / 2 + 4
+        out_groups.append(BarGroup(label=label, label_y=_r(label_y), bars=tuple(bars)))
         y += group_height + group_gap
 
     steps = 4
     ticks = tuple(Tick(_r(x_of(max_value * i / steps)), tick(max_value * i / steps)) for i in range(steps + 1))
     line = Reference(_r(x_of(threshold)), threshold_label) if threshold is not None else None
-    legend_step = min(140.0, span / max(1, len(series)))
+    legend_step = min(140.0, max(span, width - left - 8) / max(1, len(series)))
     legend = tuple((name, _r(left + i * legend_step)) for i, name in enumerate(series))
     return BarChart(
         width=_r(width),
@@ -184,6 +211,7 @@ def grouped_bar_chart(
         x_ticks=ticks,
         threshold=line,
         legend=legend,
+        labels_above=labels_above,
     )
 
 
@@ -309,6 +337,7 @@ class LineChart:
     x_ticks: tuple[Tick, ...]
     y_ticks: tuple[Tick, ...]
     references: tuple[Reference, ...]
+    references_inside: bool = False  # reference labels above their rule inside the plot (no room on the right)
 
     @property
     def empty(self) -> bool:
@@ -322,10 +351,14 @@ def line_chart(
     y_step: float = 0.5,
     width: float = 1100,
     height: float = 280,
+    right_pad: float = 190.0,
+    references_inside: bool = False,
+    left_pad: float = 56.0,
+    min_tick_gap: float = 60.0,
 ) -> LineChart:
     """Values over dates, one line per series; the y range covers every value and reference, padded half a step
     and rounded to whole steps, with higher values drawn higher."""
-    left, right, top, bottom = 56.0, width - 190, 14.0, height - 30  # room on the right for reference labels
+    left, right, top, bottom = left_pad, width - right_pad, 14.0, height - 30  # right_pad: the reference labels
     values = [v for rows in series.values() for _, v in rows] + [value for value, _ in references]
     dates = [d for rows in series.values() for d, _ in rows]
     y_low = floor((min(values) - y_step / 2) / y_step) * y_step if values else -1.0
@@ -360,7 +393,7 @@ def line_chart(
         for day in candidates:
             x = _r(x_of(day))
             label = str(day.year) if (day.month, day.day) == (1, 1) else f"{day:%b %Y}"
-            if all(abs(x - t.position) >= 60 for t in x_ticks):
+            if all(abs(x - t.position) >= min_tick_gap for t in x_ticks):
                 x_ticks.append(Tick(x, label))
     return LineChart(
         width=_r(width),
@@ -373,4 +406,5 @@ def line_chart(
         x_ticks=tuple(x_ticks),
         y_ticks=tuple(y_ticks),
         references=tuple(Reference(_r(y_of(value)), label) for value, label in references),
+        references_inside=references_inside,
     )

@@ -72,7 +72,14 @@ def _table(lines: list[str]) -> str:
     if body and _TABLE_RULE.match(body[0].strip()):
         body = body[1:]
     head = "".join(f'<th scope="col">{_inline(cell)}</th>' for cell in header)
-    rows = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in _cells(line)) + "</tr>" for line in body)
+    # Each cell names its column (data-label): on a phone the table's rows stack and the names lead the cells.
+    names = [html.escape(cell.replace("`", "").replace("*", ""), quote=True) for cell in header]
+    rows = "".join(
+        "<tr>"
+        + "".join(f'<td data-label="{n}">{_inline(c)}</td>' for n, c in zip(names, _cells(line), strict=False))
+        + "</tr>"
+        for line in body
+    )
     return f'<table class="table compact"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 

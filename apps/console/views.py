@@ -348,7 +348,7 @@ def patients(request: HttpRequest) -> HttpResponse:
     return page(request, "patients.html", context, status=status)
 
 
-def _adherence_chart(overview: selectors.PatientOverview) -> charts.BarChart:
+def _adherence_chart(overview: selectors.PatientOverview, **size: Any) -> charts.BarChart:
     windows = selectors.ADHERENCE_WINDOWS
     return charts.grouped_bar_chart(
         [
@@ -362,6 +362,7 @@ def _adherence_chart(overview: selectors.PatientOverview) -> charts.BarChart:
         threshold=float(ADHERENT_PDC),
         threshold_label=f"{pdc_percent(ADHERENT_PDC)} adherent",
         labels=[[_adherence_label(cell) for cell in row.cells] for row in overview.adherence],
+        **size,
     )
 
 
@@ -372,7 +373,7 @@ def _adherence_label(cell: selectors.AdherenceCell) -> str:
     return f"{text} over {cell.days} days" if cell.shorter else text
 
 
-def _t_score_chart(overview: selectors.PatientOverview) -> charts.LineChart:
+def _t_score_chart(overview: selectors.PatientOverview, **size: Any) -> charts.LineChart:
     labels = dict(DxaSite.choices)
     by_site: dict[str, list[Any]] = {}
     for result in sorted(overview.dxa, key=lambda r: r.site):
@@ -384,10 +385,11 @@ def _t_score_chart(overview: selectors.PatientOverview) -> charts.LineChart:
             (float(t.t_score_with_risk), f"{t.t_score_with_risk} with a risk factor"),
             (float(t.t_score_alone), f"{t.t_score_alone} therapy"),
         ],
+        **size,
     )
 
 
-def _calcium_chart(overview: selectors.PatientOverview) -> charts.ColumnChart:
+def _calcium_chart(overview: selectors.PatientOverview, **size: Any) -> charts.ColumnChart:
     days = {n.date: n for n in overview.nutrition}
     week = [overview.week.monday + timedelta(days=i) for i in range(7)]
     target = next((n.summary.calcium_mg.target for n in overview.nutrition if n.summary.calcium_mg.target), None)
@@ -396,6 +398,7 @@ def _calcium_chart(overview: selectors.PatientOverview) -> charts.ColumnChart:
         target=float(target) if target is not None else None,
         target_label=f"{target:,.0f} mg" if target is not None else "",
         unit=" mg",
+        **size,
     )
 
 
@@ -440,6 +443,12 @@ def _patient_response(
         "adherence_chart": _adherence_chart(overview),
         "t_score_chart": _t_score_chart(overview),
         "calcium_chart": _calcium_chart(overview),
+        # The same charts drawn for a phone's width (shown there instead, so their text stays >= 11 px on screen).
+        "phone_charts": {
+            "adherence": _adherence_chart(overview, **charts.PHONE_BARS),
+            "t_score": _t_score_chart(overview, **charts.PHONE_LINES),
+            "calcium": _calcium_chart(overview, **charts.PHONE_COLUMNS),
+        },
         "windows": selectors.ADHERENCE_WINDOWS,
         "nav": "patients",
     }

@@ -88,6 +88,12 @@ CASES: list[tuple[str, str, str, dict[str, int]]] = [
         "/console/rules/",
         {"anon": 302, **PATIENT_REFUSED, "cora": 200, "cody": 200, "phil": 200, "zed": 200, "pia": 200, "admin": 200},
     ),
+    (
+        "patient_summary",
+        "get",
+        "/console/patients/{patient}/summary/",
+        {"anon": 302, **PATIENT_REFUSED, "cora": 200, "phil": 200, "admin": 200, "cody": 404, "zed": 404, "pia": 404},
+    ),
     ("unknown", "get", "/console/no-such-page/", {"anon": 302, "cora": 404, "phil": 404}),
 ]
 FLAT = [(name, method, path, who, status) for name, method, path, by_who in CASES for who, status in by_who.items()]

@@ -117,3 +117,20 @@ def test_columns_mark_days_on_target_and_leave_future_days_blank() -> None:
     assert mon.y < chart.target.position < tue.y  # above and below the target rule
     assert chart.y_ticks[0].label == "0" and float(chart.y_ticks[-1].label.replace(",", "")) >= 1300
     assert mon.value_label == "1,300 mg" and wed.value_label == "—"
+
+
+def test_the_phone_bar_chart_puts_each_label_above_its_bars_inside_a_phone_width() -> None:
+    from apps.console.charts import PHONE_BARS, PHONE_WIDTH
+
+    chart = grouped_bar_chart(
+        [("Letrozole 2.5 mg", [1.0, 0.5, 0.8]), ("Alendronate 70 mg", [0.2, None, 0.9])],
+        series=["90 days", "180 days", "365 days"],
+        threshold=0.8,
+        **PHONE_BARS,  # type: ignore[arg-type]
+    )
+    assert chart.width == PHONE_WIDTH and chart.labels_above
+    for group in chart.groups:
+        assert group.label_y < group.bars[0].y  # the label's baseline is above the first bar
+    first, second = chart.groups
+    assert first.bars[-1].y + first.bars[-1].height < second.label_y - 12  # no overlap with the next group's label
+    assert chart.plot_right <= PHONE_WIDTH - 130  # room after a full bar for "100.0% over 229 days"

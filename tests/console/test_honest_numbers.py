@@ -70,7 +70,7 @@ def test_the_patient_page_says_the_real_length_and_never_rounds_onto_80(world: W
     assert cells["365"] == '79.9%<br><small class="muted">over 229 days</small>'  # not "80%", not "365 days"
     assert "79.9% over 229 days" in page  # the chart's label
     assert "80%" not in page.replace("80.0% adherent", "")
-    days = dict(re.findall(r'<tr data-day="([\d-]+)"><td>[^<]*</td><td class="num">(.*?)</td>', page))
+    days = dict(re.findall(r'<tr data-day="([\d-]+)"><td[^>]*>[^<]*</td><td class="num"[^>]*>(.*?)</td>', page))
     assert days == {
         "2026-06-15": '<span class="muted">not logged</span>',
         "2026-06-16": '<span class="muted">not logged</span>',
