@@ -15,6 +15,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
+from backend import clock
+from backend.recurrence import Recurrence, occurrences
+
 # The kinds of occurrence (`apps.reminders.models.OccurrenceKind`): a source's own reminder, the dispatcher's nudge
 # when the thing is still not done after the grace period, and a source's follow-up of a missed one.
 REMINDER = "reminder"
@@ -93,6 +96,49 @@ class ReminderSource:
     def follow_ups_when_missed(self, missed: Sequence[DueReminder]) -> list[ReminderSlot]:
         """What follows reminders that went out or expired and look missed (no nudge is to check them)."""
         return []
+
+    def slot(self, plan: Any, *, local_date: date, local_time: time, due_at: datetime, **texts: Any) -> ReminderSlot:
+        """A slot of this kind for this schedule or plan (`texts`: text_generic, text_detailed and any other
+        `ReminderSlot` field)."""
+        return ReminderSlot(
+            source_kind=self.kind,
+            source_id=plan.id,
+            patient_id=plan.patient_id,
+            local_date=local_date,
+            local_time=local_time,
+            due_at=due_at,
+            **texts,
+        )
+
+    def recurring_slots(
+        self,
+        plan: Any,
+        recurrence: Recurrence,
+        *,
+        local_time: time,
+        window_start: datetime,
+        window_end: datetime,
+        **texts: Any,
+    ) -> Iterator[ReminderSlot]:
+        """The slots of a schedule or plan (its id, patient_id, starts_on, ends_on and patient.profile.timezone)
+        recurring at `local_time` in the patient's zone between its start and
+        end dates, with due_at in [window_start, window_end) (DST-correct: backend.recurrence)."""
+        for occurrence in occurrences(
+            recurrence,
+            local_time=local_time,
+            zone=clock.zone(plan.patient.profile.timezone),
+            starts_on=plan.starts_on,
+            ends_on=plan.ends_on,
+            window_start=window_start,
+            window_end=window_end,
+        ):
+            yield self.slot(
+                plan,
+                local_date=occurrence.local_date,
+                local_time=occurrence.local_time,
+                due_at=occurrence.due_at,
+                **texts,
+            )
 
 
 _sources: dict[str, ReminderSource] = {}

@@ -58,10 +58,8 @@ class ExerciseReminderSource(ReminderSource):
             if day.weekday() in days:
                 due_at = to_instant(day, plan.local_time, zone)
                 if window_start <= due_at < window_end:
-                    yield ReminderSlot(
-                        source_kind=self.kind,
-                        source_id=plan.id,
-                        patient_id=plan.patient_id,
+                    yield self.slot(
+                        plan,
                         local_date=day,
                         local_time=due_at.astimezone(zone).time().replace(tzinfo=None, fold=0),
                         due_at=due_at,

@@ -15,7 +15,7 @@ from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, inje
 from apps.medications.selectors import recurrence_of
 from backend import clock
 from backend.lookups import among
-from backend.recurrence import occurrences, to_instant
+from backend.recurrence import to_instant
 from backend.reminder_sources import NEXT_MORNING, NUDGE, REMINDER, DueReminder, ReminderSlot, ReminderSource
 
 GENERIC_DOSE_TEXT = {
@@ -53,29 +53,18 @@ class MedicationReminderSource(ReminderSource):
         self, *, window_start: datetime, window_end: datetime, patient_ids: Iterable[UUID] | None = None
     ) -> Iterator[ReminderSlot]:
         for schedule in _active(patient_ids).filter(medication__injection_bands="").iterator(chunk_size=500):
-            zone = clock.zone(schedule.patient.profile.timezone)
-            for occurrence in occurrences(
+            yield from self.recurring_slots(
+                schedule,
                 recurrence_of(schedule),
                 local_time=schedule.local_time,
-                zone=zone,
-                starts_on=schedule.starts_on,
-                ends_on=schedule.ends_on,
                 window_start=window_start,
                 window_end=window_end,
-            ):
-                yield ReminderSlot(
-                    source_kind=self.kind,
-                    source_id=schedule.id,
-                    patient_id=schedule.patient_id,
-                    local_date=occurrence.local_date,
-                    local_time=occurrence.local_time,
-                    due_at=occurrence.due_at,
-                    text_generic=GENERIC_DOSE_TEXT.get(schedule.unit, "Time for your medicine"),
-                    text_detailed=f"Time for your {schedule.medication.name.lower()} {schedule.dose}",
-                    stale_after_minutes=FASTING_DOSE_STALE_MINUTES
-                    if schedule.medication.drug_class == DrugClass.ORAL_BISPHOSPHONATE
-                    else None,
-                )
+                text_generic=GENERIC_DOSE_TEXT.get(schedule.unit, "Time for your medicine"),
+                text_detailed=f"Time for your {schedule.medication.name.lower()} {schedule.dose}",
+                stale_after_minutes=FASTING_DOSE_STALE_MINUTES
+                if schedule.medication.drug_class == DrugClass.ORAL_BISPHOSPHONATE
+                else None,
+            )
 
     def done(self, reminders: Sequence[DueReminder]) -> set[Any]:
         """A reminder or nudge is done when a dose is recorded for its dose date (yesterday's dose recorded late
@@ -178,10 +167,8 @@ class InjectionBookingReminderSource(ReminderSource):
                 ) or status.state in (InjectionState.DUE, InjectionState.LATE, InjectionState.CRITICAL)
                 due_at = to_instant(day, schedule.local_time, zone)
                 if remind and window_start <= due_at < window_end:
-                    yield ReminderSlot(
-                        source_kind=self.kind,
-                        source_id=schedule.id,
-                        patient_id=schedule.patient_id,
+                    yield self.slot(
+                        schedule,
                         local_date=day,
                         local_time=due_at.astimezone(zone).time(),
                         due_at=due_at,

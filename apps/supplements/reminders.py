@@ -10,8 +10,7 @@ from datetime import datetime, time, timedelta
 from uuid import UUID
 
 from apps.supplements.models import PlanStatus, SupplementPlan
-from backend import clock
-from backend.recurrence import Recurrence, occurrences
+from backend.recurrence import Recurrence
 from backend.reminder_sources import ReminderSlot, ReminderSource
 
 DAILY = Recurrence(unit="day")
@@ -52,24 +51,13 @@ class SupplementReminderSource(ReminderSource):
         if patient_ids is not None:
             rows = rows.filter(patient_id__in=list(patient_ids))
         for plan in rows.select_related("patient__profile").iterator(chunk_size=500):
-            zone = clock.zone(plan.patient.profile.timezone)
             for hhmm in plan.times_of_day:
-                for occurrence in occurrences(
+                yield from self.recurring_slots(
+                    plan,
                     DAILY,
                     local_time=time.fromisoformat(hhmm),
-                    zone=zone,
-                    starts_on=plan.starts_on,
-                    ends_on=plan.ends_on,
                     window_start=window_start,
                     window_end=window_end,
-                ):
-                    yield ReminderSlot(
-                        source_kind=self.kind,
-                        source_id=plan.id,
-                        patient_id=plan.patient_id,
-                        local_date=occurrence.local_date,
-                        local_time=occurrence.local_time,
-                        due_at=occurrence.due_at,
-                        text_generic=GENERIC_TEXT,
-                        text_detailed=detailed_text(plan),
-                    )
+                    text_generic=GENERIC_TEXT,
+                    text_detailed=detailed_text(plan),
+                )
