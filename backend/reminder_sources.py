@@ -15,7 +15,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
+from django.db.models import QuerySet
+
 from backend import clock
+from backend.lookups import among
 from backend.recurrence import Recurrence, occurrences
 
 # The kinds of occurrence (`apps.reminders.models.OccurrenceKind`): a source's own reminder, the dispatcher's nudge
@@ -70,8 +73,8 @@ class DueReminder(Protocol):
 
 
 class ReminderSource:
-    """A kind of reminder. Subclasses answer `slots` and `live`; the rest has defaults that suit a kind whose
-    reminders are not followed up."""
+    """A kind of reminder. Subclasses answer `slots` and `active` (or `live`); the rest has defaults that suit a
+    kind whose reminders are not followed up."""
 
     kind: str
     stale_after_minutes: int = DEFAULT_STALE_AFTER_MINUTES
@@ -84,10 +87,14 @@ class ReminderSource:
         """Slots with due_at in [window_start, window_end), for these patients (None: all), active sources only."""
         raise NotImplementedError
 
+    def active(self) -> QuerySet[Any]:
+        """This kind's schedules or plans in force (what the default `live` checks against)."""
+        raise NotImplementedError
+
     def live(self, source_ids: Collection[UUID]) -> set[UUID]:
         """Those of these ids whose schedule or plan still exists and is active (the dispatcher checks before
         pushing: a follow-up of a stopped schedule, or a reminder whose plan was removed, is not sent)."""
-        raise NotImplementedError
+        return set(self.active().filter(among("pk", source_ids)).values_list("pk", flat=True))
 
     def done(self, reminders: Sequence[DueReminder]) -> set[Any]:
         """The pks of those whose thing is done already (the dose recorded): skipped, and never nudged."""

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from apps.medications.models import DoseRecord, DrugClass, Schedule, ScheduleStatus
 from apps.medications.rules import missed_dose
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, injection_status
-from apps.medications.selectors import recurrence_of
+from apps.medications.selectors import recurrence_of, timing_of
 from backend import clock
 from backend.lookups import among
 from backend.recurrence import to_instant
@@ -111,15 +111,8 @@ class MedicationReminderSource(ReminderSource):
             schedule = by_id.get(reminder.source_id)
             if schedule is None:
                 continue
-            zone = clock.zone(schedule.patient.profile.timezone)
-            due_at = missed_dose.catch_up_due(
-                recurrence_of(schedule),
-                local_time=schedule.local_time,
-                zone=zone,
-                starts_on=schedule.starts_on,
-                ends_on=schedule.ends_on,
-                missed_on=reminder.local_date,
-            )
+            timing = timing_of(schedule)
+            due_at = missed_dose.catch_up_due(recurrence_of(schedule), **timing, missed_on=reminder.local_date)
             if due_at is None:
                 continue
             slots.append(
@@ -134,7 +127,7 @@ class MedicationReminderSource(ReminderSource):
                     dose_date=reminder.local_date,
                     # The dose's own window (a nudge keeps its reminder's local date and time, and its expiry).
                     expires_at=due_at
-                    + (reminder.expires_at - to_instant(reminder.local_date, reminder.local_time, zone)),
+                    + (reminder.expires_at - to_instant(reminder.local_date, reminder.local_time, timing["zone"])),
                     text_generic=missed_dose.GENERIC_TEXT,
                     text_detailed=missed_dose.detailed_text(schedule.medication.name),
                 )
