@@ -15,15 +15,8 @@ from backend.models import AuditEvent
 from backend.parsers import SafeJSONFormField
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
-    """Read-only: the audit log is written by the application and never edited."""
-
-    # object_id: the row read or changed; for `denied` the id asked for, for `burst` how many refusals.
-    list_display = ["at", "actor", "actor_role", "action", "resource", "patient_id", "object_id", "path"]
-    list_filter = ["action", "resource", "actor_role"]
-    search_fields = ["patient_id", "actor__email", "path", "object_id"]
-    date_hierarchy = "at"
+class ViewOnlyAdmin:
+    """An admin page that lists and shows rows but never adds, changes or deletes one (put it before ModelAdmin)."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -33,6 +26,17 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ViewOnlyAdmin, admin.ModelAdmin[AuditEvent]):
+    """Read-only: the audit log is written by the application and never edited."""
+
+    # object_id: the row read or changed; for `denied` the id asked for, for `burst` how many refusals.
+    list_display = ["at", "actor", "actor_role", "action", "resource", "patient_id", "object_id", "path"]
+    list_filter = ["action", "resource", "actor_role"]
+    search_fields = ["patient_id", "actor__email", "path", "object_id"]
+    date_hierarchy = "at"
 
 
 class BoundedDateFormField(forms.DateField):

@@ -11,7 +11,7 @@ from backend.models import AuditEvent
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import QuerySerializer
+from backend.serializers import QuerySerializer, validated
 
 
 class AuditEventOutput(serializers.ModelSerializer[AuditEvent]):
@@ -44,13 +44,12 @@ class AuditEventListView(PaginatedListMixin, APIView):
     )
     def get(self, request: Request) -> Response:
         require_role(request.user, Role.ADMIN)
-        query = AuditFilter(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = validated(AuditFilter, request.query_params)
         rows = AuditEvent.objects.all()
-        if "patient" in query.validated_data:
-            rows = rows.filter(patient_id=query.validated_data["patient"])
-        if "actor" in query.validated_data:
-            rows = rows.filter(actor_id=query.validated_data["actor"])
-        if "action" in query.validated_data:
-            rows = rows.filter(action=query.validated_data["action"])
+        if "patient" in query:
+            rows = rows.filter(patient_id=query["patient"])
+        if "actor" in query:
+            rows = rows.filter(actor_id=query["actor"])
+        if "action" in query:
+            rows = rows.filter(action=query["action"])
         return self.paginated_response(request, rows, AuditEventOutput)

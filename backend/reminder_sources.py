@@ -15,6 +15,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
+from django.db.models import QuerySet
+
+from backend import clock
+from backend.lookups import among
+from backend.recurrence import Recurrence, occurrences
+
 # The kinds of occurrence (`apps.reminders.models.OccurrenceKind`): a source's own reminder, the dispatcher's nudge
 # when the thing is still not done after the grace period, and a source's follow-up of a missed one.
 REMINDER = "reminder"
@@ -67,8 +73,8 @@ class DueReminder(Protocol):
 
 
 class ReminderSource:
-    """A kind of reminder. Subclasses answer `slots` and `live`; the rest has defaults that suit a kind whose
-    reminders are not followed up."""
+    """A kind of reminder. Subclasses answer `slots` and `active` (or `live`); the rest has defaults that suit a
+    kind whose reminders are not followed up."""
 
     kind: str
     stale_after_minutes: int = DEFAULT_STALE_AFTER_MINUTES
@@ -81,10 +87,14 @@ class ReminderSource:
         """Slots with due_at in [window_start, window_end), for these patients (None: all), active sources only."""
         raise NotImplementedError
 
+    def active(self) -> QuerySet[Any]:
+        """This kind's schedules or plans in force (what the default `live` checks against)."""
+        raise NotImplementedError
+
     def live(self, source_ids: Collection[UUID]) -> set[UUID]:
         """Those of these ids whose schedule or plan still exists and is active (the dispatcher checks before
         pushing: a follow-up of a stopped schedule, or a reminder whose plan was removed, is not sent)."""
-        raise NotImplementedError
+        return set(self.active().filter(among("pk", source_ids)).values_list("pk", flat=True))
 
     def done(self, reminders: Sequence[DueReminder]) -> set[Any]:
         """The pks of those whose thing is done already (the dose recorded): skipped, and never nudged."""
@@ -93,6 +103,49 @@ class ReminderSource:
     def follow_ups_when_missed(self, missed: Sequence[DueReminder]) -> list[ReminderSlot]:
         """What follows reminders that went out or expired and look missed (no nudge is to check them)."""
         return []
+
+    def slot(self, plan: Any, *, local_date: date, local_time: time, due_at: datetime, **texts: Any) -> ReminderSlot:
+        """A slot of this kind for this schedule or plan (`texts`: text_generic, text_detailed and any other
+        `ReminderSlot` field)."""
+        return ReminderSlot(
+            source_kind=self.kind,
+            source_id=plan.id,
+            patient_id=plan.patient_id,
+            local_date=local_date,
+            local_time=local_time,
+            due_at=due_at,
+            **texts,
+        )
+
+    def recurring_slots(
+        self,
+        plan: Any,
+        recurrence: Recurrence,
+        *,
+        local_time: time,
+        window_start: datetime,
+        window_end: datetime,
+        **texts: Any,
+    ) -> Iterator[ReminderSlot]:
+        """The slots of a schedule or plan (its id, patient_id, starts_on, ends_on and patient.profile.timezone)
+        recurring at `local_time` in the patient's zone between its start and
+        end dates, with due_at in [window_start, window_end) (DST-correct: backend.recurrence)."""
+        for occurrence in occurrences(
+            recurrence,
+            local_time=local_time,
+            zone=clock.zone(plan.patient.profile.timezone),
+            starts_on=plan.starts_on,
+            ends_on=plan.ends_on,
+            window_start=window_start,
+            window_end=window_end,
+        ):
+            yield self.slot(
+                plan,
+                local_date=occurrence.local_date,
+                local_time=occurrence.local_time,
+                due_at=occurrence.due_at,
+                **texts,
+            )
 
 
 _sources: dict[str, ReminderSource] = {}

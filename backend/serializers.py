@@ -201,3 +201,10 @@ class DeviceIdField(serializers.RegexField):
             "error_messages", {"invalid": "16 to 128 letters, digits or . _ : - (e.g. a UUID made by the app)."}
         )
         super().__init__(self.PATTERN, **kwargs)
+
+
+def validated(serializer: type[serializers.Serializer[Any]], data: Any, **kwargs: Any) -> dict[str, Any]:
+    """The serializer's validated data (a request's body or query parameters), or the 400 naming each bad field."""
+    checked = serializer(data=data, **kwargs)
+    checked.is_valid(raise_exception=True)
+    return dict(checked.validated_data)

@@ -25,7 +25,7 @@ from backend.access import NotInScope
 from backend.audit import audit_denied, audit_record
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import DeviceIdField, StrictSerializer
+from backend.serializers import DeviceIdField, StrictSerializer, validated
 from backend.throttles import RefreshTokenAccountThrottle, ResilientScopedRateThrottle
 
 
@@ -134,11 +134,10 @@ class LogoutView(APIView):
 
     @extend_schema(request=Input, responses={204: None}, summary="Revoke a refresh token (sign out)")
     def post(self, request: Request) -> Response:
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = validated(self.Input, request.data)
         try:
-            token = RefreshToken(data.validated_data["refresh"])
-            services.sign_out(token=token, device_id=data.validated_data.get("device_id") or "")
+            token = RefreshToken(values["refresh"])
+            services.sign_out(token=token, device_id=values.get("device_id") or "")
         except TokenError as exc:
             raise serializers.ValidationError({"refresh": [str(exc)]}) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -181,9 +180,8 @@ class OrganisationListCreateView(APIView):
     @extend_schema(request=Input, responses={201: OrganisationOutput}, summary="Create an organisation (admin)")
     def post(self, request: Request) -> Response:
         require_role(request_user(request), Role.ADMIN)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        organisation = services.organisation_create(name=data.validated_data["name"])
+        values = validated(self.Input, request.data)
+        organisation = services.organisation_create(name=values["name"])
         return Response(OrganisationOutput(organisation).data, status=status.HTTP_201_CREATED)
 
 
@@ -210,9 +208,7 @@ class StaffListCreateView(APIView):
     @extend_schema(request=Input, responses={201: StaffOutput}, summary="Create a coordinator or pharmacist (admin)")
     def post(self, request: Request) -> Response:
         require_role(request_user(request), Role.ADMIN)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = validated(self.Input, request.data)
         try:
             organisation = selectors.access_organisation_by_user(request_user(request), values["organisation"])
         except Http404 as exc:
@@ -253,17 +249,16 @@ class CareTeamView(APIView):
 
     def _resolve(self, request: Request, source: Any) -> tuple[Any, Any]:
         require_role(request_user(request), Role.ADMIN, Role.COORDINATOR)
-        data = self.Input(data=source)
-        data.is_valid(raise_exception=True)
+        values = validated(self.Input, source)
         errors: dict[str, list[str]] = {}
         patient = staff = None
         try:
-            patient = selectors.access_patient_in_organisation(request_user(request), data.validated_data["patient"])
+            patient = selectors.access_patient_in_organisation(request_user(request), values["patient"])
         except NotInScope as exc:  # another organisation's patient, or none: the same answer, and logged
             audit_denied(actor=request.user, resource=exc.resource, requested_id=exc.requested_id, request=request)
             errors["patient"] = ["No such patient."]
         try:
-            staff = selectors.access_staff_by_user(request_user(request), data.validated_data["staff"])
+            staff = selectors.access_staff_by_user(request_user(request), values["staff"])
         except Http404:
             errors["staff"] = ["No such coordinator or pharmacist."]
         if errors:

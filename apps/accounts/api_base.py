@@ -19,6 +19,7 @@ from backend.access import access_record_of_patient
 from backend.audit import audit_record
 from backend.permissions import require_role
 from backend.roles import Role
+from backend.serializers import validated
 
 AUDIT_ACTIONS = {
     "GET": "read",
@@ -41,6 +42,7 @@ def request_user(request: Request) -> User:
 
 
 class PatientDataView(APIView):
+    Input: ClassVar[type[serializers.Serializer[Any]]]  # what a POST or PATCH takes
     audit_resource: ClassVar[str] = ""
     # Which roles may use each method once the patient is in scope (scope itself is the access functions').
     roles_by_method: ClassVar[dict[str, tuple[Role, ...]]] = {}
@@ -55,8 +57,25 @@ class PatientDataView(APIView):
         self._patient = patient
         return patient
 
+    def patient_input(self, request: Request, patient_id: object) -> tuple[Patient, dict[str, Any]]:
+        """The patient in the URL (as `get_patient`) and the request's `Input`, validated (400 naming each field)."""
+        patient = self.get_patient(request, patient_id)
+        return patient, validated(self.Input, request.data)
+
+    def patient_query(
+        self, request: Request, patient_id: object, query: type[serializers.Serializer[Any]]
+    ) -> tuple[Patient, dict[str, Any]]:
+        """The patient in the URL (as `get_patient`) and the request's query parameters, validated by `query`."""
+        patient = self.get_patient(request, patient_id)
+        return patient, validated(query, request.query_params)
+
     def audit_object(self, object_id: object) -> None:
         self._audit_object_id = object_id
+
+    def recorded(self, record: Model, output: type[serializers.Serializer[Any]], *, created: bool = True) -> Response:
+        """The answer to a POST that recorded `record`: audited as its object, 201 (200 when it was there already)."""
+        self.audit_object(record.pk)
+        return Response(output(record).data, status=201 if created else 200)
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -78,7 +97,6 @@ class PatientRecordView(PatientDataView, Generic[R]):
     A subclass names the records, the update and `output`; its `get` and `patch` carry the schema and call
     `read` and `change`."""
 
-    Input: ClassVar[type[serializers.Serializer[Any]]]
     output: ClassVar[type[serializers.Serializer[Any]]]
 
     def records(self, patient: Patient) -> QuerySet[R]:
@@ -98,6 +116,5 @@ class PatientRecordView(PatientDataView, Generic[R]):
 
     def change(self, request: Request, patient_id: str, record_id: str) -> Response:
         record = self.get_record(request, patient_id, record_id)
-        data = self.Input(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        return Response(self.output(self.update(request_user(request), record, dict(data.validated_data))).data)
+        values = validated(self.Input, request.data, partial=True)
+        return Response(self.output(self.update(request_user(request), record, values)).data)

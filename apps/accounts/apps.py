@@ -1,12 +1,7 @@
-from django.apps import AppConfig
+from backend.apps import BoneSyncAppConfig
 
 
-class AccountsConfig(AppConfig):
+class AccountsConfig(BoneSyncAppConfig):
     name = "apps.accounts"
     label = "accounts"
-    default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from apps.accounts import receivers
-
-        receivers.connect()
+    receivers = True

@@ -1,4 +1,4 @@
-"""What accounts does when something is announced (backend.events), subscribed by AccountsConfig.ready."""
+"""What accounts does when something is announced (backend.events), subscribed by its AppConfig (backend.apps)."""
 
 from apps.accounts import services
 from backend.events import PasswordChanged, subscribe

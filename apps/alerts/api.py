@@ -13,7 +13,7 @@ from backend.audit import audit_record
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import QuerySerializer, StrictSerializer
+from backend.serializers import QuerySerializer, StrictSerializer, validated
 
 STAFF = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
 
@@ -72,11 +72,10 @@ class AlertListView(PaginatedListMixin, APIView):
     def get(self, request: Request) -> Response:
         user = request_user(request)
         require_role(user, *STAFF)
-        query = AlertQuery(
-            data={"state": request.query_params.getlist("state")} if "state" in request.query_params else {}
+        query = validated(
+            AlertQuery, {"state": request.query_params.getlist("state")} if "state" in request.query_params else {}
         )
-        query.is_valid(raise_exception=True)
-        states = sorted(query.validated_data.get("state") or selectors.OPEN_STATES)
+        states = sorted(query.get("state") or selectors.OPEN_STATES)
         paginator, page = self.paginate(request, selectors.alert_list(user=user, states=states))
         audit_record(
             actor=user, action="list", resource="alert", patient_ids=[a.patient_id for a in page], request=request
@@ -94,9 +93,8 @@ class AlertActionView(APIView):
         user = request_user(request)
         alert = selectors.access_alert_by_user(user, alert_id)
         require_role(user, Role.COORDINATOR, Role.ADMIN)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        note = data.validated_data["note"]
+        values = validated(self.Input, request.data)
+        note = values["note"]
         if self.action_name == "acknowledge":
             alert = services.alert_acknowledge(alert=alert, actor=user, note=note)
         else:

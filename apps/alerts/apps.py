@@ -1,12 +1,7 @@
-from django.apps import AppConfig
+from backend.apps import BoneSyncAppConfig
 
 
-class AlertsConfig(AppConfig):
+class AlertsConfig(BoneSyncAppConfig):
     name = "apps.alerts"
     label = "alerts"
-    default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from apps.alerts import receivers
-
-        receivers.connect()
+    receivers = True

@@ -19,7 +19,7 @@ from backend.audit import audit_record
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import DecimalField, QuerySerializer
+from backend.serializers import DecimalField, QuerySerializer, validated
 
 
 class PatientListQuery(QuerySerializer):
@@ -78,9 +78,8 @@ class PatientListCreateView(PaginatedListMixin, APIView):
         summary="Patients in scope (a patient sees only herself)",
     )
     def get(self, request: Request) -> Response:
-        query = PatientListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        filters = dict(query.validated_data)
+        query = validated(PatientListQuery, request.query_params)
+        filters = dict(query)
         q = filters.pop("q")
         if filters["adherence_below"] is not None:
             adherence_catch_up()  # the filter reads the stored figure: never a stale one
@@ -98,9 +97,7 @@ class PatientListCreateView(PaginatedListMixin, APIView):
     @extend_schema(request=Input, responses={201: PatientOutput}, summary="Enrol a patient (coordinator, admin)")
     def post(self, request: Request) -> Response:
         require_role(request_user(request), Role.COORDINATOR, Role.ADMIN)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = validated(self.Input, request.data)
         organisation_id = values.pop("organisation", None)
         actor = request_user(request)
         if actor.role == Role.ADMIN:

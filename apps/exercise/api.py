@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,7 +16,14 @@ from apps.exercise.rules import MAX_SESSION_MINUTES, TARGETS, WEEK_PATTERN, IsoW
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
 from backend.schema import CLIENT_ID_REUSED
-from backend.serializers import AwareDateTimeField, BoundedDateField, LocalTimeField, QuerySerializer, StrictSerializer
+from backend.serializers import (
+    AwareDateTimeField,
+    BoundedDateField,
+    LocalTimeField,
+    QuerySerializer,
+    StrictSerializer,
+    validated,
+)
 
 # Patients log their own sessions and keep their own plan; coordinators and admins too; pharmacists read only.
 WRITERS = (Role.PATIENT, Role.COORDINATOR, Role.ADMIN)
@@ -94,12 +101,9 @@ class ExercisePlanListCreateView(PaginatedListMixin, PatientDataView):
         summary="Create her exercise plan (one active at a time); a patient may set only reminder days and time",
     )
     def post(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        plan = services.exercise_plan_create(actor=request_user(request), patient=patient, **data.validated_data)
-        self.audit_object(plan.id)
-        return Response(ExercisePlanOutput(plan).data, status=status.HTTP_201_CREATED)
+        patient, values = self.patient_input(request, patient_id)
+        plan = services.exercise_plan_create(actor=request_user(request), patient=patient, **values)
+        return self.recorded(plan, ExercisePlanOutput)
 
 
 class ExercisePlanDetailView(PatientRecordView[ExercisePlan]):
@@ -143,9 +147,8 @@ class WeekQuery(QuerySerializer):
 def week_from_query(request: Request, patient: Patient) -> IsoWeek | None:
     """The ?week= of the request, None when absent (400 naming "week" when it is not a real ISO week or has not
     begun in her zone)."""
-    query = WeekQuery(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    text = query.validated_data.get("week")
+    query = validated(WeekQuery, request.query_params)
+    text = query.get("week")
     if text is None:
         return None
     try:
@@ -211,17 +214,11 @@ class ExerciseSessionListCreateView(PaginatedListMixin, PatientDataView):
         summary="Log an exercise session (201; 200 when this id was already recorded with the same values)",
     )
     def post(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
+        patient, values = self.patient_input(request, patient_id)
         outcome = services.exercise_session_record(
-            actor=request_user(request), patient=patient, stated=frozenset(request.data), **data.validated_data
+            actor=request_user(request), patient=patient, stated=frozenset(request.data), **values
         )
-        self.audit_object(outcome.session.id)
-        return Response(
-            ExerciseSessionOutput(outcome.session).data,
-            status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
-        )
+        return self.recorded(outcome.session, ExerciseSessionOutput, created=outcome.created)
 
 
 class ExerciseWeeklyOutput(serializers.Serializer[Any]):

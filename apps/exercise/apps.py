@@ -1,12 +1,11 @@
-from django.apps import AppConfig
+from backend.apps import BoneSyncAppConfig
 
 
-class ExerciseConfig(AppConfig):
+class ExerciseConfig(BoneSyncAppConfig):
     name = "apps.exercise"
     label = "exercise"
-    default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self) -> None:
+    def register(self) -> None:
         from apps.exercise.reminders import ExerciseReminderSource
         from backend.reminder_sources import register_reminder_source
 

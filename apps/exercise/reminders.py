@@ -1,9 +1,11 @@
 """Exercise days as a reminder source (backend.reminder_sources): one slot per chosen weekday at the plan's local
 time, in the patient's zone, so 18:00 stays 18:00 across DST."""
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from uuid import UUID
+
+from django.db.models import QuerySet
 
 from apps.exercise.models import ExercisePlan, PlanStatus
 from backend import clock
@@ -34,14 +36,13 @@ class ExerciseReminderSource(ReminderSource):
     kind = "exercise"
     stale_after_minutes = 6 * 60  # design (issue 5): how long this reminder stays useful
 
-    def live(self, source_ids: Collection[UUID]) -> set[UUID]:
-        rows = ExercisePlan.objects.filter(pk__in=list(source_ids), status=PlanStatus.ACTIVE)
-        return set(rows.values_list("pk", flat=True))
+    def active(self) -> QuerySet[ExercisePlan]:
+        return ExercisePlan.objects.filter(status=PlanStatus.ACTIVE)
 
     def slots(
         self, *, window_start: datetime, window_end: datetime, patient_ids: Iterable[UUID] | None = None
     ) -> Iterator[ReminderSlot]:
-        plans = ExercisePlan.objects.filter(status=PlanStatus.ACTIVE).select_related("patient__profile")
+        plans = self.active().select_related("patient__profile")
         if patient_ids is not None:
             plans = plans.filter(patient_id__in=list(patient_ids))
         for plan in plans.order_by("patient_id").iterator(chunk_size=500):
@@ -58,10 +59,8 @@ class ExerciseReminderSource(ReminderSource):
             if day.weekday() in days:
                 due_at = to_instant(day, plan.local_time, zone)
                 if window_start <= due_at < window_end:
-                    yield ReminderSlot(
-                        source_kind=self.kind,
-                        source_id=plan.id,
-                        patient_id=plan.patient_id,
+                    yield self.slot(
+                        plan,
                         local_date=day,
                         local_time=due_at.astimezone(zone).time().replace(tzinfo=None, fold=0),
                         due_at=due_at,

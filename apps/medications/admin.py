@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from apps.medications.models import DoseRecord, Medication, ReviewDecision, Schedule
 from apps.medications.services import schedule_delete
-from backend.admin import SAFE_FORM_INPUTS, AuditedPatientAdmin, PatientFixedAdmin
+from backend.admin import SAFE_FORM_INPUTS, AuditedPatientAdmin, PatientFixedAdmin, ViewOnlyAdmin
 
 
 @admin.register(Medication)
@@ -51,22 +51,13 @@ class ScheduleAdmin(PatientFixedAdmin, admin.ModelAdmin[Schedule]):
 
 
 @admin.register(DoseRecord)
-class DoseRecordAdmin(PatientFixedAdmin, admin.ModelAdmin[DoseRecord]):
+class DoseRecordAdmin(ViewOnlyAdmin, PatientFixedAdmin, admin.ModelAdmin[DoseRecord]):
     """View only: a dose moves the injection due date, its alerts and the patient's reminders, which only the dose
     services keep true; corrections go through `PATCH .../doses/{id}/` (audit-logged), e.g. to `skipped`."""
 
     list_display = ["patient", "schedule", "status", "taken_at", "taken_on", "source"]
     list_filter = ["status", "source"]
     raw_id_fields = ["patient", "schedule", "recorded_by"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ReviewDecision)

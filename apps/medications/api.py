@@ -28,7 +28,14 @@ from backend.access import access_record_of_patient, get_or_404
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
 from backend.schema import CLIENT_ID_REUSED
-from backend.serializers import AwareDateTimeField, BoundedDateField, LocalTimeField, QuerySerializer, StrictSerializer
+from backend.serializers import (
+    AwareDateTimeField,
+    BoundedDateField,
+    LocalTimeField,
+    QuerySerializer,
+    StrictSerializer,
+    validated,
+)
 
 STAFF = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
 MAX_OCCURRENCE_WINDOW_DAYS = 366
@@ -164,10 +171,7 @@ class ScheduleListCreateView(PaginatedListMixin, PatientDataView):
 
     @extend_schema(request=Input, responses={201: ScheduleOutput}, summary="Create a schedule (staff); pending review")
     def post(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        patient, values = self.patient_input(request, patient_id)
         try:
             medication = get_or_404(selectors.medication_list(), values.pop("medication"))
         except Http404 as exc:
@@ -176,8 +180,7 @@ class ScheduleListCreateView(PaginatedListMixin, PatientDataView):
         schedule = services.schedule_create(
             actor=request_user(request), patient=patient, medication=medication, **values, **recurrence
         )
-        self.audit_object(schedule.id)
-        return Response(ScheduleOutput(schedule).data, status=status.HTTP_201_CREATED)
+        return self.recorded(schedule, ScheduleOutput)
 
 
 class ScheduleDetailView(PatientRecordView[Schedule]):
@@ -253,11 +256,8 @@ class OccurrenceListView(PatientDataView):
     def get(self, request: Request, patient_id: str, schedule_id: str) -> Response:
         patient = self.get_patient(request, patient_id)
         schedule = access_record_of_patient(selectors.schedule_list(patient=patient), schedule_id)
-        query = OccurrenceQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows = selectors.schedule_occurrences(
-            schedule, first=query.validated_data["from"], last=query.validated_data["to"]
-        )
+        query = validated(OccurrenceQuery, request.query_params)
+        rows = selectors.schedule_occurrences(schedule, first=query["from"], last=query["to"])
         return Response(OccurrenceOutput(rows, many=True).data)
 
 
@@ -307,10 +307,8 @@ class DoseListCreateView(PaginatedListMixin, PatientDataView):
         summary="Dose records, newest first",
     )
     def get(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        query = ScheduleFilter(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows = selectors.dose_list(patient=patient, schedule_id=query.validated_data.get("schedule"))
+        patient, query = self.patient_query(request, patient_id, ScheduleFilter)
+        rows = selectors.dose_list(patient=patient, schedule_id=query.get("schedule"))
         return self.paginated_response(request, rows, DoseOutput)
 
     @extend_schema(
@@ -319,10 +317,7 @@ class DoseListCreateView(PaginatedListMixin, PatientDataView):
         summary="Record a dose (201; 200 when this id was already recorded with the same values)",
     )
     def post(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        patient, values = self.patient_input(request, patient_id)
         try:
             schedule = get_or_404(selectors.schedule_list(patient=patient), values.pop("schedule"))
         except Http404 as exc:

@@ -18,7 +18,7 @@ from backend.audit import audit_record
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
-from backend.serializers import BoundedDateField, DecimalField, QuerySerializer, StrictSerializer
+from backend.serializers import BoundedDateField, DecimalField, QuerySerializer, StrictSerializer, validated
 
 
 class AdherenceOutput(serializers.Serializer[Any]):
@@ -64,10 +64,8 @@ class AdherenceView(PatientDataView):
         summary="Proportion of days covered per schedule (DOMAIN P1, P2)",
     )
     def get(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        query = AdherenceQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows = patient_adherence(patient=patient, window_days=query.validated_data["window"])
+        patient, query = self.patient_query(request, patient_id, AdherenceQuery)
+        rows = patient_adherence(patient=patient, window_days=query["window"])
         return Response(AdherenceOutput(rows, many=True).data)
 
 
@@ -138,10 +136,9 @@ class ReviewDecideView(APIView):
             Schedule.objects.select_related("medication", "patient__profile"), user, schedule_id
         )
         require_role(user, Role.PHARMACIST, Role.ADMIN)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = validated(self.Input, request.data)
         findings = selectors.review_findings([schedule])[schedule.pk]
-        decision = services.review_decide(reviewer=user, schedule=schedule, findings=findings, **data.validated_data)
+        decision = services.review_decide(reviewer=user, schedule=schedule, findings=findings, **values)
         audit_record(
             actor=user,
             action="update",

@@ -1,18 +1,17 @@
-from django.apps import AppConfig
+from backend.apps import BoneSyncAppConfig
 
 
-class MedicationsConfig(AppConfig):
+class MedicationsConfig(BoneSyncAppConfig):
     name = "apps.medications"
     label = "medications"
-    default_auto_field = "django.db.models.BigAutoField"
+    receivers = True
 
-    def ready(self) -> None:
-        from apps.medications import receivers, selectors
+    def register(self) -> None:
+        from apps.medications import selectors
         from apps.medications.reminders import InjectionBookingReminderSource, MedicationReminderSource
         from apps.profiles.therapy import register_therapy_provider
         from backend.reminder_sources import register_reminder_source
 
-        receivers.connect()
         register_therapy_provider(selectors.current_bone_therapy)
         register_reminder_source(MedicationReminderSource())
         register_reminder_source(InjectionBookingReminderSource())

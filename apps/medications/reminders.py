@@ -12,10 +12,10 @@ from django.db.models import Q, QuerySet
 from apps.medications.models import DoseRecord, DrugClass, Schedule, ScheduleStatus
 from apps.medications.rules import missed_dose
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, injection_status
-from apps.medications.selectors import recurrence_of
+from apps.medications.selectors import recurrence_of, timing_of
 from backend import clock
 from backend.lookups import among
-from backend.recurrence import occurrences, to_instant
+from backend.recurrence import to_instant
 from backend.reminder_sources import NEXT_MORNING, NUDGE, REMINDER, DueReminder, ReminderSlot, ReminderSource
 
 GENERIC_DOSE_TEXT = {
@@ -53,29 +53,18 @@ class MedicationReminderSource(ReminderSource):
         self, *, window_start: datetime, window_end: datetime, patient_ids: Iterable[UUID] | None = None
     ) -> Iterator[ReminderSlot]:
         for schedule in _active(patient_ids).filter(medication__injection_bands="").iterator(chunk_size=500):
-            zone = clock.zone(schedule.patient.profile.timezone)
-            for occurrence in occurrences(
+            yield from self.recurring_slots(
+                schedule,
                 recurrence_of(schedule),
                 local_time=schedule.local_time,
-                zone=zone,
-                starts_on=schedule.starts_on,
-                ends_on=schedule.ends_on,
                 window_start=window_start,
                 window_end=window_end,
-            ):
-                yield ReminderSlot(
-                    source_kind=self.kind,
-                    source_id=schedule.id,
-                    patient_id=schedule.patient_id,
-                    local_date=occurrence.local_date,
-                    local_time=occurrence.local_time,
-                    due_at=occurrence.due_at,
-                    text_generic=GENERIC_DOSE_TEXT.get(schedule.unit, "Time for your medicine"),
-                    text_detailed=f"Time for your {schedule.medication.name.lower()} {schedule.dose}",
-                    stale_after_minutes=FASTING_DOSE_STALE_MINUTES
-                    if schedule.medication.drug_class == DrugClass.ORAL_BISPHOSPHONATE
-                    else None,
-                )
+                text_generic=GENERIC_DOSE_TEXT.get(schedule.unit, "Time for your medicine"),
+                text_detailed=f"Time for your {schedule.medication.name.lower()} {schedule.dose}",
+                stale_after_minutes=FASTING_DOSE_STALE_MINUTES
+                if schedule.medication.drug_class == DrugClass.ORAL_BISPHOSPHONATE
+                else None,
+            )
 
     def done(self, reminders: Sequence[DueReminder]) -> set[Any]:
         """A reminder or nudge is done when a dose is recorded for its dose date (yesterday's dose recorded late
@@ -122,15 +111,8 @@ class MedicationReminderSource(ReminderSource):
             schedule = by_id.get(reminder.source_id)
             if schedule is None:
                 continue
-            zone = clock.zone(schedule.patient.profile.timezone)
-            due_at = missed_dose.catch_up_due(
-                recurrence_of(schedule),
-                local_time=schedule.local_time,
-                zone=zone,
-                starts_on=schedule.starts_on,
-                ends_on=schedule.ends_on,
-                missed_on=reminder.local_date,
-            )
+            timing = timing_of(schedule)
+            due_at = missed_dose.catch_up_due(recurrence_of(schedule), **timing, missed_on=reminder.local_date)
             if due_at is None:
                 continue
             slots.append(
@@ -145,7 +127,7 @@ class MedicationReminderSource(ReminderSource):
                     dose_date=reminder.local_date,
                     # The dose's own window (a nudge keeps its reminder's local date and time, and its expiry).
                     expires_at=due_at
-                    + (reminder.expires_at - to_instant(reminder.local_date, reminder.local_time, zone)),
+                    + (reminder.expires_at - to_instant(reminder.local_date, reminder.local_time, timing["zone"])),
                     text_generic=missed_dose.GENERIC_TEXT,
                     text_detailed=missed_dose.detailed_text(schedule.medication.name),
                 )
@@ -178,10 +160,8 @@ class InjectionBookingReminderSource(ReminderSource):
                 ) or status.state in (InjectionState.DUE, InjectionState.LATE, InjectionState.CRITICAL)
                 due_at = to_instant(day, schedule.local_time, zone)
                 if remind and window_start <= due_at < window_end:
-                    yield ReminderSlot(
-                        source_kind=self.kind,
-                        source_id=schedule.id,
-                        patient_id=schedule.patient_id,
+                    yield self.slot(
+                        schedule,
                         local_date=day,
                         local_time=due_at.astimezone(zone).time(),
                         due_at=due_at,

@@ -28,6 +28,17 @@ def recurrence_of(schedule: Schedule) -> Recurrence:
     )
 
 
+def timing_of(schedule: Schedule) -> dict[str, Any]:
+    """When the schedule's doses fall, as the recurrence functions take it (with `recurrence_of`): her local time
+    in her zone, from the start date to the end date."""
+    return {
+        "local_time": schedule.local_time,
+        "zone": clock.zone(schedule.patient.profile.timezone),
+        "starts_on": schedule.starts_on,
+        "ends_on": schedule.ends_on,
+    }
+
+
 def injection_status_now(schedule: Schedule, now: datetime, *, next_due: date | None = None) -> InjectionStatus | None:
     """The schedule's DOMAIN D5 state on her local date at `now`; None when it is not a watched injectable.
     `next_due`: judged with that due date instead of the schedule's (a push's batch of doses, dose by dose)."""
@@ -154,29 +165,14 @@ def schedule_state(schedule: Schedule, *, now: datetime | None = None) -> Schedu
         return ScheduleState(injection.next_due, to_instant(injection.next_due, schedule.local_time, zone), injection)
     if schedule.status != ScheduleStatus.ACTIVE:
         return ScheduleState(None, None, None)
-    upcoming = next_occurrence(
-        recurrence_of(schedule),
-        local_time=schedule.local_time,
-        zone=clock.zone(schedule.patient.profile.timezone),
-        starts_on=schedule.starts_on,
-        ends_on=schedule.ends_on,
-        after=now,
-    )
+    upcoming = next_occurrence(recurrence_of(schedule), **timing_of(schedule), after=now)
     if upcoming is None:
         return ScheduleState(None, None, None)
     return ScheduleState(upcoming.local_date, upcoming.due_at, None)
 
 
 def schedule_occurrences(schedule: Schedule, *, first: date, last: date) -> list[Occurrence]:
-    return occurrences_between_dates(
-        recurrence_of(schedule),
-        local_time=schedule.local_time,
-        zone=clock.zone(schedule.patient.profile.timezone),
-        starts_on=schedule.starts_on,
-        ends_on=schedule.ends_on,
-        first=first,
-        last=last,
-    )
+    return occurrences_between_dates(recurrence_of(schedule), **timing_of(schedule), first=first, last=last)
 
 
 def dose_list(*, patient: Patient, schedule_id: uuid.UUID | None = None) -> QuerySet[DoseRecord]:

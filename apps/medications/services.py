@@ -137,12 +137,7 @@ def schedule_create(
         review_status=ReviewStatus.PENDING,
     )
     _validate_schedule(schedule)
-    _refresh_injection_due(schedule, clock.now())
-    schedule.save()
-    review_recheck(patient_id=patient.pk, exclude=schedule.pk)
-    adherence_refresh([schedule])
-    publish(PlanChanged(patient_id=schedule.patient_id, plan_id=schedule.pk, plan_kind="medication"))
-    return schedule
+    return _save_and_announce(schedule, clock.now())
 
 
 @transaction.atomic
@@ -171,6 +166,12 @@ def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Sched
         schedule.status_changed_at = now
     if changed & REVIEWED_FIELDS:
         schedule.review_status = ReviewStatus.PENDING
+    return _save_and_announce(schedule, now)
+
+
+def _save_and_announce(schedule: Schedule, now: datetime) -> Schedule:
+    """Save a created or changed schedule with its injection due date, and tell what reads her schedules: the
+    review rechecks her other verified ones, her stored adherence is refreshed, PlanChanged is published."""
     _refresh_injection_due(schedule, now)
     schedule.save()
     review_recheck(patient_id=schedule.patient_id, exclude=schedule.pk)

@@ -4,7 +4,7 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -14,7 +14,7 @@ from apps.profiles.models import BoneDensityResult, LabKind, LabResult, PatientP
 from apps.profiles.rules import H1_ADVICE
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
-from backend.serializers import BoundedDateField, DecimalField, LocalTimeField, StrictModelSerializer
+from backend.serializers import BoundedDateField, DecimalField, LocalTimeField, StrictModelSerializer, validated
 
 STAFF_WRITERS = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
 
@@ -74,9 +74,8 @@ class PatientDetailView(PatientDataView):
     @extend_schema(request=Input, responses=PatientOutput, summary="Change profile fields")
     def patch(self, request: Request, patient_id: str) -> Response:
         patient = self.get_patient(request, patient_id)
-        data = self.Input(patient.profile, data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        services.patient_profile_update(actor=request_user(request), patient=patient, **data.validated_data)
+        values = validated(self.Input, request.data, instance=patient.profile, partial=True)
+        services.patient_profile_update(actor=request_user(request), patient=patient, **values)
         return Response(PatientOutput(patient).data)
 
 
@@ -102,12 +101,9 @@ class BoneDensityView(PaginatedListMixin, PatientDataView):
 
     @extend_schema(request=Input, responses={201: BoneDensityOutput}, summary="Record a DXA result (staff)")
     def post(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        result = services.bone_density_record(actor=request_user(request), patient=patient, **data.validated_data)
-        self.audit_object(result.id)
-        return Response(BoneDensityOutput(result).data, status=status.HTTP_201_CREATED)
+        patient, values = self.patient_input(request, patient_id)
+        result = services.bone_density_record(actor=request_user(request), patient=patient, **values)
+        return self.recorded(result, BoneDensityOutput)
 
 
 class LabOutput(serializers.ModelSerializer[LabResult]):
@@ -139,12 +135,9 @@ class LabView(PaginatedListMixin, PatientDataView):
 
     @extend_schema(request=Input, responses={201: LabOutput}, summary="Record a lab result (staff)")
     def post(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        result = services.lab_record(actor=request_user(request), patient=patient, **data.validated_data)
-        self.audit_object(result.id)
-        return Response(LabOutput(result).data, status=status.HTTP_201_CREATED)
+        patient, values = self.patient_input(request, patient_id)
+        result = services.lab_record(actor=request_user(request), patient=patient, **values)
+        return self.recorded(result, LabOutput)
 
 
 class FindingOutput(serializers.Serializer[Any]):

@@ -1,7 +1,6 @@
-from django.apps import AppConfig
+from backend.apps import BoneSyncAppConfig
 
 
-class ProfilesConfig(AppConfig):
+class ProfilesConfig(BoneSyncAppConfig):
     name = "apps.profiles"
     label = "profiles"
-    default_auto_field = "django.db.models.BigAutoField"

@@ -295,6 +295,21 @@ def assess_bone_health(
     # H2 says whether therapy is indicated; "recommended" means "start it", which she has done when on therapy
     # (the H2 reasons above still show why).
     recommended = bool(reasons) and not on_therapy
+
+    def assessment(*, lowest: DxaReading | None, last_dxa_on: date | None, dxa_due_on: date) -> BoneHealthAssessment:
+        return BoneHealthAssessment(
+            therapy_recommended=recommended,
+            on_therapy=on_therapy,
+            current_therapy=list(data.current_therapy),
+            reasons=reasons,
+            risk_factors=risk_factors,
+            lowest_t_score=lowest.t_score if lowest else None,
+            lowest_t_score_site=lowest.site if lowest else None,
+            lowest_t_score_measured_on=lowest.measured_on if lowest else None,
+            last_dxa_on=last_dxa_on,
+            dxa_due_on=dxa_due_on,
+        )
+
     if on_therapy:
         names = ", ".join(f"{item.medication_name} {item.dose}".strip() for item in data.current_therapy)
         reasons.append(Finding("on_therapy", f"Already on bone-directed therapy: {names}.", "H2"))
@@ -302,18 +317,7 @@ def assess_bone_health(
     if lowest is None:
         # DOMAIN H1: the fracture-risk assessment needs a baseline DXA, even when therapy is indicated or given.
         reasons.append(Finding("no_dxa", "No DXA result on record: a baseline DXA scan is needed.", "H1"))
-        return BoneHealthAssessment(
-            therapy_recommended=recommended,
-            on_therapy=on_therapy,
-            current_therapy=list(data.current_therapy),
-            reasons=reasons,
-            risk_factors=risk_factors,
-            lowest_t_score=None,
-            lowest_t_score_site=None,
-            lowest_t_score_measured_on=None,
-            last_dxa_on=None,
-            dxa_due_on=data.today,
-        )
+        return assessment(lowest=None, last_dxa_on=None, dxa_due_on=data.today)
 
     # DOMAIN H4 "2 years, 1 if indicated": indicated is a T-score below the H2 "with a risk factor" line, a risk
     # factor, or therapy given (whose effect the scan follows). H2 being met implies the first or the second.
@@ -332,15 +336,4 @@ def assess_bone_health(
             Finding("not_recommended_now", f"Bone-directed therapy is not recommended now. {repeat}{why}.", "H4")
         )
 
-    return BoneHealthAssessment(
-        therapy_recommended=recommended,
-        on_therapy=on_therapy,
-        current_therapy=list(data.current_therapy),
-        reasons=reasons,
-        risk_factors=risk_factors,
-        lowest_t_score=lowest.t_score,
-        lowest_t_score_site=lowest.site,
-        lowest_t_score_measured_on=lowest.measured_on,
-        last_dxa_on=last_scan,
-        dxa_due_on=dxa_due_on,
-    )
+    return assessment(lowest=lowest, last_dxa_on=last_scan, dxa_due_on=dxa_due_on)

@@ -14,7 +14,7 @@ from apps.reminders.models import ReminderOccurrence
 from backend import clock
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
-from backend.serializers import BoundedDateField, LocalTimeField, QuerySerializer, StrictSerializer
+from backend.serializers import BoundedDateField, LocalTimeField, QuerySerializer, StrictSerializer, validated
 
 MAX_WINDOW = timedelta(days=31)
 
@@ -67,13 +67,11 @@ class ReminderListView(PaginatedListMixin, PatientDataView):
         summary="Upcoming reminder occurrences (default: the next 14 days)",
     )
     def get(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        query = ReminderQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        patient, query = self.patient_query(request, patient_id, ReminderQuery)
         zone = clock.zone(patient.profile.timezone)
         today = clock.local_today(patient.profile.timezone)
-        first = query.validated_data.get("from") or today
-        last = query.validated_data.get("to") or first + timedelta(days=13)
+        first = query.get("from") or today
+        last = query.get("to") or first + timedelta(days=13)
         if last - first > MAX_WINDOW:
             raise serializers.ValidationError({"to": ["The window is at most 31 days."]})
         start = datetime.combine(first, time(0), tzinfo=zone)
@@ -115,9 +113,6 @@ class ReminderPreferenceView(PatientDataView):
     @extend_schema(request=Input, responses=PreferenceOutput, summary="Change reminder preferences")
     def patch(self, request: Request, patient_id: str) -> Response:
         patient = self.get_patient(request, patient_id)
-        data = self.Input(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        settings = preferences.reminder_settings_update(
-            actor=request_user(request), patient=patient, **data.validated_data
-        )
+        values = validated(self.Input, request.data, partial=True)
+        settings = preferences.reminder_settings_update(actor=request_user(request), patient=patient, **values)
         return Response(PreferenceOutput(settings).data)

@@ -27,7 +27,7 @@ from apps.accounts.api_base import request_user
 from apps.reminders import devices
 from backend.errors import ErrorSerializer
 from backend.push import PLATFORMS, platform_of
-from backend.serializers import DeviceIdField, StrictSerializer
+from backend.serializers import DeviceIdField, StrictSerializer, validated
 
 FCM_TOKEN_MAX = 2048  # real tokens are ~150-250 chars; PostgreSQL's unique btree index refuses values over ~2.7 kB
 WEBPUSH_ENDPOINT_MAX = 2048
@@ -186,9 +186,8 @@ class DeviceListView(APIView):
     )
     def post(self, request: Request) -> Response:
         user = request_user(request)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        device, created = devices.device_register(user=user, **data.validated_data)
+        values = validated(self.Input, request.data)
+        device, created = devices.device_register(user=user, **values)
         return Response(DeviceOutput(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
@@ -199,10 +198,9 @@ class DeviceListView(APIView):
     )
     def delete(self, request: Request) -> Response:
         user = request_user(request)
-        data = DeviceKeyInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        platform = data.validated_data["platform"]
-        registration_id = data.validated_data["registration_id"]
+        values = validated(DeviceKeyInput, request.data)
+        platform = values["platform"]
+        registration_id = values["registration_id"]
         if platform == "apns":
             registration_id = registration_id.lower()
         device = devices.access_device_by_registration(user, platform=platform, registration_id=registration_id)
@@ -223,9 +221,8 @@ class DeviceDetailView(APIView):
     )
     def delete(self, request: Request, device_id: int) -> Response:
         user = request_user(request)
-        query = self.Query(data=request.query_params.dict())
-        query.is_valid(raise_exception=True)
-        device = devices.access_device_by_user(user, platform=query.validated_data["platform"], device_id=device_id)
+        query = validated(self.Query, request.query_params.dict())
+        device = devices.access_device_by_user(user, platform=query["platform"], device_id=device_id)
         devices.device_delete(device=device)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -1,12 +1,7 @@
-from django.apps import AppConfig
+from backend.apps import BoneSyncAppConfig
 
 
-class RemindersConfig(AppConfig):
+class RemindersConfig(BoneSyncAppConfig):
     name = "apps.reminders"
     label = "reminders"
-    default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from apps.reminders import receivers
-
-        receivers.connect()
+    receivers = True

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, PositiveSmallIntegerField, Q, When
+from django.db.models.expressions import BaseExpression
 
 from apps.reminders.models import OccurrenceState, ReminderOccurrence
 from backend.lookups import among
@@ -27,9 +28,44 @@ _FIELDS = (
 
 
 def claim(*, now: datetime, limit: int = BATCH) -> tuple[list[ReminderOccurrence], datetime]:
-    """Claim due occurrences (pending and due, or claimed by a worker whose deadline passed): read and locked in
-    one statement (SKIP LOCKED on PostgreSQL: concurrent dispatchers take disjoint rows), claimed in a second."""
+    """Claim due occurrences (pending and due, or claimed by a worker whose deadline passed). On PostgreSQL one
+    statement locks (SKIP LOCKED: concurrent dispatchers take disjoint rows), claims and returns them; elsewhere a
+    locking read, then the claim."""
     until = now + timedelta(seconds=getattr(settings, "REMINDER_CLAIM_SECONDS", CLAIM_SECONDS))
+    if connection.vendor == "postgresql":
+        rows = _claim_returning(now=now, until=until, limit=limit)
+    else:
+        rows = _claim_then_update(now=now, until=until, limit=limit)
+    rows.sort(key=lambda row: (row.due_at, row.pk))
+    return rows, until
+
+
+# The columns read of a claimed row, in the model's order (as `Model.from_db` takes them).
+_READ = [f for f in ReminderOccurrence._meta.concrete_fields if f.attname in {"id", *_FIELDS}]
+
+
+def _claim_returning(*, now: datetime, until: datetime, limit: int) -> list[ReminderOccurrence]:
+    table = connection.ops.quote_name(ReminderOccurrence._meta.db_table)
+    columns = ", ".join(f"o.{connection.ops.quote_name(f.column)}" for f in _READ)
+    pending, claimed = OccurrenceState.PENDING, OccurrenceState.CLAIMED
+    # The SET sees the row as it was: a retake (its worker died or hung) counts as an attempt, so a row that kills
+    # workers ends up given up. RETURNING gives the row as the claim left it (claimed syncs as pending: no version).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH due AS (
+                    SELECT id FROM {table}
+                    WHERE (state = %s AND next_attempt_at <= %s) OR (state = %s AND claimed_until < %s)
+                    ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED)
+                UPDATE {table} o SET state = %s, claimed_until = %s,
+                    attempts = CASE WHEN o.state = %s THEN o.attempts + 1 ELSE o.attempts END
+                FROM due WHERE o.id = due.id RETURNING {columns}""",  # noqa: S608 - names from the model only
+            [pending, now, claimed, now, limit, claimed, until, claimed],
+        )
+        names = [f.attname for f in _READ]
+        return [ReminderOccurrence.from_db(connection.alias, names, row) for row in cursor.fetchall()]
+
+
+def _claim_then_update(*, now: datetime, until: datetime, limit: int) -> list[ReminderOccurrence]:
     due = Q(state=OccurrenceState.PENDING, next_attempt_at__lte=now) | Q(
         state=OccurrenceState.CLAIMED, claimed_until__lt=now
     )
@@ -41,7 +77,6 @@ def claim(*, now: datetime, limit: int = BATCH) -> tuple[list[ReminderOccurrence
             .only(*_FIELDS)[:limit]
         )
         if rows:
-            # A retake (its worker died or hung) counts as an attempt: a row that kills workers ends up given up.
             retaken = Case(
                 When(state=OccurrenceState.CLAIMED, then=F("attempts") + 1),
                 default=F("attempts"),
@@ -50,12 +85,11 @@ def claim(*, now: datetime, limit: int = BATCH) -> tuple[list[ReminderOccurrence
             ReminderOccurrence.objects.filter(among("pk", [row.pk for row in rows])).update(
                 state=OccurrenceState.CLAIMED, claimed_until=until, attempts=retaken
             )
-    for row in rows:  # as the update left them (the claim moves no sync version: claimed syncs as pending)
+    for row in rows:  # as the update left them
         if row.state == OccurrenceState.CLAIMED:
             row.attempts += 1
         row.state, row.claimed_until = OccurrenceState.CLAIMED, until
-    rows.sort(key=lambda row: (row.due_at, row.pk))
-    return rows, until
+    return rows
 
 
 class Finisher:
@@ -68,11 +102,20 @@ class Finisher:
 
     def __init__(self, until: datetime) -> None:
         self.until = until
-        self.groups: dict[str, tuple[dict[str, Any], list[tuple[ReminderOccurrence, dict[str, Any]]]]] = {}
+        self.groups: dict[Any, tuple[dict[str, Any], list[tuple[ReminderOccurrence, dict[str, Any]]]]] = {}
 
     def add(self, occurrence: ReminderOccurrence, **changes: Any) -> None:
         per_row = {name: changes.pop(name) for name in self.PER_ROW if name in changes}
-        key = repr(sorted(changes.items())) + repr(sorted(per_row))
+        # Rows with the same common values go together: an expression (attempts + 1) by identity, as the batch
+        # passes the same one for all (the group's first row keeps it alive, so no other can take its id).
+        key = (
+            tuple(
+                sorted(
+                    (name, ("expression", id(v)) if isinstance(v, BaseExpression) else v) for name, v in changes.items()
+                )
+            ),
+            tuple(sorted(per_row)),
+        )
         self.groups.setdefault(key, (changes, []))[1].append((occurrence, per_row))
 
     def flush(self) -> set[Any]:
@@ -85,7 +128,7 @@ class Finisher:
 
     def _apply(self, common: dict[str, Any], rows: list[tuple[ReminderOccurrence, dict[str, Any]]]) -> set[Any]:
         ids = [occurrence.pk for occurrence, _ in rows]
-        varying = [name for name in rows[0][1] if len({repr(values[name]) for _, values in rows}) > 1]
+        varying = [name for name in rows[0][1] if len({values[name] for _, values in rows}) > 1]
         changes = {**common, **{k: v for k, v in rows[0][1].items() if k not in varying}}
         with transaction.atomic():
             mine = ReminderOccurrence.objects.filter(

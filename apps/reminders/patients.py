@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
-from apps.accounts.models import Patient
 from apps.profiles.models import PatientProfile
 from apps.reminders.models import ReminderPreference
 from backend.lookups import among
@@ -12,8 +11,9 @@ from backend.lookups import among
 
 @dataclass(frozen=True)
 class PatientContext:
-    """Read per batch by primary key, three index lookups (joining the patient into the claimed rows made
-    PostgreSQL hash the whole patient table each batch)."""
+    """Read per batch in one statement from the batch's profiles by primary key, their patients and preferences
+    joined by theirs (joining the patient into the claimed rows instead made PostgreSQL hash the whole patient
+    table each batch)."""
 
     user_id: Any
     timezone: str
@@ -26,20 +26,24 @@ class PatientContext:
 
 
 def patient_contexts(patient_ids: set[Any]) -> dict[Any, PatientContext]:
-    """Each patient's context; a patient with no profile has none (her reminders fail, not the batch)."""
-    users = dict(Patient.objects.filter(among("pk", patient_ids)).values_list("pk", "user_id"))
+    """Each patient's context; a patient with no profile has none (her reminders fail, not the batch). A patient
+    who never changed her reminder preferences has the defaults."""
     default = ReminderPreference()
-    prefs: dict[Any, tuple[bool, bool, int]] = {
-        pk: (enabled, nudges, after)
-        for pk, enabled, nudges, after in ReminderPreference.objects.filter(among("pk", patient_ids)).values_list(
-            "pk", "reminders_enabled", "nudges_enabled", "nudge_after_minutes"
-        )
-    }
-    fallback = (default.reminders_enabled, default.nudges_enabled, default.nudge_after_minutes)
-    profiles = PatientProfile.objects.filter(among("pk", patient_ids)).values_list(
-        "pk", "timezone", "quiet_hours_start", "quiet_hours_end", "push_detail_opt_in"
+    rows = PatientProfile.objects.filter(among("pk", patient_ids)).values_list(
+        *("pk", "patient__user_id", "timezone", "quiet_hours_start", "quiet_hours_end", "push_detail_opt_in"),
+        *("patient__reminder_prefs__reminders_enabled", "patient__reminder_prefs__nudges_enabled"),
+        "patient__reminder_prefs__nudge_after_minutes",
     )
     return {
-        pk: PatientContext(users.get(pk), zone, start, end, opt_in, *prefs.get(pk, fallback))
-        for pk, zone, start, end, opt_in in profiles
+        pk: PatientContext(
+            user_id,
+            zone,
+            start,
+            end,
+            opt_in,
+            default.reminders_enabled if enabled is None else enabled,
+            default.nudges_enabled if nudges is None else nudges,
+            default.nudge_after_minutes if after is None else after,
+        )
+        for pk, user_id, zone, start, end, opt_in, enabled, nudges, after in rows
     }

@@ -5,7 +5,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -117,12 +117,9 @@ class SupplementPlanListCreateView(PaginatedListMixin, PatientDataView):
         summary="Create a supplement plan (patient, coordinator, admin; only the care team sets a daily target)",
     )
     def post(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        plan = services.supplement_plan_create(actor=request_user(request), patient=patient, **data.validated_data)
-        self.audit_object(plan.id)
-        return Response(SupplementPlanOutput(plan).data, status=status.HTTP_201_CREATED)
+        patient, values = self.patient_input(request, patient_id)
+        plan = services.supplement_plan_create(actor=request_user(request), patient=patient, **values)
+        return self.recorded(plan, SupplementPlanOutput)
 
 
 class SupplementPlanDetailView(PatientRecordView[SupplementPlan]):
@@ -219,10 +216,8 @@ class SupplementIntakeListCreateView(PaginatedListMixin, PatientDataView):
         summary="Supplement intakes, newest first",
     )
     def get(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        query = SupplementDayQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows = selectors.intake_list(patient=patient, on=query.validated_data["date"])
+        patient, query = self.patient_query(request, patient_id, SupplementDayQuery)
+        rows = selectors.intake_list(patient=patient, on=query["date"])
         return self.paginated_response(request, rows, SupplementIntakeOutput)
 
     @extend_schema(
@@ -231,10 +226,7 @@ class SupplementIntakeListCreateView(PaginatedListMixin, PatientDataView):
         summary="Record a supplement intake (201; 200 when this id was already recorded with the same values)",
     )
     def post(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        patient, values = self.patient_input(request, patient_id)
         plan_id = values.pop("plan")
         if plan_id is not None:
             try:
@@ -244,11 +236,7 @@ class SupplementIntakeListCreateView(PaginatedListMixin, PatientDataView):
         outcome = services.supplement_intake_record(
             actor=request_user(request), patient=patient, stated=frozenset(request.data), **values
         )
-        self.audit_object(outcome.intake.id)
-        return Response(
-            SupplementIntakeOutput(outcome.intake).data,
-            status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
-        )
+        return self.recorded(outcome.intake, SupplementIntakeOutput, created=outcome.created)
 
 
 # --- dietary calcium ---------------------------------------------------------------------------------------------
@@ -293,10 +281,8 @@ class DietaryCalciumListCreateView(PaginatedListMixin, PatientDataView):
         summary="Dietary calcium entries, newest day first",
     )
     def get(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        query = SupplementDayQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows = selectors.diet_list(patient=patient, on=query.validated_data["date"])
+        patient, query = self.patient_query(request, patient_id, SupplementDayQuery)
+        rows = selectors.diet_list(patient=patient, on=query["date"])
         return self.paginated_response(request, rows, DietaryCalciumOutput)
 
     @extend_schema(
@@ -305,17 +291,11 @@ class DietaryCalciumListCreateView(PaginatedListMixin, PatientDataView):
         summary="Record dietary calcium: mg, or food + servings (201; 200 when this id was already recorded alike)",
     )
     def post(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
+        patient, values = self.patient_input(request, patient_id)
         outcome = services.dietary_calcium_record(
-            actor=request_user(request), patient=patient, stated=frozenset(request.data), **data.validated_data
+            actor=request_user(request), patient=patient, stated=frozenset(request.data), **values
         )
-        self.audit_object(outcome.entry.id)
-        return Response(
-            DietaryCalciumOutput(outcome.entry).data,
-            status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
-        )
+        return self.recorded(outcome.entry, DietaryCalciumOutput, created=outcome.created)
 
 
 class CalciumFoodOutput(serializers.Serializer[Any]):
@@ -410,12 +390,10 @@ class NutritionDailyView(PatientDataView):
         summary="One local day's calcium and vitamin D against targets, with warnings (C1-C4, A2)",
     )
     def get(self, request: Request, patient_id: str) -> Response:
-        patient = self.get_patient(request, patient_id)
-        query = NutritionDailyQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        patient, query = self.patient_query(request, patient_id, NutritionDailyQuery)
         timezone = patient.profile.timezone
         today = clock.local_today(timezone)
-        day = query.validated_data["date"] or today
+        day = query["date"] or today
         if day > today:
             raise serializers.ValidationError({"date": ["Cannot be in the future (her local date)."]})
         daily = selectors.daily_nutrition(patient=patient, day=day, timezone=timezone)

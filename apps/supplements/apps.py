@@ -1,12 +1,11 @@
-from django.apps import AppConfig
+from backend.apps import BoneSyncAppConfig
 
 
-class SupplementsConfig(AppConfig):
+class SupplementsConfig(BoneSyncAppConfig):
     name = "apps.supplements"
     label = "supplements"
-    default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self) -> None:
+    def register(self) -> None:
         from apps.medications.facts import register_supplement_plan_provider
         from apps.supplements.reminders import SupplementReminderSource
         from apps.supplements.selectors import supplement_plan_facts

@@ -5,13 +5,14 @@ recurrence per time), so 08:00 stays 08:00 across DST; a time in a spring gap mo
 its first instant.
 """
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, time, timedelta
 from uuid import UUID
 
+from django.db.models import QuerySet
+
 from apps.supplements.models import PlanStatus, SupplementPlan
-from backend import clock
-from backend.recurrence import Recurrence, occurrences
+from backend.recurrence import Recurrence
 from backend.reminder_sources import ReminderSlot, ReminderSource
 
 DAILY = Recurrence(unit="day")
@@ -38,38 +39,28 @@ class SupplementReminderSource(ReminderSource):
     kind = "supplement"
     stale_after_minutes = 4 * 60  # design (issue 5): how long this reminder stays useful
 
-    def live(self, source_ids: Collection[UUID]) -> set[UUID]:
-        rows = SupplementPlan.objects.filter(pk__in=list(source_ids), status=PlanStatus.ACTIVE)
-        return set(rows.values_list("pk", flat=True))
+    def active(self) -> QuerySet[SupplementPlan]:
+        return SupplementPlan.objects.filter(status=PlanStatus.ACTIVE)
 
     def slots(
         self, *, window_start: datetime, window_end: datetime, patient_ids: Iterable[UUID] | None = None
     ) -> Iterator[ReminderSlot]:
         # A local day reaches at most 14 hours either side of its UTC date: a day's margin covers every zone.
-        rows = SupplementPlan.objects.filter(
-            status=PlanStatus.ACTIVE, starts_on__lte=(window_end + timedelta(days=1)).date()
-        ).exclude(ends_on__lt=(window_start - timedelta(days=1)).date())
+        rows = (
+            self.active()
+            .filter(starts_on__lte=(window_end + timedelta(days=1)).date())
+            .exclude(ends_on__lt=(window_start - timedelta(days=1)).date())
+        )
         if patient_ids is not None:
             rows = rows.filter(patient_id__in=list(patient_ids))
         for plan in rows.select_related("patient__profile").iterator(chunk_size=500):
-            zone = clock.zone(plan.patient.profile.timezone)
             for hhmm in plan.times_of_day:
-                for occurrence in occurrences(
+                yield from self.recurring_slots(
+                    plan,
                     DAILY,
                     local_time=time.fromisoformat(hhmm),
-                    zone=zone,
-                    starts_on=plan.starts_on,
-                    ends_on=plan.ends_on,
                     window_start=window_start,
                     window_end=window_end,
-                ):
-                    yield ReminderSlot(
-                        source_kind=self.kind,
-                        source_id=plan.id,
-                        patient_id=plan.patient_id,
-                        local_date=occurrence.local_date,
-                        local_time=occurrence.local_time,
-                        due_at=occurrence.due_at,
-                        text_generic=GENERIC_TEXT,
-                        text_detailed=detailed_text(plan),
-                    )
+                    text_generic=GENERIC_TEXT,
+                    text_detailed=detailed_text(plan),
+                )

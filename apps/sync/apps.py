@@ -1,14 +1,14 @@
-from django.apps import AppConfig
+from backend.apps import BoneSyncAppConfig
 
 
-class SyncConfig(AppConfig):
+class SyncConfig(BoneSyncAppConfig):
     """The WatermelonDB pull/push endpoint and its table registry (the versioning machinery is backend's)."""
 
     name = "apps.sync"
     label = "sync"
-    default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        super().ready()
         from django.db.models.signals import post_migrate
 
         from apps.sync.triggers import ensure_triggers_after_migrate
