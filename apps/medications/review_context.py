@@ -17,6 +17,9 @@ from backend import clock
 
 # The labs the checks read (A4, D6: renal function; D6: serum calcium) and 25(OH)D (C3: vitamin D repletion).
 QUEUE_LAB_KINDS = (LabKind.CRCL, LabKind.EGFR, LabKind.SERUM_CALCIUM, LabKind.VITAMIN_D_25OH)
+# Where each is read (rulebook ids, for staff pages): renal function for A4 (oral bisphosphonates, zoledronic acid)
+# and D6 (denosumab), serum calcium for D6, 25(OH)D for C3.
+LAB_RULES = {LabKind.CRCL: "A4, D6", LabKind.EGFR: "A4, D6", LabKind.SERUM_CALCIUM: "D6", LabKind.VITAMIN_D_25OH: "C3"}
 # A queue item's severity: that of its most severe finding, or "none" without findings.
 SEVERITIES = ("high", "moderate", "low", "none")
 
@@ -36,6 +39,13 @@ class ReviewContext:
     other_schedules: list[Schedule] = field(default_factory=list)
     supplement_plans: list[SupplementPlanFacts] = field(default_factory=list)
     decisions: list[ReviewDecision] = field(default_factory=list)
+
+    def lab_rows(self) -> list[dict[str, object]]:
+        """For pages: each queue lab kind in order, with its latest result (or None) and the rules that read it."""
+        return [
+            {"kind": k.value, "label": str(k.label), "lab": self.labs.get(k.value), "rule": LAB_RULES[k]}
+            for k in QUEUE_LAB_KINDS
+        ]
 
 
 def top_severity(findings: Sequence[dict[str, str]]) -> str:

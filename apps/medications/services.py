@@ -641,6 +641,11 @@ def review_decide(
 MAX_BULK_VERIFY = 50
 
 
+def _named(schedule: Schedule) -> str:
+    user = schedule.patient.user
+    return f"{schedule.medication.name} for {user.full_name or user.email} ({schedule.pk})"
+
+
 @transaction.atomic
 def review_verify_many(
     *, reviewer: User, schedules: Sequence[Schedule], findings: dict[uuid.UUID, list[dict[str, str]]], note: str = ""
@@ -654,13 +659,13 @@ def review_verify_many(
         raise ValidationError({"schedules": [f"Verify at most {MAX_BULK_VERIFY} schedules at once."]})
     with_findings = [s for s in schedules if findings.get(s.pk)]
     if with_findings:
-        names = ", ".join(str(s.pk) for s in with_findings)
+        names = ", ".join(_named(s) for s in with_findings)
         raise ValidationError(
             {"schedules": [f"These have automated findings: review them one by one ({names}). Nothing was verified."]}
         )
     waiting = [s for s in schedules if s.review_status != ReviewStatus.PENDING]
     if waiting:
-        names = ", ".join(str(s.pk) for s in waiting)
+        names = ", ".join(_named(s) for s in waiting)
         raise ValidationError({"schedules": [f"Not awaiting review: {names}. Nothing was verified."]})
     decisions = []
     for schedule in sorted(schedules, key=lambda s: s.pk):  # a fixed lock order: two bulk verifications never deadlock
