@@ -8,7 +8,7 @@ from datetime import date, time
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from apps.alerts.models import Alert, AlertState
 from apps.medications.models import ReviewDecision, ReviewStatus
@@ -20,8 +20,8 @@ from tests.supplements.factories import make_plan
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 900}
 
 
 @pytest.fixture
