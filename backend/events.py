@@ -25,6 +25,8 @@ When a receiver runs, and what its failure does:
   - SignedOut: the sign-out is not done until that installation's push devices are gone (the next person to use
     the phone would get her reminders); failing, the sign-out fails whole and the app can try it again.
   - PasswordChanged: a new password that left her old sessions alive would be worse than a refused change.
+  - ReviewDecided: a pharmacist's request for changes is a worklist item for the patient's coordinators, and her
+    verification resolves it; nothing raises or resolves it later, so the decision and the item are one fact.
   Besides, on PostgreSQL a database error inside a transaction aborts it: keeping the write after a receiver's
   failure would need a savepoint around every receiver, on every write.
 - AlertRaised has receivers after commit only (the staff push).
@@ -184,3 +186,17 @@ class PasswordChanged(Event):
     receivers_in_transaction: ClassVar[bool] = True
 
     user_id: UUID
+
+
+@dataclass(frozen=True)
+class ReviewDecided(Event):
+    """A pharmacist verified a schedule or requested changes to it (apps.medications.services.review_decide, also
+    once per schedule of a bulk verification)."""
+
+    receivers_in_transaction: ClassVar[bool] = True
+
+    patient_id: UUID
+    schedule_id: UUID
+    decision_id: UUID
+    reviewer_id: UUID
+    decision: str  # verify | request_changes

@@ -42,7 +42,7 @@ class PaginatedListMixin:
 
     pagination_class = PagePagination
 
-    def paginate(self, request: Request, rows: QuerySet[Any]) -> tuple[PagePagination, Sequence[Any]]:
+    def paginate(self, request: Request, rows: QuerySet[Any] | Sequence[Any]) -> tuple[PagePagination, Sequence[Any]]:
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)  # type: ignore[arg-type]
         return paginator, page or []

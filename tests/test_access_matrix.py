@@ -158,3 +158,43 @@ def test_malformed_patient_id_is_404(world: World, client_for) -> None:
     response = client_for(world.cora).get("/api/v1/patients/not-a-uuid/")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+# --- review endpoints (issue 14): keyed by a schedule id, not a patient id, so listed here by hand -------------------
+# (method, url with {schedule}, body). Ann's schedule: in scope for Cora, Phil, the admin (and Ann, refused by role).
+REVIEW_ENDPOINTS = [
+    ("get", "/api/v1/reviews/{schedule}/history/", {}),
+    ("post", "/api/v1/reviews/{schedule}/", {"decision": "verify", "note": "ok"}),
+    ("post", "/api/v1/reviews/verify/", {"schedules": ["{schedule}"]}),
+]
+REVIEW_CASES = [(method, url, body) for method, url, body in REVIEW_ENDPOINTS]
+
+
+def _review_call(world: World, client_for, who: str, method: str, url: str, body: dict) -> Any:
+    schedule = make_schedule(world.ann, "letrozole")
+    filled = {k: [str(schedule.id)] if v == ["{schedule}"] else v for k, v in body.items()}
+    client = client_for(_actor(world, who))
+    return getattr(client, method)(url.format(schedule=schedule.id), filled, format="json")
+
+
+@pytest.mark.parametrize(("method", "url", "body"), REVIEW_CASES, ids=[f"{m.upper()} {u}" for m, u, _ in REVIEW_CASES])
+@pytest.mark.parametrize("who", ("bea", "cody", "zed", "pia"))
+def test_review_endpoints_out_of_scope_get_404_and_change_nothing(world: World, client_for, method, url, body, who):
+    make_schedule(world.ann, "alendronate")  # the tables are not empty
+    before = _row_counts()
+    response = _review_call(world, client_for, who, method, url, body)
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["code"] == "not_found"
+    after = _row_counts()
+    assert after["medications.Schedule"] == before["medications.Schedule"] + 1  # the one made for the call
+    assert after["medications.ReviewDecision"] == before["medications.ReviewDecision"]
+    assert after["alerts.Alert"] == before["alerts.Alert"]
+
+
+@pytest.mark.parametrize(("method", "url", "body"), REVIEW_CASES, ids=[f"{m.upper()} {u}" for m, u, _ in REVIEW_CASES])
+@pytest.mark.parametrize(("who", "allowed"), [("ann", False), ("cora", None), ("phil", True), ("admin", True)])
+def test_review_endpoints_in_scope(world: World, client_for, method, url, body, who, allowed) -> None:
+    response = _review_call(world, client_for, who, method, url, body)
+    if allowed is None:  # the coordinator reads the history; deciding is the pharmacist's
+        allowed = method == "get"
+    assert response.status_code == (200 if method == "get" else 201) if allowed else 403, response.content

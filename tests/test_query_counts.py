@@ -63,3 +63,44 @@ def test_care_team_and_staff_lists_do_not_grow(world: World, client_for) -> None
         count_queries(lambda: client.get("/api/v1/staff/")),
     )
     assert large == small
+
+
+def test_review_queue_queries_do_not_grow_with_patients(world: World, client_for) -> None:
+    """Issue 14 (9): each item carries labs, other schedules, supplement plans and decisions, in a fixed number of
+    queries whatever the number of patients on the page."""
+    from datetime import time
+    from decimal import Decimal
+
+    from tests.factories import make_schedule
+    from tests.supplements.factories import make_plan
+
+    def add_patient() -> None:
+        patient = PatientFactory.create(organisation=world.org_a)
+        CareTeamFactory.create(patient=patient, staff=world.cora)
+        for kind, value in (("crcl", "48"), ("egfr", "52"), ("serum_calcium", "9.4"), ("vitamin_d_25oh", "30")):
+            LabFactory.create(patient=patient, kind=kind, value=Decimal(value))
+        make_plan(patient, times_of_day=[time(8, 0)])
+        make_schedule(patient, "letrozole")
+        schedule = make_schedule(patient, "alendronate")
+        client_for(world.phil).post(
+            f"/api/v1/reviews/{schedule.id}/", {"decision": "request_changes", "note": "Time?"}, format="json"
+        )
+        from apps.medications.services import schedule_update
+
+        schedule_update(actor=world.cora, schedule=schedule, local_time=time(6, 30))
+
+    client = client_for(world.phil)
+    for _ in range(2):
+        add_patient()
+    small = count_queries(lambda: client.get("/api/v1/reviews/"))
+    for _ in range(6):
+        add_patient()
+    response = client.get("/api/v1/reviews/")
+    assert len(response.json()["results"]) == 16
+    assert all(
+        row["decisions"] and row["labs"]["crcl"]
+        for row in response.json()["results"]
+        if row["medication_code"] == "alendronate"
+    )
+    assert count_queries(lambda: client.get("/api/v1/reviews/")) == small
+    assert count_queries(lambda: client.get("/api/v1/reviews/?severity=none&severity=low")) <= small + 4

@@ -1,20 +1,22 @@
 """What the alerts layer does when the layers below announce something (backend.events), subscribed by
-AlertsConfig.ready. Both run in the writer's transaction: the alerts must agree with the write (see backend.events)."""
+AlertsConfig.ready. All run in the writer's transaction: the alerts must agree with the write (see backend.events)."""
 
 from django.db.models import Q
 
 from apps.alerts.follow_on import delay_alert_kinds, recheck_stopped_injectables
+from apps.alerts.review_requests import settle_review_request
 from apps.alerts.services import alerts_resolve_automatically
 from apps.medications.models import DoseStatus, Schedule
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, alert_for
 from apps.medications.selectors import injection_status_now
 from backend import clock
-from backend.events import DoseRecorded, PlanChanged, subscribe
+from backend.events import DoseRecorded, PlanChanged, ReviewDecided, subscribe
 
 
 def connect() -> None:
     subscribe(DoseRecorded, settle_injection_alerts_on_dose, in_transaction=True)
     subscribe(PlanChanged, judge_stopped_injectables, in_transaction=True)
+    subscribe(ReviewDecided, settle_review_request, in_transaction=True)
 
 
 def settle_injection_alerts_on_dose(event: DoseRecorded) -> None:

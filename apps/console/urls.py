@@ -9,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from apps.accounts.signin_limits import sign_in_limited
-from apps.console import summary_views, views
+from apps.console import review_views, summary_views, views
 from apps.console.forms import StaffAuthenticationForm
 
 app_name = "console"
@@ -44,5 +44,6 @@ urlpatterns = [
     path("reviews/<uuid:schedule_pk>/", views.review_decide, name="review_decide"),
     path("rules/", views.rules, name="rules"),
     path("patients/<uuid:patient_pk>/summary/", summary_views.patient_summary, name="patient_summary"),
+    path("reviews/verify/", review_views.review_verify_many, name="review_verify_many"),
     path("<path:rest>", views.unknown, name="unknown"),  # stays last: every other console path goes above it
 ]

@@ -39,7 +39,7 @@ from apps.console.forms import (
 from apps.medications import services as medication_services
 from apps.medications.models import Schedule
 from apps.medications.rules.adherence import ADHERENT_PDC, pdc_percent
-from apps.medications.selectors import review_findings, review_queue
+from apps.medications.selectors import review_findings
 from apps.profiles.models import DxaSite
 from apps.profiles.rules import BONE_HEALTH_THRESHOLDS
 from backend import clock
@@ -465,22 +465,9 @@ def patient(request: HttpRequest, patient_pk: UUID) -> HttpResponse:
 def _reviews_response(
     request: HttpRequest, bound: dict[UUID, ReviewForm] | None = None, *, status: int = 200
 ) -> HttpResponse:
-    schedules = _page_of(request, review_queue(user=_user(request)))
-    findings = review_findings(schedules)
-    rows = []
-    for schedule in schedules:
-        found = findings[schedule.pk]
-        high = sum(1 for f in found if f["severity"] == "high")
-        rows.append(
-            {
-                "schedule": schedule,
-                "findings": found,
-                "high": high,
-                "form": (bound or {}).get(schedule.pk) or ReviewForm(prefix=str(schedule.pk), high_findings=high),
-            }
-        )
-    _audit_list(request, "console_reviews", [s.patient_id for s in schedules])
-    return page(request, "reviews.html", {"rows": rows, "page_obj": schedules, "nav": "reviews"}, status=status)
+    from apps.console.review_views import reviews_response  # the queue page lives there (it imports this module)
+
+    return reviews_response(request, bound, status=status)
 
 
 @require_GET

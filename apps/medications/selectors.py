@@ -11,7 +11,15 @@ from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, When
 
 from apps.accounts.models import Patient, User
 from apps.medications.facts import findings_for
-from apps.medications.models import DoseRecord, DrugClass, Medication, ReviewStatus, Schedule, ScheduleStatus
+from apps.medications.models import (
+    DoseRecord,
+    DrugClass,
+    Medication,
+    ReviewDecision,
+    ReviewStatus,
+    Schedule,
+    ScheduleStatus,
+)
 from apps.medications.rules.injection import BANDS_BY_DRUG, FollowOn, InjectionStatus, injection_status, is_stopped
 from apps.profiles.rules import CurrentTherapy
 from backend import clock
@@ -203,6 +211,19 @@ def review_findings(schedules: Sequence[Schedule]) -> dict[uuid.UUID, list[dict[
         ]
         for schedule in schedules
     }
+
+
+def review_history(*, schedule_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[ReviewDecision]]:
+    """Every review decision on these schedules, newest first, with who decided: one query for all."""
+    history: dict[uuid.UUID, list[ReviewDecision]] = {}
+    rows = (
+        ReviewDecision.objects.filter(schedule_id__in=schedule_ids)
+        .select_related("reviewer")
+        .order_by("schedule_id", "-created_at", "-id")
+    )
+    for decision in rows:
+        history.setdefault(decision.schedule_id, []).append(decision)
+    return history
 
 
 def with_list_adherence(schedules: QuerySet[Schedule], *, now: datetime | None = None) -> QuerySet[Any]:

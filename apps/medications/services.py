@@ -1,5 +1,5 @@
 """Writes for schedules, dose records and reviews. Keyword-only, validated, atomic; announce what happened through
-backend.events (DoseRecorded, PlanChanged)."""
+backend.events (DoseRecorded, PlanChanged, ReviewDecided)."""
 
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -36,7 +36,7 @@ from apps.medications.rules.injection import (
 from apps.medications.selectors import injection_status_now, recurrence_of
 from backend import clock
 from backend.client_ids import insert_or_replay, replayed, stated_body
-from backend.events import DoseRecorded, PlanChanged, publish
+from backend.events import DoseRecorded, PlanChanged, ReviewDecided, publish
 from backend.recurrence import local_dates, recurrence_errors, to_instant
 from backend.updates import apply_changes, refuse_unknown
 
@@ -623,9 +623,59 @@ def review_decide(
         ReviewStatus.VERIFIED if decision == ReviewDecision.Decision.VERIFY else ReviewStatus.CHANGES_REQUESTED
     )
     schedule.save(update_fields=["review_status", "updated_at"])
-    return ReviewDecision.objects.create(
+    made = ReviewDecision.objects.create(
         schedule=schedule, decision=decision, note=note, reviewer=reviewer, findings=findings
     )
+    # A request for changes becomes the coordinators' worklist item; a verification resolves it (apps.alerts).
+    publish(
+        ReviewDecided(
+            patient_id=schedule.patient_id,
+            schedule_id=schedule.pk,
+            decision_id=made.pk,
+            reviewer_id=reviewer.pk,
+            decision=decision,
+        )
+    )
+    return made
+
+
+MAX_BULK_VERIFY = 50
+
+
+def _named(schedule: Schedule) -> str:
+    user = schedule.patient.user
+    return f"{schedule.medication.name} for {user.full_name or user.email} ({schedule.pk})"
+
+
+@transaction.atomic
+def review_verify_many(
+    *, reviewer: User, schedules: Sequence[Schedule], findings: dict[uuid.UUID, list[dict[str, str]]], note: str = ""
+) -> list[ReviewDecision]:
+    """Verify several schedules at once, all or none: only schedules with no automated finding may be verified
+    together (each finding needs the pharmacist's own look), and each must still await review. One decision per
+    schedule, each announced as review_decide does; any refusal writes nothing."""
+    if not schedules:
+        raise ValidationError({"schedules": ["Choose at least one schedule to verify."]})
+    if len(schedules) > MAX_BULK_VERIFY:
+        raise ValidationError({"schedules": [f"Verify at most {MAX_BULK_VERIFY} schedules at once."]})
+    with_findings = [s for s in schedules if findings.get(s.pk)]
+    if with_findings:
+        names = ", ".join(_named(s) for s in with_findings)
+        raise ValidationError(
+            {"schedules": [f"These have automated findings: review them one by one ({names}). Nothing was verified."]}
+        )
+    waiting = [s for s in schedules if s.review_status != ReviewStatus.PENDING]
+    if waiting:
+        names = ", ".join(_named(s) for s in waiting)
+        raise ValidationError({"schedules": [f"Not awaiting review: {names}. Nothing was verified."]})
+    decisions = []
+    for schedule in sorted(schedules, key=lambda s: s.pk):  # a fixed lock order: two bulk verifications never deadlock
+        decisions.append(
+            review_decide(
+                reviewer=reviewer, schedule=schedule, decision=ReviewDecision.Decision.VERIFY, note=note, findings=[]
+            )
+        )
+    return decisions
 
 
 def review_recheck(*, patient_id: uuid.UUID, exclude: uuid.UUID | None = None) -> list[Schedule]:

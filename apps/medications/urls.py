@@ -12,5 +12,7 @@ urlpatterns = [
     path(f"{P}doses/<uuid:dose_id>/", api.DoseDetailView.as_view(), name="dose-detail"),
     path(f"{P}adherence/", api_review.AdherenceView.as_view(), name="adherence"),
     path("reviews/", api_review.ReviewQueueView.as_view(), name="reviews"),
+    path("reviews/verify/", api_review.ReviewBulkVerifyView.as_view(), name="review-verify-many"),
     path("reviews/<uuid:schedule_id>/", api_review.ReviewDecideView.as_view(), name="review-decide"),
+    path("reviews/<uuid:schedule_id>/history/", api_review.ReviewHistoryView.as_view(), name="review-history"),
 ]

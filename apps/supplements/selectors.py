@@ -110,10 +110,10 @@ def supplement_plan_facts(patient_ids: set[UUID]) -> dict[UUID, list[SupplementP
         SupplementPlan.objects.filter(patient_id__in=patient_ids, status=PlanStatus.ACTIVE)
         .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=_utc_today()))
         .order_by("patient_id", "starts_on", "created_at", "id")
-        .values_list("patient_id", "id", "supplement", "times_of_day")
+        .values_list("patient_id", "id", "supplement", "times_of_day", "amount", "unit")
     )
     plans: dict[UUID, list[SupplementPlanFacts]] = {}
-    for patient_id, plan_id, supplement, times_of_day in rows:
+    for patient_id, plan_id, supplement, times_of_day, amount, unit in rows:
         nutrient = rules.NUTRIENT_OF.get(supplement)
         if nutrient is None:
             continue
@@ -124,6 +124,7 @@ def supplement_plan_facts(patient_ids: set[UUID]) -> dict[UUID, list[SupplementP
                 name=str(Supplement(supplement).label),
                 nutrient=nutrient.value,
                 times=tuple(time.fromisoformat(t) for t in times_of_day),
+                amount=f"{amount.normalize():f} {unit}",
             )
         )
     return plans

@@ -94,6 +94,12 @@ CASES: list[tuple[str, str, str, dict[str, int]]] = [
         "/console/patients/{patient}/summary/",
         {"anon": 302, **PATIENT_REFUSED, "cora": 200, "phil": 200, "admin": 200, "cody": 404, "zed": 404, "pia": 404},
     ),
+    (  # issue 14: verify several schedules without findings (an empty post chooses none: 400, nothing written)
+        "review_verify_many",
+        "post",
+        "/console/reviews/verify/",
+        {"anon": 302, **PATIENT_REFUSED, "cora": 403, "zed": 403, "phil": 400, "pia": 400, "admin": 400},
+    ),
     ("unknown", "get", "/console/no-such-page/", {"anon": 302, "cora": 404, "phil": 404}),
 ]
 FLAT = [(name, method, path, who, status) for name, method, path, by_who in CASES for who, status in by_who.items()]
@@ -120,7 +126,7 @@ def test_access(world: World, ids: dict[str, str], console_for, name, method, pa
         assert b"not in your care" in response.content or b"nothing here" in response.content
     if name in {"alert_acknowledge", "alert_resolve"} and who != "cora":
         assert Alert.objects.get(pk=ids["alert"]).state == AlertState.OPEN
-    if name == "review_decide":  # the schedule stays pending whoever posts an empty form
+    if name in {"review_decide", "review_verify_many"}:  # the schedule stays pending whoever posts an empty form
         assert Schedule.objects.get(pk=ids["schedule"]).review_status == ReviewStatus.PENDING
 
 

@@ -42,6 +42,11 @@ def test_seed_demo_is_idempotent_and_its_logins_work(db: None, capsys) -> None:
     assert "t_score_below_threshold" in [r["code"] for r in margaret["reasons"]]
     # Something to act on in the demo: Margaret's denosumab is late, so the coordinator has a rebound-risk alert.
     alerts = client.get("/api/v1/alerts/").json()["results"]
+    # And the pharmacist's pending request for changes on Rosa's alendronate (issue 14).
     assert [(a["patient_name"], a["kind"], a["severity"]) for a in alerts] == [
-        ("Margaret Hughes", "denosumab_late", "high")
+        ("Margaret Hughes", "denosumab_late", "high"),
+        ("Rosa Martínez", "review_changes_requested", "normal"),
     ]
+    [request] = [a for a in alerts if a["kind"] == "review_changes_requested"]
+    history = client.get(f"/api/v1/reviews/{request['schedule']}/history/").json()
+    assert [(d["decision"], d["reviewer_name"]) for d in history] == [("request_changes", "Paul Lindqvist")]

@@ -177,6 +177,7 @@ class SupplementPlanFacts:
     name: str  # e.g. "Calcium carbonate"
     nutrient: str  # "calcium" | "vitamin_d" | "magnesium" | "vitamin_k2"
     times: tuple[time, ...]
+    amount: str = ""  # per time of day as written on the plan, e.g. "500 mg" (shown in the review queue)
 
 
 @dataclass(frozen=True)

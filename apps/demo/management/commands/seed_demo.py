@@ -11,6 +11,7 @@ from django.db import transaction
 
 from apps.accounts.models import Organisation, Patient, User
 from apps.accounts.services import care_team_assign, organisation_create, staff_create, user_create
+from apps.demo.review_request import seed_review_request
 from apps.profiles.services import bone_density_record, lab_record, patient_enrol
 from backend.roles import Role
 
@@ -188,6 +189,7 @@ class Command(BaseCommand):
             coordinator = User.objects.get(email=STAFF[0][0])
             pharmacist = User.objects.get(email=STAFF[1][0])
             _seed_treatment(coordinator, pharmacist)
+            seed_review_request(pharmacist)  # issue 14: a pending request for changes on the worklist
         self.stdout.write(self.style.SUCCESS(f"Demo organisation: {ORGANISATION}"))
         self.stdout.write(f"All demo logins use the password: {DEMO_PASSWORD}")
         for email, name, role in STAFF:
