@@ -36,8 +36,7 @@ def given_for(appointment: Appointment, doses: set[tuple[UUID, date]]) -> bool:
     booked_on = appointment.created_at.astimezone(zone).date()
     day = appointment.starts_at.astimezone(zone).date()
     return any(
-        schedule_id == appointment.schedule_id and booked_on <= taken_on <= day
-        for schedule_id, taken_on in doses
+        schedule_id == appointment.schedule_id and booked_on <= taken_on <= day for schedule_id, taken_on in doses
     )
 
 

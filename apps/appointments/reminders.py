@@ -32,7 +32,7 @@ class AppointmentReminderSource(ReminderSource):
 
     def live(self, source_ids: Collection[UUID]) -> set[UUID]:
         rows = Appointment.objects.filter(among("pk", source_ids), status=AppointmentStatus.BOOKED)
-        return set(rows.filter(starts_at__gt=clock.now()).values_list("pk", flat=True))
+        return set(rows.values_list("pk", flat=True))
 
     def slots(
         self, *, window_start: datetime, window_end: datetime, patient_ids: Iterable[UUID] | None = None
