@@ -63,3 +63,20 @@ def test_care_team_and_staff_lists_do_not_grow(world: World, client_for) -> None
         count_queries(lambda: client.get("/api/v1/staff/")),
     )
     assert large == small
+
+
+def test_appointment_list_with_readiness_does_not_grow(world: World, client_for) -> None:
+    from tests.appointments.factories import make_appointment
+    from tests.factories import make_schedule
+
+    schedule = make_schedule(world.ann, "denosumab")
+    client = client_for(world.cora)
+    url = f"/api/v1/patients/{world.ann.id}/appointments/"
+    make_appointment(world.ann, schedule=schedule)
+    LabFactory.create(patient=world.ann)
+    small = count_queries(lambda: client.get(url))
+    for _ in range(10):
+        make_appointment(world.ann, schedule=schedule)
+        make_appointment(world.ann, kind="lab")
+    assert len(client.get(url).json()["results"]) == 21
+    assert count_queries(lambda: client.get(url)) == small <= 12
