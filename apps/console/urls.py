@@ -9,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from apps.accounts.signin_limits import sign_in_limited
-from apps.console import views
+from apps.console import booking_views, views
 from apps.console.forms import StaffAuthenticationForm
 
 app_name = "console"
@@ -43,5 +43,10 @@ urlpatterns = [
     path("reviews/", views.reviews, name="reviews"),
     path("reviews/<uuid:schedule_pk>/", views.review_decide, name="review_decide"),
     path("rules/", views.rules, name="rules"),
+    # Issue 14 (book, give): apps/console/booking_views.py. Before the catch-all below.
+    path("booking-list/", booking_views.booking_list, name="booking_list"),
+    path("patients/<uuid:patient_pk>/appointments/new/", booking_views.appointment_book, name="appointment_book"),
+    path("appointments/<uuid:appointment_pk>/given/", booking_views.appointment_given, name="appointment_given"),
+    path("appointments/<uuid:appointment_pk>/cancel/", booking_views.appointment_cancel, name="appointment_cancel"),
     path("<path:rest>", views.unknown, name="unknown"),
 ]
