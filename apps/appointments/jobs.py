@@ -1,4 +1,4 @@
-"""The appointment watch (AP1): an injection or infusion appointment whose local day has passed with no dose
+"""The appointment watch (D9): an injection or infusion appointment whose local day has passed with no dose
 recorded for its schedule raises `appointment_missed` once (episode: the appointment), for the coordinators'
 worklist; the dose, when recorded, resolves it (receivers.py).
 
@@ -21,7 +21,7 @@ from backend import clock
 
 BATCH = 500
 MISSED_KIND = "appointment_missed"
-MISSED_RULE = "AP1"
+MISSED_RULE = "D9"  # DOMAIN D9 (design, issue 14)
 
 
 @dataclass

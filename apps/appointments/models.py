@@ -44,7 +44,7 @@ class Appointment(SyncVersioned, BaseModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # An injection or infusion: the instant her local day of `starts_at` ends, when the appointment watch checks
-    # that a dose was recorded (AP1). Null once checked, for a cancelled one and for the other kinds.
+    # that a dose was recorded (D9). Null once checked, for a cancelled one and for the other kinds.
     missed_check_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

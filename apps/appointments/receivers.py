@@ -16,7 +16,7 @@ def connect() -> None:
 
 
 def resolve_missed_on_dose(event: DoseRecorded) -> None:
-    """AP1: the dose recorded as given for the schedule resolves its open `appointment_missed` alerts."""
+    """D9: the dose recorded as given for the schedule resolves its open `appointment_missed` alerts."""
     if event.status != DoseStatus.TAKEN:
         return
     alerts_resolve_automatically(

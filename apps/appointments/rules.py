@@ -53,7 +53,7 @@ def reminder_instants(starts_at: datetime, zone: ZoneInfo) -> list[tuple[int, da
 
 
 def day_over_at(starts_at: datetime, zone: ZoneInfo) -> datetime:
-    """AP1: the instant her local day of the appointment ends (her next midnight), DST-correct."""
+    """D9: the instant her local day of the appointment ends (her next midnight), DST-correct."""
     day = starts_at.astimezone(zone).date()
     return to_instant(day + timedelta(days=1), time(0, 0), zone)
 

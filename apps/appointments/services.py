@@ -55,7 +55,7 @@ def _validate(appointment: Appointment, *, check_time: bool) -> None:
 
 
 def _plan_missed_check(appointment: Appointment) -> None:
-    """AP1: an injection or infusion is checked once her local day of it has passed."""
+    """D9: an injection or infusion is checked once her local day of it has passed."""
     if appointment.kind in DOSE_KINDS and appointment.status == AppointmentStatus.BOOKED:
         zone = clock.zone(appointment.patient.profile.timezone)
         appointment.missed_check_at = rules.day_over_at(appointment.starts_at, zone)

@@ -1,5 +1,5 @@
 """Time-dependent parts of appointments, with time travel across the spring DST change in London (29 March 2026):
-reminders 3 days and 1 day before at 09:00 her time, withdrawn or moved with the appointment; the AP1 missed
+reminders 3 days and 1 day before at 09:00 her time, withdrawn or moved with the appointment; the D9 missed
 check at the end of her local day, raised once, resolved when the dose is recorded."""
 
 import uuid
@@ -82,7 +82,7 @@ def test_a_missed_injection_day_raises_one_alert_at_her_midnight_resolved_by_the
     assert (alert.patient_id, alert.schedule_id, alert.rule, alert.episode) == (
         world.ann.id,
         appointment.schedule_id,
-        "AP1",
+        "D9",
         str(appointment.id),
     )
     assert "no dose recorded" in alert.message
