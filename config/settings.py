@@ -262,6 +262,8 @@ SPECTACULAR_SETTINGS = {
         "LabKindEnum": "apps.profiles.models.LabKind",
         "ExerciseKindEnum": "apps.exercise.models.ExerciseKind",
         "RecurrenceUnitEnum": "apps.medications.models.RecurrenceUnit",
+        "AppointmentKindEnum": "apps.appointments.models.AppointmentKind",
+        "AppointmentStatusEnum": "apps.appointments.models.AppointmentStatus",
     },
 }
 

@@ -65,9 +65,9 @@ class BookingForm(forms.Form):
     def __init__(self, *args: Any, schedules: list[Schedule], zone_name: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schedules = {str(s.pk): s for s in schedules}
-        self.fields["schedule"].choices = [("", "none")] + [
-            (str(s.pk), f"{s.medication.name} {s.dose}") for s in schedules
-        ]
+        field = self.fields["schedule"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "none")] + [(str(s.pk), f"{s.medication.name} {s.dose}") for s in schedules]
         self.fields["at"].help_text = f"Her local time ({zone_name})."
 
 
@@ -108,7 +108,7 @@ def appointment_book(request: HttpRequest, patient_pk: UUID) -> HttpResponse:
     schedules = _injectables(patient)
     zone_name = patient.profile.timezone
     if request.method == "GET":
-        chosen = schedules and next((s for s in schedules if str(s.pk) == request.GET.get("schedule")), None)
+        chosen = next((s for s in schedules if str(s.pk) == request.GET.get("schedule")), None)
         initial: dict[str, Any] = {"kind": AppointmentKind.VISIT}
         if chosen:
             initial = {
@@ -287,7 +287,7 @@ def patient_appointments(patient: Patient, user: User) -> dict[str, Any]:
     readiness = appointment_selectors.readiness_of(rows)
     zone = clock.zone(patient.profile.timezone)
     now = clock.now()
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "a": a,
             "local": a.starts_at.astimezone(zone),
@@ -298,9 +298,9 @@ def patient_appointments(patient: Patient, user: User) -> dict[str, Any]:
         for a in rows
     ]
     by_schedule: dict[UUID, list[dict[str, Any]]] = {}
-    for item in items:
-        if item["a"].schedule_id and item["a"].status == AppointmentStatus.BOOKED:
-            by_schedule.setdefault(item["a"].schedule_id, []).append(item)
+    for a, item in zip(rows, items, strict=True):
+        if a.schedule_id and a.status == AppointmentStatus.BOOKED:
+            by_schedule.setdefault(a.schedule_id, []).append(item)
     return {
         "items": items,
         "by_schedule": by_schedule,

@@ -21,6 +21,7 @@ from tests.test_query_counts import count_queries
 def test_book_from_the_list_then_record_given(world: World, console_for) -> None:
     alert = make_critical_denosumab_alert(world.ann)
     schedule = alert.schedule
+    assert schedule is not None
     cora = console_for(world.cora)
     listing = cora.get("/console/booking-list/").content.decode()
     assert "Ann Archer" in listing and "Critical" in listing
@@ -57,7 +58,9 @@ def test_book_from_the_list_then_record_given(world: World, console_for) -> None
     alert.refresh_from_db()
     assert alert.state == AlertState.RESOLVED
     schedule.refresh_from_db()
-    assert schedule.next_due_on > timezone.localdate()  # D2: six months after the injection given
+    assert (
+        schedule.next_due_on is not None and schedule.next_due_on > timezone.localdate()
+    )  # D2: six months after the injection given
     assert not Alert.objects.exclude(state=AlertState.RESOLVED).exists()
 
 

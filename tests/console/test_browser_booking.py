@@ -5,7 +5,7 @@ and at 390 px (var/artifacts/console/)."""
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from apps.alerts.models import AlertState
 from apps.appointments.models import Appointment
@@ -15,7 +15,8 @@ from tests.console.conftest import make_critical_denosumab_alert
 from tests.console.test_browser import _browser_ready, shoot, sign_in  # noqa: F401 - the shared fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
 
 def test_book_from_the_booking_list_then_record_it_given(
@@ -31,7 +32,7 @@ def test_book_from_the_booking_list_then_record_it_given(
     shoot("20-booking-list")
     page.set_viewport_size(PHONE)
     shoot("20-booking-list-390")
-    page.set_viewport_size({"width": 1280, "height": 800})
+    page.set_viewport_size(DESKTOP)
 
     row.get_by_role("link", name="Book injection for Ann Archer").click()
     expect(page.get_by_role("heading", name="Book an appointment for Ann Archer")).to_be_visible()
@@ -41,7 +42,9 @@ def test_book_from_the_booking_list_then_record_it_given(
     page.get_by_role("button", name="Book").click()
     expect(page.locator(".field-error")).to_contain_text("More than two years ahead")
     shoot("21-book-refused")
-    tomorrow = page.evaluate("() => { const d = new Date(Date.now() + 2 * 86400000); return d.toISOString().slice(0, 10); }")
+    tomorrow = page.evaluate(
+        "() => { const d = new Date(Date.now() + 2 * 86400000); return d.toISOString().slice(0, 10); }"
+    )
     page.get_by_label("Date").fill(tomorrow)
     page.get_by_label("Where").fill("Clinic B, room 4")
     page.get_by_role("button", name="Book").click()
@@ -57,7 +60,7 @@ def test_book_from_the_booking_list_then_record_it_given(
     shoot("22-patient-booked")
     page.set_viewport_size(PHONE)
     shoot("22-patient-booked-390")
-    page.set_viewport_size({"width": 1280, "height": 800})
+    page.set_viewport_size(DESKTOP)
 
     card.get_by_role("link", name="Record as given").click()
     expect(page.get_by_role("heading", name="Record Denosumab as given")).to_be_visible()
