@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Exists, OuterRef, QuerySet
@@ -41,6 +42,12 @@ def dental_check_list(*, patient: Patient) -> QuerySet[DentalCheck]:
 
 def future_booked(*, now: datetime) -> QuerySet[Appointment]:
     return Appointment.objects.filter(status=AppointmentStatus.BOOKED, starts_at__gte=now)
+
+
+def booked_schedule_ids(now: datetime) -> QuerySet[Any]:
+    """The schedules with an appointment booked from `now` on (a subquery of ids): the medications app's booking
+    reminders leave them alone."""
+    return future_booked(now=now).exclude(schedule=None).values("schedule_id")
 
 
 def booking_list(*, user: User, now: datetime | None = None) -> QuerySet[Schedule]:

@@ -120,3 +120,23 @@ def test_an_injection_given_on_its_day_raises_nothing_and_a_cancelled_one_is_not
     report = appointment_watch(now=datetime(2026, 4, 10, tzinfo=UTC))
     assert (report.checked, report.alerts_raised) == (1, 0)
     assert not Alert.objects.filter(kind="appointment_missed").exists()
+
+
+def test_booking_reminders_stop_while_an_appointment_is_booked_and_return_when_cancelled(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    from tests.factories import make_schedule
+
+    def asked_to_book() -> int:
+        return ReminderOccurrence.objects.filter(source_kind="injection_booking", state="pending").count()
+
+    with time_machine.travel(BOOKED_AT, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            schedule = make_schedule(world.ann, "denosumab", starts_on=datetime(2026, 3, 25).date())
+        assert asked_to_book() > 0  # due on 25 March: "please call your clinic to book"
+        with django_capture_on_commit_callbacks(execute=True):
+            appointment = make_appointment(world.ann, schedule=schedule, starts_at=STARTS)
+        assert asked_to_book() == 0
+        with django_capture_on_commit_callbacks(execute=True):
+            appointment_cancel(actor=world.cora, appointment=appointment, reason="She cannot come")
+        assert asked_to_book() > 0

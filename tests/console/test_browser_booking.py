@@ -20,7 +20,10 @@ DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
 
 def test_book_from_the_booking_list_then_record_it_given(
-    world: World, live_server, page: Page, shoot: Callable[[str], None]
+    world: World,
+    live_server,
+    page: Page,
+    shoot: Callable[[str], None],  # noqa: F811 - the fixture
 ) -> None:
     critical = make_critical_denosumab_alert(world.ann)
     sign_in(page, live_server.url, "cora@example.org")
