@@ -123,14 +123,14 @@ class DoseRecorded(Event):
     next_due_on: date | None = field(default=None, repr=False)
 
 
-PlanKind = Literal["medication", "supplement", "exercise"]
+PlanKind = Literal["medication", "supplement", "exercise", "appointment"]
 
 
 @dataclass(frozen=True)
 class PlanChanged(Event):
     """One of a patient's plans was created, changed (moved, paused, resumed, stopped) or removed: a medication
-    schedule, a supplement plan or an exercise plan. Published by the services of medications, supplements and
-    exercise."""
+    schedule, a supplement plan, an exercise plan or an appointment (booked, moved, cancelled). Published by the
+    services of medications, supplements, exercise and appointments."""
 
     receivers_in_transaction: ClassVar[bool] = True
 

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "apps.supplements",
     "apps.exercise",
     "apps.alerts",
+    "apps.appointments",
     "apps.reminders",
     "apps.sync",
     "apps.console",
@@ -261,6 +262,8 @@ SPECTACULAR_SETTINGS = {
         "LabKindEnum": "apps.profiles.models.LabKind",
         "ExerciseKindEnum": "apps.exercise.models.ExerciseKind",
         "RecurrenceUnitEnum": "apps.medications.models.RecurrenceUnit",
+        "AppointmentKindEnum": "apps.appointments.models.AppointmentKind",
+        "AppointmentStatusEnum": "apps.appointments.models.AppointmentStatus",
     },
 }
 
@@ -297,6 +300,9 @@ CELERY_BEAT_SCHEDULE = {
     # Cheap when idle (an index on the next judgement instant): alerts follow dose writes within minutes, and each
     # patient's stored 90-day figure is refreshed once her day has turned (the list reads tomorrow's from midnight).
     "low_adherence": {"task": "alerts.low_adherence_watch", "schedule": crontab(minute="2-59/5")},
+    # AP1: an injection or infusion appointment whose local day passed with no dose recorded (cheap when idle: an
+    # index on the check instant).
+    "appointment_watch": {"task": "appointments.appointment_watch", "schedule": crontab(minute="4-59/5")},
     # Reminders (issue 5): a rolling 14-day horizon kept current, and a dispatcher every minute.
     "materialise_reminders": {"task": "reminders.materialise", "schedule": crontab(minute="*/10")},
     "dispatch_reminders": {"task": "reminders.dispatch", "schedule": crontab()},

@@ -14,6 +14,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("apps.supplements.urls")),
     path("", include("apps.exercise.urls")),
     path("", include("apps.alerts.urls")),
+    path("", include("apps.appointments.urls")),
     path("", include("apps.reminders.urls")),
     path("", include("apps.sync.urls")),
     path("", include("apps.caseload.urls")),

@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from apps.accounts.api_base import PatientDataView
 from apps.accounts.models import Patient
 from backend.models import AuditEvent
+from tests.appointments.factories import make_appointment
 from tests.conftest import World
 from tests.exercise.factories import make_exercise_plan
 from tests.factories import make_dose, make_schedule
@@ -29,6 +30,7 @@ OBJECT_KWARGS: dict[str, Callable[[Patient], Any]] = {
     "dose_id": lambda patient: make_dose(patient).id,
     "supplement_plan_id": lambda patient: make_plan(patient).id,
     "exercise_plan_id": lambda patient: make_exercise_plan(patient).id,
+    "appointment_id": lambda patient: make_appointment(patient).id,
 }
 
 
@@ -86,7 +88,8 @@ def _row_counts() -> dict[str, int]:
     return {
         model._meta.label: model._default_manager.count()
         for model in apps.get_models()
-        if model._meta.app_label in {"accounts", "profiles", "medications", "supplements", "exercise", "alerts"}
+        if model._meta.app_label
+        in {"accounts", "profiles", "medications", "supplements", "exercise", "alerts", "appointments"}
     }
 
 

@@ -104,3 +104,20 @@ def test_review_queue_queries_do_not_grow_with_patients(world: World, client_for
     )
     assert count_queries(lambda: client.get("/api/v1/reviews/")) == small
     assert count_queries(lambda: client.get("/api/v1/reviews/?severity=none&severity=low")) <= small + 4
+
+
+def test_appointment_list_with_readiness_does_not_grow(world: World, client_for) -> None:
+    from tests.appointments.factories import make_appointment
+    from tests.factories import make_schedule
+
+    schedule = make_schedule(world.ann, "denosumab")
+    client = client_for(world.cora)
+    url = f"/api/v1/patients/{world.ann.id}/appointments/"
+    make_appointment(world.ann, schedule=schedule)
+    LabFactory.create(patient=world.ann)
+    small = count_queries(lambda: client.get(url))
+    for _ in range(10):
+        make_appointment(world.ann, schedule=schedule)
+        make_appointment(world.ann, kind="lab")
+    assert len(client.get(url).json()["results"]) == 21
+    assert count_queries(lambda: client.get(url)) == small <= 12

@@ -9,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from apps.accounts.signin_limits import sign_in_limited
-from apps.console import review_views, summary_views, views
+from apps.console import booking_views, review_views, summary_views, views
 from apps.console.forms import StaffAuthenticationForm
 
 app_name = "console"
@@ -45,5 +45,10 @@ urlpatterns = [
     path("rules/", views.rules, name="rules"),
     path("patients/<uuid:patient_pk>/summary/", summary_views.patient_summary, name="patient_summary"),
     path("reviews/verify/", review_views.review_verify_many, name="review_verify_many"),
+    # Issue 14 (book, give): apps/console/booking_views.py. Before the catch-all below.
+    path("booking-list/", booking_views.booking_list, name="booking_list"),
+    path("patients/<uuid:patient_pk>/appointments/new/", booking_views.appointment_book, name="appointment_book"),
+    path("appointments/<uuid:appointment_pk>/given/", booking_views.appointment_given, name="appointment_given"),
+    path("appointments/<uuid:appointment_pk>/cancel/", booking_views.appointment_cancel, name="appointment_cancel"),
     path("<path:rest>", views.unknown, name="unknown"),  # stays last: every other console path goes above it
 ]

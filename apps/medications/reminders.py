@@ -2,7 +2,7 @@
 followed by the DOMAIN A3 next-morning catch-up when missed), and booking reminders for 6-monthly injections
 (DOMAIN D5: due_soon -> remind to book; due and later -> a daily reminder)."""
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -26,6 +26,17 @@ GENERIC_DOSE_TEXT = {
 # DOMAIN A1: taken on waking, fasting; three hours on, breakfast has usually happened and the dose waits (A3).
 FASTING_DOSE_STALE_MINUTES = 180
 BOOKING_DAYS_BEFORE = frozenset({28, 21, 14, 7, 1})  # design: weekly nudges to book while due_soon (D5), then daily
+
+# (instant) -> the ids of schedules with an appointment booked from that instant on, as a subquery: those are booked
+# already, so the patient is not asked to call and book. Answered by the appointments app (a layer above), registered
+# at start-up; a lookup, not an event.
+BookedSchedules = Callable[[datetime], QuerySet[Any]]
+_booked_schedules: BookedSchedules | None = None
+
+
+def register_booked_schedules(provider: BookedSchedules) -> None:
+    global _booked_schedules
+    _booked_schedules = provider
 
 
 def _active(patient_ids: Iterable[UUID] | None) -> QuerySet[Schedule]:
@@ -147,6 +158,8 @@ class InjectionBookingReminderSource(ReminderSource):
     ) -> Iterator[ReminderSlot]:
         latest_due = window_end.date() + timedelta(days=max(BOOKING_DAYS_BEFORE) + 1)
         rows = _active(patient_ids).exclude(medication__injection_bands="").filter(next_due_on__lte=latest_due)
+        if _booked_schedules is not None:  # booked already: nothing to call the clinic about
+            rows = rows.exclude(pk__in=_booked_schedules(window_start))
         for schedule in rows.iterator(chunk_size=500):
             if schedule.next_due_on is None:
                 continue

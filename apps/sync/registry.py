@@ -16,6 +16,7 @@ from django.db.models import Model
 
 from apps.accounts.models import Patient, User
 from apps.alerts.models import Notice
+from apps.appointments.models import Appointment
 from apps.exercise import services as exercise_services
 from apps.exercise.models import ExercisePlan, ExerciseSession
 from apps.medications import selectors as medication_selectors
@@ -464,6 +465,22 @@ TABLES: tuple[Table, ...] = (
         "bone_density_results",
         BoneDensityResult,
         _cols(("measured_on", D), ("site", T), ("t_score", DEC), ("created_at", MS)),
+    ),
+    Table(
+        "appointments",
+        Appointment,
+        _cols(
+            ("kind", T),
+            ("schedule_id", ID_N),
+            ("starts_at", MS),
+            ("location", T),
+            ("note", T),
+            ("status", T),
+            ("cancelled_at", MS_N),
+            ("cancel_reason", T),
+            ("created_at", MS),
+            ("updated_at", MS),
+        ),
     ),
     Table(
         "notices",

@@ -13,6 +13,7 @@ from apps.accounts.models import Patient
 from apps.alerts.models import Alert, AlertState
 from apps.medications.models import ReviewStatus, Schedule
 from backend.models import AuditEvent
+from tests.appointments.factories import make_appointment
 from tests.conftest import World
 from tests.console.conftest import make_critical_denosumab_alert
 from tests.factories import make_schedule
@@ -27,7 +28,13 @@ def _actor(world: World, name: str) -> Any:
 def ids(world: World) -> dict[str, str]:
     alert = make_critical_denosumab_alert(world.ann)
     schedule = make_schedule(world.ann, "alendronate")
-    return {"alert": str(alert.pk), "schedule": str(schedule.pk), "patient": str(world.ann.pk)}
+    appointment = make_appointment(world.ann, schedule=alert.schedule)
+    return {
+        "alert": str(alert.pk),
+        "schedule": str(schedule.pk),
+        "patient": str(world.ann.pk),
+        "appointment": str(appointment.pk),
+    }
 
 
 # (url name, method, path template, {who: expected status}); "anon" is a visitor who has not signed in.
@@ -99,6 +106,30 @@ CASES: list[tuple[str, str, str, dict[str, int]]] = [
         "post",
         "/console/reviews/verify/",
         {"anon": 302, **PATIENT_REFUSED, "cora": 403, "zed": 403, "phil": 400, "pia": 400, "admin": 400},
+    ),
+    (
+        "booking_list",
+        "get",
+        "/console/booking-list/",
+        {"anon": 302, **PATIENT_REFUSED, "cora": 200, "cody": 200, "zed": 200, "admin": 200, "phil": 403},
+    ),
+    (
+        "appointment_book",
+        "post",
+        "/console/patients/{patient}/appointments/new/",
+        {"anon": 302, **PATIENT_REFUSED, "cody": 404, "zed": 404, "phil": 403, "cora": 400, "admin": 400},
+    ),
+    (
+        "appointment_given",
+        "post",
+        "/console/appointments/{appointment}/given/",
+        {"anon": 302, **PATIENT_REFUSED, "cody": 404, "zed": 404, "phil": 403, "pia": 403, "cora": 400},
+    ),
+    (
+        "appointment_cancel",
+        "post",
+        "/console/appointments/{appointment}/cancel/",
+        {"anon": 302, **PATIENT_REFUSED, "cody": 404, "zed": 404, "phil": 403, "cora": 400, "admin": 400},
     ),
     ("unknown", "get", "/console/no-such-page/", {"anon": 302, "cora": 404, "phil": 404}),
 ]

@@ -20,7 +20,9 @@ from playwright.sync_api import Page, ViewportSize, expect
 from apps.accounts.models import Patient
 from apps.alerts.models import Alert
 from apps.alerts.services import alert_acknowledge, alert_raise
+from apps.appointments.models import Appointment
 from apps.medications.models import Schedule
+from tests.appointments.factories import make_appointment
 from tests.conftest import World
 from tests.console.conftest import add_dxa_history, make_critical_denosumab_alert, make_high_finding_schedule
 from tests.console.test_browser import ARTIFACTS, sign_in
@@ -53,6 +55,7 @@ class Crowd:
     patient: Patient
     alert: Alert
     schedule: Schedule
+    appointment: Appointment
 
 
 def crowded_clinic(world: World, *, extra_patients: int = 54) -> Crowd:
@@ -68,6 +71,11 @@ def crowded_clinic(world: World, *, extra_patients: int = 54) -> Crowd:
     for days_ago in range(1, 200, 3):
         make_dose(world.ann, letrozole, taken_at=timezone.now() - timedelta(days=days_ago))
     schedule = make_high_finding_schedule(world.ann)
+    appointment = make_appointment(  # her injection booked: an appointment card with its readiness checklist
+        world.ann,
+        schedule=alert.schedule,
+        location="North Riverside University Hospital, Oncology Day Unit, Infusion Suite B (second floor, east wing)",
+    )
     for n in range(1, extra_patients + 1):
         other = PatientFactory.create(
             organisation=world.org_a, user__full_name=f"{LONG_NAME} {n}", user__email=long_email(n)
@@ -82,7 +90,7 @@ def crowded_clinic(world: World, *, extra_patients: int = 54) -> Crowd:
         )
         if n <= 3:
             make_high_finding_schedule(other)
-    return Crowd(patient=world.ann, alert=alert, schedule=schedule)
+    return Crowd(patient=world.ann, alert=alert, schedule=schedule, appointment=appointment)
 
 
 def sample_ids(crowd: Crowd) -> dict[str, str]:
@@ -92,6 +100,7 @@ def sample_ids(crowd: Crowd) -> dict[str, str]:
         "patient_pk": str(crowd.patient.pk),
         "schedule_pk": str(crowd.schedule.pk),
         "alert_id": str(crowd.alert.pk),
+        "appointment_pk": str(crowd.appointment.pk),
         "rest": "no-such-page/",
     }
 

@@ -50,3 +50,21 @@ def test_seed_demo_is_idempotent_and_its_logins_work(db: None, capsys) -> None:
     [request] = [a for a in alerts if a["kind"] == "review_changes_requested"]
     history = client.get(f"/api/v1/reviews/{request['schedule']}/history/").json()
     assert [(d["decision"], d["reviewer_name"]) for d in history] == [("request_changes", "Paul Lindqvist")]
+
+
+def test_the_demo_has_a_booked_injection_on_margarets_timeline(db: None, capsys) -> None:
+    from apps.appointments.models import Appointment
+
+    call_command("seed_demo")
+    call_command("seed_demo")  # idempotent: still one
+    (appointment,) = Appointment.objects.all()
+    assert (appointment.patient.user.full_name, appointment.kind, appointment.status) == (
+        "Margaret Hughes",
+        "injection",
+        "booked",
+    )
+    assert appointment.schedule is not None and appointment.schedule.medication.code == "denosumab"
+    client = APIClient()
+    client.force_authenticate(User.objects.get(role="coordinator"))
+    rows = client.get(f"/api/v1/patients/{appointment.patient_id}/appointments/").json()["results"]
+    assert rows[0]["readiness"]["ready"] is False  # her serum calcium is older than the window: shown, not blocking

@@ -20,6 +20,7 @@ TABLES = (
     "exercise_sessions",
     "bone_density_results",
     "notices",
+    "appointments",
 )
 
 

@@ -180,6 +180,33 @@ def _seed_treatment(coordinator: User, pharmacist: User) -> None:
     injection_watch()
 
 
+def _seed_appointments(coordinator: User) -> None:
+    """The booking loop (issue 14): Margaret's late denosumab is booked two days from now at 10:30 her time, so the
+    newcomer sees it on her timeline with its readiness (not ready: her serum calcium is old) and can record it as
+    given. Runs only when she has no appointment yet."""
+    from apps.appointments.models import Appointment
+    from apps.appointments.services import appointment_create
+    from apps.medications.models import Schedule
+    from backend import clock
+
+    patient = Patient.objects.select_related("profile").get(user__email=PATIENTS[0]["email"])
+    if Appointment.objects.filter(patient=patient).exists():
+        return
+    shot = Schedule.objects.filter(patient=patient, medication__code="denosumab").first()
+    if shot is None:
+        return
+    day = clock.local_today(patient.profile.timezone) + timedelta(days=2)
+    appointment_create(
+        actor=coordinator,
+        patient=patient,
+        kind="injection",
+        schedule=shot,
+        starts_at=datetime.combine(day, time(10, 30), tzinfo=clock.zone(patient.profile.timezone)),
+        location="Riverside Breast Clinic, treatment room 2",
+        note="Booked after the call about her late injection.",
+    )
+
+
 class Command(BaseCommand):
     help = "Load the demo organisation and print its logins (idempotent)."
 
@@ -190,6 +217,7 @@ class Command(BaseCommand):
             pharmacist = User.objects.get(email=STAFF[1][0])
             _seed_treatment(coordinator, pharmacist)
             seed_review_request(pharmacist)  # issue 14: a pending request for changes on the worklist
+            _seed_appointments(coordinator)
         self.stdout.write(self.style.SUCCESS(f"Demo organisation: {ORGANISATION}"))
         self.stdout.write(f"All demo logins use the password: {DEMO_PASSWORD}")
         for email, name, role in STAFF:

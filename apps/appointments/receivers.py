@@ -1,0 +1,26 @@
+"""What the appointments layer does when the layers below announce something (backend.events), subscribed by
+AppointmentsConfig.ready. In the writer's transaction: a dose recorded and its missed-appointment alert resolved
+are one fact (the worklist never shows a given injection as missed)."""
+
+from django.db.models import Q
+
+from apps.accounts.models import Patient
+from apps.alerts.services import alerts_resolve_automatically
+from apps.appointments.jobs import MISSED_KIND
+from apps.medications.models import DoseStatus
+from backend.events import DoseRecorded, subscribe
+
+
+def connect() -> None:
+    subscribe(DoseRecorded, resolve_missed_on_dose, in_transaction=True)
+
+
+def resolve_missed_on_dose(event: DoseRecorded) -> None:
+    """D9: the dose recorded as given for the schedule resolves its open `appointment_missed` alerts."""
+    if event.status != DoseStatus.TAKEN:
+        return
+    alerts_resolve_automatically(
+        patient=Patient(pk=event.patient_id),
+        kinds=Q(kind=MISSED_KIND, schedule_id=event.schedule_id),
+        note=f"Resolved automatically: the dose was recorded as given on {event.taken_on:%d %B %Y}.",
+    )
