@@ -14,9 +14,10 @@ export CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 export CACHE_URL=${CACHE_URL:-redis://127.0.0.1:6379/1}
 export BONESYNC_REQUIRE_SERVICES=${BONESYNC_REQUIRE_SERVICES:-1}
-# loadgroup: tests are handed out one at a time, long ones first, except those marked with one xdist_group (the live
-# contract run), which go to one worker together.
-parallel=(-n "${BONESYNC_TEST_WORKERS:-2}" --dist loadgroup)
+# load: each worker gets batches of tests in the suite's order (pytest-django's: plain database tests before
+# transactional ones), the live contract run first. Not loadgroup (pytest 9.2 ignores xdist 3.8's group suffix),
+# nor loadfile/worksteal (they would run a file's transactional tests before other files' plain ones).
+parallel=(-n "${BONESYNC_TEST_WORKERS:-2}" --dist load)
 for arg in "$@"; do
   case "$arg" in -n | -n[0-9a]* | --numprocesses* | no:xdist | -pno:xdist) parallel=() ;; esac
 done

@@ -1,4 +1,4 @@
-"""The suite under pytest-xdist (scripts/test.sh runs `-n 2 --dist loadgroup`). Loaded before anything reads the
+"""The suite under pytest-xdist (scripts/test.sh runs `-n 2 --dist load`). Loaded before anything reads the
 Django settings (`-p tests.parallel` in pyproject's addopts), so it can give each worker its own share of the
 services the workers have in common:
 
@@ -9,8 +9,8 @@ services the workers have in common:
   between tests (`clear_cache()`), never the whole Redis database under the other worker's feet.
 - Celery broker: shared; a test that runs a worker gives it a queue of its own (tests/reminders/processes.py).
 
-Under xdist the longest test (the live contract run, one xdist group) is handed out first, so that it does not
-start last and become the tail. Only tests that do not use the test database may move: the others keep
+Under xdist the longest test (the live contract run, both roles in one worker's first batch) is handed out
+first, so that it does not start last and become the tail. Only tests that do not use the test database may move: the others keep
 pytest-django's order (plain database tests, then transactional ones, whose flush empties the tables).
 A serial run (`-p no:xdist` or `-n 0`) changes nothing: no worker id, no prefix, no reordering, `cache.clear()`.
 """
@@ -22,7 +22,7 @@ import pytest
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 # Node id prefixes of long tests that use no test database, longest first.
-LONG_FIRST = ("tests/contract/",)  # setup and two schemathesis runs against gunicorn: minutes (one xdist group)
+LONG_FIRST = ("tests/contract/",)  # setup and two schemathesis runs against gunicorn: minutes
 DATABASE_FIXTURES = {
     "db",
     "transactional_db",

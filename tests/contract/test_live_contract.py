@@ -39,8 +39,10 @@ EXAMPLES_PER_OPERATION = 5
 
 ROLES = ("patient", "coordinator")
 
-# One xdist group: the roles share the fixture's setup, and tests/parallel.py hands the group out first.
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.xdist_group("contract")]
+# Under xdist both roles' tests are the first two of the run (tests/parallel.py), so `--dist load` hands them to one
+# worker in its first batch and they share this module's fixture. (Were they split, each worker would run both roles
+# for itself: slower, still correct.)
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
 def _free_port() -> int:
