@@ -10,8 +10,9 @@ services the workers have in common:
 - Celery broker: shared; a test that runs a worker gives it a queue of its own (tests/reminders/processes.py).
 
 Under xdist the longest test (the live contract run, both roles in one worker's first batch) is handed out
-first, so that it does not start last and become the tail. Only tests that do not use the test database may move: the others keep
-pytest-django's order (plain database tests, then transactional ones, whose flush empties the tables).
+first, so that it does not start last and become the tail. Only tests that do not use the test database may move:
+the others keep pytest-django's order (plain database tests, then transactional ones, whose flush empties the
+tables).
 A serial run (`-p no:xdist` or `-n 0`) changes nothing: no worker id, no prefix, no reordering, `cache.clear()`.
 """
 
