@@ -125,6 +125,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://bonesync")}
+# Several processes sharing one Redis database keep apart by a key prefix (the test suite's parallel workers do).
+CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="")
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     # A Redis outage must not hang requests: the throttles fail open after these (backend/throttles.py).
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})

@@ -1,10 +1,12 @@
 """Shared fixtures: a world of two organisations with every role, API clients per user, service checks."""
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from hypothesis import settings
@@ -54,10 +56,23 @@ def _catalogue_after_flush(request: pytest.FixtureRequest) -> None:
         catalogue_sync(Medication)
 
 
+def clear_cache() -> None:
+    """Empty this test run's cache. Under xdist the workers share one Redis database, each with its own key prefix
+    (tests/parallel.py): a worker deletes only its own keys, never the other's in the middle of a test."""
+    prefix = settings.CACHES["default"].get("KEY_PREFIX")
+    if not prefix or not settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        cache.clear()
+        return
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    keys = list(client.scan_iter(match=re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + ":*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     # Throttle counters live in the cache; one test's logins must not throttle the next.
-    cache.clear()
+    clear_cache()
 
 
 @pytest.fixture

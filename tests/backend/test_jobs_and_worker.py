@@ -83,6 +83,8 @@ def test_real_worker_on_redis_runs_a_job(world: World) -> None:
         text=True,
     )
     try:
+        # The project's tasks as the worker loads them; not left to an earlier test in this process having done it.
+        app.loader.import_default_modules()
         app.tasks["accounts.flush_expired_tokens"].apply_async(queue="test-worker")
         deadline = time.monotonic() + 60
         while OutstandingToken.objects.filter(jti=token["jti"]).exists():
