@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from hypothesis import settings
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Organisation, Patient, User
@@ -20,8 +20,8 @@ REQUIRE_SERVICES = os.environ.get("BONESYNC_REQUIRE_SERVICES") == "1"
 
 # Property tests check answers, not speed: on a loaded 2-core CI machine one example of a pure rule can exceed
 # Hypothesis' default 200 ms deadline, which failed a correct test (speed is measured under bench/).
-settings.register_profile("bonesync", deadline=None)
-settings.load_profile("bonesync")
+hypothesis_settings.register_profile("bonesync", deadline=None)
+hypothesis_settings.load_profile("bonesync")
 
 
 def _missing_service(reason: str) -> None:
