@@ -9,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from apps.accounts.signin_limits import sign_in_limited
-from apps.console import views
+from apps.console import contact_views, views
 from apps.console.forms import StaffAuthenticationForm
 
 app_name = "console"
@@ -43,5 +43,11 @@ urlpatterns = [
     path("reviews/", views.reviews, name="reviews"),
     path("reviews/<uuid:schedule_pk>/", views.review_decide, name="review_decide"),
     path("rules/", views.rules, name="rules"),
+    # The contact loop (issue 14): the worklist's refreshable list, a contact attempt, several alerts at once, and
+    # a patient's contact details.
+    path("worklist/list/", contact_views.worklist_list, name="worklist_list"),
+    path("alerts/<uuid:alert_id>/contacts/", contact_views.alert_contact, name="alert_contact"),
+    path("alerts/bulk/", contact_views.alerts_bulk, name="alerts_bulk"),
+    path("patients/<uuid:patient_pk>/contact/", contact_views.patient_contact_details, name="patient_contact"),
     path("<path:rest>", views.unknown, name="unknown"),
 ]
