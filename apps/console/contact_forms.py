@@ -13,7 +13,7 @@ from apps.console.forms import RETURN_TO
 from apps.profiles.models import ContactChannel
 
 LEVELS = [("", "any"), *((s.value, f"{s.label} or higher") for s in reversed(Severity))]
-WAITING = [("", "needing a call and waiting"), ("no", "needing a call"), ("yes", "waiting")]
+WAITING = [("", "both"), ("no", "needing a call"), ("yes", "waiting")]
 SORT_LABELS = {"urgency": "most urgent first", "oldest": "oldest first", "newest": "newest first", "name": "name"}
 
 

@@ -45,3 +45,11 @@ def test_seed_demo_is_idempotent_and_its_logins_work(db: None, capsys) -> None:
     assert [(a["patient_name"], a["kind"], a["severity"]) for a in alerts] == [
         ("Margaret Hughes", "denosumab_late", "high")
     ]
+    # Issue 14: a contact history on it (two tries, a call back due today) and phone numbers for every patient.
+    contacts = client.get(f"/api/v1/alerts/{alerts[0]['id']}/contacts/").json()["results"]
+    assert [(c["channel"], c["outcome"]) for c in contacts] == [("sms", "left_message"), ("phone", "no_answer")]
+    assert alerts[0]["last_contact"]["outcome"] == "left_message" and alerts[0]["waiting"] is False
+    assert all(p["phone"].startswith("+") for p in patients)
+    assert [a["patient_name"] for a in client.get("/api/v1/alerts/", {"q": "hughes"}).json()["results"]] == [
+        "Margaret Hughes"
+    ]
