@@ -1,6 +1,7 @@
 """Care alerts for staff and notices for patients."""
 
 from typing import Any
+from uuid import UUID
 
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
@@ -162,7 +163,7 @@ class AlertListView(PaginatedListMixin, APIView):
         return paginator.get_paginated_response(AlertOutput(page, many=True).data)
 
 
-def _one_alert(user: Any, pk: object) -> Alert:
+def _one_alert(user: Any, pk: UUID) -> Alert:
     rows = selectors.with_contacts(selectors.alert_list(user=user), now=clock.now())
     return rows.prefetch_related("events").get(pk=pk)
 

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -179,7 +180,7 @@ def contact_attempt_record(
     return attempt
 
 
-def alerts_follow_timezone(*, patient_id: object, tz_name: str) -> int:
+def alerts_follow_timezone(*, patient_id: UUID, tz_name: str) -> int:
     """Her time zone changed: each waiting alert's follow-up date now begins at another instant."""
     rows = list(Alert.objects.filter(patient_id=patient_id, follow_up_on__isnull=False))
     for row in rows:

@@ -55,7 +55,8 @@ class BulkForm(forms.Form):
         super().__init__(*args, **kwargs)
         ids = self.fields["ids"]
         assert isinstance(ids, forms.TypedMultipleChoiceField)
-        ids.choices = [(v, v) for v in self.data.getlist("ids")] if self.is_bound else []
+        getlist = getattr(self.data, "getlist", None)  # a QueryDict when bound to a post
+        ids.choices = [(v, v) for v in getlist("ids")] if getlist else []
         ids.error_messages["required"] = "Tick at least one alert."
 
 

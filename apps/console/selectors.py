@@ -56,10 +56,11 @@ def worklist(
     *, user: User, filters: WorklistFilters | None = None, waiting: bool | None = None, now: datetime | None = None
 ) -> QuerySet[Alert]:
     """Open and acknowledged alerts in scope, each patient's together, narrowed by `filters`: those waiting for a
-    follow-up date (waiting=True), the others (False) or all (None: the patient page). Patients are ordered by `filters.sort` (most urgent patient
-    first by default), except that a patient with a follow-up date that has come (a promised call back) comes first;
-    her alerts under her, most urgent first. Everything a row shows comes in the same query: patient, profile
-    (phone, preferred channel), schedule, medication, its last contact and her last contact (contact attempts)."""
+    follow-up date (waiting=True), the others (False) or all (None: the patient page). Patients are ordered by
+    `filters.sort` (most urgent patient first by default), except that a patient with a follow-up date that has
+    come (a promised call back) comes first; her alerts under her, most urgent first. Everything a row shows comes
+    in the same query: patient, profile (phone, preferred channel), schedule, medication, its last contact and her
+    last contact (contact attempts)."""
     filters = filters or WorklistFilters()
     now = now or clock.now()
     hers = Alert.objects.filter(patient=OuterRef("patient_id"), state__in=OPEN_STATES).order_by().values("patient")
