@@ -5,7 +5,7 @@ from uuid import UUID
 
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from apps.alerts.models import Alert, AlertEvent, AlertState, ContactAttempt, Co
 from apps.profiles.models import ContactChannel
 from backend import clock
 from backend.audit import audit_record
+from backend.errors import ErrorSerializer
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
 from backend.roles import Role
@@ -252,7 +253,12 @@ class AlertContactsView(PaginatedListMixin, APIView):
 
     @extend_schema(
         request=ContactInput,
-        responses={201: ContactOutput},
+        responses={
+            201: ContactOutput,
+            409: OpenApiResponse(
+                ErrorSerializer, description="The alert is resolved (`code` = conflict): it takes no contact attempt."
+            ),
+        },
         summary="Log a try to reach the patient about this alert (repeatable; a resolved alert: 409)",
     )
     def post(self, request: Request, alert_id: str) -> Response:
