@@ -34,8 +34,8 @@ class WorklistFilterForm(forms.Form):
 class ContactForm(forms.Form):
     channel = forms.ChoiceField(label="How", choices=ContactChannel.choices)
     outcome = forms.ChoiceField(label="Outcome", choices=ContactOutcome.choices)
-    note = forms.CharField(
-        label="Note", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 30})
+    note = forms.CharField(  # not labelled "Note": that is the resolve note beside it
+        label="What happened", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 30})
     )
     follow_up_on = forms.DateField(
         label="Try again on",
