@@ -23,9 +23,11 @@ EVENING = datetime(2026, 10, 24, 19, 30, tzinfo=LONDON)  # Saturday; the clocks 
 HER_NEXT_DAY = datetime(2026, 10, 25, 0, 0, 30, tzinfo=LONDON)
 
 
-def shots(page: Page, name: str) -> None:
+def shots(page: Page, name: str, *, no_sideways_scroll: bool = False) -> None:
     for width, suffix in ((1366, "desktop"), (390, "390")):
         page.set_viewport_size({"width": width, "height": 900})
+        if no_sideways_scroll:  # measured from the page: nothing wider than the window
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways at {width}"
         path = ARTIFACTS / f"{name}-{suffix}.png"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(path), full_page=True)
@@ -66,7 +68,7 @@ def test_two_contact_attempts_then_the_alert_waits_and_comes_back(world: World, 
         waiting = page.locator("section.waiting-section")
         expect(waiting.locator(f"tr[data-alert='{critical.pk}']")).to_contain_text("Waiting until 25 Oct 2026")
         expect(waiting).to_contain_text("2 attempts")
-        shots(page, "20-worklist-waiting")
+        shots(page, "20-worklist-waiting", no_sideways_scroll=True)
 
         # The search finds Rosa without her accent; a half-typed note survives the list's refresh.
         page.get_by_label("Patient name or email").fill("martinez")
@@ -95,4 +97,4 @@ def test_two_contact_attempts_then_the_alert_waits_and_comes_back(world: World, 
         expect(active.locator("tr[data-alert]").first).to_have_attribute("data-alert", str(critical.pk))
         expect(active.locator(f"tr[data-alert='{critical.pk}']")).to_contain_text("Call back: due 25 Oct 2026")
         expect(page.locator("section.waiting-section")).to_contain_text("None waiting")
-        shots(page, "22-worklist-call-back")
+        shots(page, "22-worklist-call-back", no_sideways_scroll=True)
