@@ -24,7 +24,7 @@ PHONE_HELP = (
 )
 
 
-@extend_schema_field({"type": "string", "example": "+442079460123"})
+@extend_schema_field({"type": "string"})
 class PhoneField(PhoneNumberField):
     """A phone number validated by django-phonenumber-field (libphonenumber); written and read as E.164. No default
     region: a number without its country code is refused rather than guessed."""
