@@ -95,7 +95,7 @@ class AlertQuery(QuerySerializer):
     state = serializers.MultipleChoiceField(choices=AlertState.choices, required=False)
     level = serializers.ChoiceField(choices=Severity.choices, required=False)
     kind = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
-    waiting = serializers.BooleanField(required=False, allow_null=True, default=None)
+    waiting = serializers.BooleanField(required=False)  # absent: both; "null" is refused, not read as absent
     q = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     sort = serializers.ChoiceField(choices=selectors.SORTS, required=False, default="urgency")
 
@@ -153,7 +153,7 @@ class AlertListView(PaginatedListMixin, APIView):
             now=now,
             level=values.get("level"),
             kinds=values.get("kind"),
-            waiting=values["waiting"],
+            waiting=values.get("waiting"),
             q=values["q"],
         )
         rows = selectors.sort_alerts(selectors.with_contacts(rows, now=now), values["sort"])
