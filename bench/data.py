@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from apps.accounts.models import CareTeamAssignment, Organisation, Patient, User
 from apps.profiles.models import PatientProfile
 from backend.roles import Role
+from backend.text import search_key
 
 PASSWORD = "Bench-sturdy-bones-2026"
 BATCH_SIZE = 2_000
@@ -36,7 +37,14 @@ class OrganisationRows:
 
 
 def _user(email: str, role: Role, organisation: Organisation, full_name: str) -> User:
-    return User(email=email, full_name=full_name, role=role, organisation=organisation, password=password_hash())
+    return User(
+        email=email,
+        full_name=full_name,
+        role=role,
+        organisation=organisation,
+        password=password_hash(),
+        search_name=search_key(f"{full_name} {email}"),  # bulk_create skips save(), which writes it otherwise
+    )
 
 
 def _profile(patient: Patient, rng: random.Random) -> PatientProfile:

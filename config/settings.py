@@ -258,6 +258,8 @@ SPECTACULAR_SETTINGS = {
         "DoseStatusEnum": "apps.medications.models.DoseStatus",
         "AlertStateEnum": "apps.alerts.models.AlertState",
         "AlertSeverityEnum": "apps.alerts.models.Severity",
+        "ContactChannelEnum": "apps.profiles.models.ContactChannel",  # issue 14: a contact and a preferred channel
+        "ContactOutcomeEnum": "apps.alerts.models.ContactOutcome",
         "FindingSeverityEnum": ["high", "moderate", "low"],
         "PlanStatusEnum": [("active", "Active"), ("stopped", "Stopped")],
         "SupplementUnitEnum": "apps.supplements.models.AmountUnit",

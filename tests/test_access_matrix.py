@@ -201,3 +201,63 @@ def test_review_endpoints_in_scope(world: World, client_for, method, url, body, 
     if allowed is None:  # the coordinator reads the history; deciding is the pharmacist's
         allowed = method == "get"
     assert response.status_code == (200 if method == "get" else 201) if allowed else 403, response.content
+
+
+# --- endpoints under an alert's id (issue 14): found by walking the URL conf too ---------------------------------
+def alert_endpoints() -> list[Endpoint]:
+    found = []
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if route.startswith("api/") and "<uuid:alert_id>" in route:
+            view_class = pattern.callback.view_class  # type: ignore[attr-defined]
+            methods = tuple(m for m in HTTP_METHODS if hasattr(view_class, m))
+            found.append(Endpoint(route, view_class, methods, tuple(pattern.pattern.converters)))
+    return found
+
+
+ALERT_CASES = [(endpoint, method) for endpoint in alert_endpoints() for method in endpoint.methods]
+
+
+def _ann_alert_url(endpoint: Endpoint) -> str:
+    from apps.alerts.services import alert_raise
+
+    alert = alert_raise(
+        patient=Patient.objects.get(user__email="ann@example.org"), kind="t", severity="high", message="m", episode="e"
+    )
+    assert alert is not None
+    return "/" + endpoint.route.replace("<uuid:alert_id>", str(alert.id))
+
+
+def test_alert_endpoints_include_the_contact_attempts() -> None:
+    assert "api/v1/alerts/<uuid:alert_id>/contacts/" in {e.route for e in alert_endpoints()}
+
+
+@pytest.mark.parametrize(("endpoint", "method"), ALERT_CASES, ids=[f"{m.upper()} {e.route}" for e, m in ALERT_CASES])
+@pytest.mark.parametrize("who", ("cody", "zed", "pia", "bea"))
+def test_another_coordinator_or_organisation_gets_404_on_an_alert(world: World, client_for, endpoint, method, who):
+    url = _ann_alert_url(endpoint)
+    before = _row_counts()
+    response = getattr(client_for(_actor(world, who)), method)(
+        url, {"channel": "phone", "outcome": "reached"}, format="json"
+    )
+    # bea, another patient, is refused by role (403) or by scope (404); staff out of scope always by scope (404)
+    assert response.status_code in ((403, 404) if who == "bea" else (404,)), response.content
+    assert _row_counts() == before
+
+
+@pytest.mark.parametrize(("endpoint", "method"), ALERT_CASES, ids=[f"{m.upper()} {e.route}" for e, m in ALERT_CASES])
+def test_the_patient_herself_is_refused_on_her_alert(world: World, client_for, endpoint, method) -> None:
+    url = _ann_alert_url(endpoint)
+    before = _row_counts()
+    response = getattr(client_for(world.ann.user), method)(
+        url, {"channel": "phone", "outcome": "reached"}, format="json"
+    )
+    assert response.status_code in (403, 404)
+    assert _row_counts() == before
+
+
+@pytest.mark.parametrize(("endpoint", "method"), ALERT_CASES, ids=[f"{m.upper()} {e.route}" for e, m in ALERT_CASES])
+def test_her_coordinator_reaches_her_alert(world: World, client_for, endpoint, method) -> None:
+    response = getattr(client_for(world.cora), method)(
+        _ann_alert_url(endpoint), {"channel": "phone", "outcome": "reached"}, format="json"
+    )
+    assert response.status_code in (200, 201, 400), response.content  # 400: resolve without a note

@@ -121,3 +121,46 @@ def test_appointment_list_with_readiness_does_not_grow(world: World, client_for)
         make_appointment(world.ann, kind="lab")
     assert len(client.get(url).json()["results"]) == 21
     assert count_queries(lambda: client.get(url)) == small <= 12
+
+
+def test_alert_list_and_contact_history_do_not_grow(world: World, client_for) -> None:
+    """Issue 14: the alert list with last contacts, filters and search, and an alert's contact attempts."""
+    import uuid
+    from datetime import date, timedelta
+    from functools import partial
+
+    from apps.alerts.services import alert_raise, contact_attempt_record
+
+    def raise_with_contacts(patient, n: int):
+        alert = alert_raise(patient=patient, kind="t", severity="high", message="m", episode=uuid.uuid4().hex)
+        assert alert is not None
+        for i in range(n):
+            contact_attempt_record(
+                alert=alert,
+                actor=world.cora,
+                channel="phone",
+                outcome="no_answer",
+                follow_up_on=date.today() + timedelta(days=2) if i % 2 else None,
+            )
+        return alert
+
+    client = client_for(world.cora)
+    first = raise_with_contacts(world.ann, 1)
+    urls = [
+        "/api/v1/alerts/",
+        "/api/v1/alerts/?q=archer&waiting=false&level=low&sort=name",
+        f"/api/v1/alerts/{first.id}/contacts/",
+    ]
+
+    def counts() -> list[int]:
+        return [count_queries(partial(client.get, url)) for url in urls]
+
+    small = counts()
+    for _ in range(6):
+        patient = PatientFactory.create(organisation=world.org_a, user__full_name="Ann Archer-Twin")
+        CareTeamFactory.create(patient=patient, staff=world.cora)
+        raise_with_contacts(patient, 3)
+    for _ in range(6):
+        contact_attempt_record(alert=first, actor=world.cora, channel="sms", outcome="left_message")
+    assert counts() == small
+    assert max(small) <= 4  # count, page (last contact and waiting in the same query), audit insert

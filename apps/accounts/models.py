@@ -15,6 +15,7 @@ from django.utils import timezone
 from backend.events import PasswordChanged, publish
 from backend.models import BaseModel
 from backend.roles import Role
+from backend.text import search_key
 
 
 class Organisation(BaseModel):
@@ -52,6 +53,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=200, blank=True)
+    # Name and email folded for search (backend.text.search_key: no accents, lower case), written by save(): what
+    # the patient list and the worklist search, so "Martinez" finds "Martínez" on PostgreSQL and SQLite alike.
+    search_name = models.CharField(max_length=460, blank=True, editable=False)
     role = models.CharField(max_length=20, choices=Role.choices)
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
@@ -83,6 +87,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         self._password_removed = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_name = search_key(f"{self.full_name} {self.email}")
+        fields = kwargs.get("update_fields")
+        if fields is not None and {"full_name", "email"} & set(fields):
+            kwargs["update_fields"] = {*fields, "search_name"}
         # A new password (set_password marks it in _password; Django's hash upgrade at sign-in clears that mark, as it
         # is no change) or none at all ends the account's app sessions, whichever path set it: admin, command, API.
         changed = not self._state.adding and (

@@ -1,11 +1,16 @@
 """Reads for accounts, scoped through backend.access."""
 
-from django.db.models import Q, QuerySet
+from typing import TypeVar
+
+from django.db.models import Model, QuerySet
 from django.http import Http404
 
 from apps.accounts.models import Organisation, Patient, User
 from backend.access import NotInScope, access_patient_data_by_user, get_or_404, organisation_scope, patient_scope
 from backend.roles import STAFF_ROLES
+from backend.text import search_key
+
+M = TypeVar("M", bound=Model)
 
 
 def patient_list(*, user: User) -> QuerySet[Patient]:
@@ -41,8 +46,11 @@ def access_staff_by_user(user: User, staff_id: object) -> User:
     return get_or_404(staff_list(user=user), staff_id)
 
 
-def patient_search(queryset: QuerySet[Patient], q: str) -> QuerySet[Patient]:
-    q = q.strip()
-    if not q:
+def patient_search(queryset: QuerySet[M], q: str, *, via: str = "") -> QuerySet[M]:
+    """Rows whose patient's name or email contains `q`, ignoring case and accents ("Martinez" finds "Martínez"):
+    the stored folded key (User.search_name), so PostgreSQL and SQLite agree. `via` is the path to the patient
+    ("patient" for her alerts)."""
+    key = search_key(q)
+    if not key:
         return queryset
-    return queryset.filter(Q(user__full_name__icontains=q) | Q(user__email__icontains=q))
+    return queryset.filter(**{f"{via}__user__search_name__contains" if via else "user__search_name__contains": key})

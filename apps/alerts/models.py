@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.accounts.models import Patient
+from apps.profiles.models import ContactChannel
 from backend.models import BaseModel, SyncVersioned
 
 
@@ -48,6 +49,10 @@ class Alert(BaseModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     resolution_note = models.TextField(blank=True)
+    # The follow-up date of the newest contact attempt (issue 14), and the instant it begins in her time zone: the
+    # alert waits until then and comes back to the top of the worklist on that local date. Both null: not waiting.
+    follow_up_on = models.DateField(null=True, blank=True)
+    waiting_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-severity_rank", "raised_at", "id"]
@@ -89,6 +94,40 @@ class AlertEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.alert_id}"
+
+
+class ContactOutcome(models.TextChoices):
+    REACHED = "reached", "Reached her"
+    NO_ANSWER = "no_answer", "No answer"
+    LEFT_MESSAGE = "left_message", "Left a message"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+    DECLINED = "declined", "She declined"
+
+
+class ContactAttempt(BaseModel):
+    """One try to reach the patient about an alert (issue 14): repeatable, never edited. The newest one's
+    `follow_up_on` makes the alert wait until that local date."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="contacts")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="contact_attempts")
+    channel = models.CharField(max_length=20, choices=ContactChannel.choices)
+    outcome = models.CharField(max_length=20, choices=ContactOutcome.choices)
+    note = models.TextField(blank=True)
+    follow_up_on = models.DateField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-created_at"]
+        indexes = [
+            models.Index(fields=["alert", "-at"], name="contact_alert_newest_idx"),
+            models.Index(fields=["patient", "-at"], name="contact_patient_newest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.outcome} for {self.alert_id}"
 
 
 class Notice(SyncVersioned, BaseModel):

@@ -5,18 +5,27 @@ from django.db.models import Q
 
 from apps.alerts.follow_on import delay_alert_kinds, recheck_stopped_injectables
 from apps.alerts.review_requests import settle_review_request
-from apps.alerts.services import alerts_resolve_automatically
+from apps.alerts.services import alerts_follow_timezone, alerts_resolve_automatically
 from apps.medications.models import DoseStatus, Schedule
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, alert_for
 from apps.medications.selectors import injection_status_now
+from apps.profiles.models import PatientProfile
 from backend import clock
-from backend.events import DoseRecorded, PlanChanged, ReviewDecided, subscribe
+from backend.events import DoseRecorded, PlanChanged, ProfileChanged, ReviewDecided, subscribe
 
 
 def connect() -> None:
     subscribe(DoseRecorded, settle_injection_alerts_on_dose, in_transaction=True)
     subscribe(PlanChanged, judge_stopped_injectables, in_transaction=True)
     subscribe(ReviewDecided, settle_review_request, in_transaction=True)
+    subscribe(ProfileChanged, follow_ups_follow_timezone, in_transaction=True)
+
+
+def follow_ups_follow_timezone(event: ProfileChanged) -> None:
+    """Her local dates moved: a waiting alert comes back when its follow-up date begins in her new zone."""
+    if "timezone" in event.changed:
+        tz_name = PatientProfile.objects.values_list("timezone", flat=True).get(pk=event.patient_id)
+        alerts_follow_timezone(patient_id=event.patient_id, tz_name=tz_name)
 
 
 def settle_injection_alerts_on_dose(event: DoseRecorded) -> None:

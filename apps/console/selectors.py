@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db.models import CharField, F, Max, Min, OuterRef, QuerySet, Subquery
+from django.db.models import CharField, Exists, F, Max, Min, OuterRef, QuerySet, Subquery
 
 from apps.accounts.models import Patient, User
-from apps.alerts.models import Alert, AlertEvent, AlertState
-from apps.alerts.selectors import OPEN_STATES, alert_list
+from apps.alerts.models import Alert, AlertState, ContactAttempt
+from apps.alerts.selectors import OPEN_STATES, alert_list, filter_alerts, with_contacts
 from apps.caseload.selectors import patient_caseload
 from apps.exercise.rules import IsoWeek
 from apps.exercise.selectors import WeeklySummary, weekly_summary
@@ -31,37 +31,85 @@ ADHERENCE_WINDOWS = (90, 180, 365)  # issue 7: adherence per schedule over the l
 
 
 # --- worklist ------------------------------------------------------------------------------------------------------
-def _last_contact(field: str) -> Subquery:
-    """The latest alert event a staff member made (acknowledged or resolved, with its note) for the row's patient:
-    what the console calls the last contact. Automatic resolutions have no actor and do not count."""
-    events = (
-        AlertEvent.objects.filter(alert__patient=OuterRef("patient_id"), actor__isnull=False)
-        .exclude(action=AlertEvent.Action.RAISED)
-        .order_by("-at", "-id")
-        .values(field)[:1]
-    )
-    return Subquery(events)
+@dataclass(frozen=True)
+class WorklistFilters:
+    """What the worklist's filter form asks (issue 14): search, level or higher, kind, waiting (None: both
+    sections; True: only those waiting; False: only those needing a call), and the patients' order."""
+
+    q: str = ""
+    level: str | None = None
+    kind: str | None = None
+    waiting: bool | None = None
+    sort: str = "urgency"
 
 
-def worklist(*, user: User) -> QuerySet[Alert]:
-    """Open and acknowledged alerts in scope, each patient's together: the most urgent patient first (her most
-    severe open alert, then the oldest), her alerts under her, most urgent first (the alerts app's order). Everything
-    a row shows comes in the same query: patient, schedule, medication, and the patient's last contact."""
+GROUP_ORDER = {
+    # the patients' order; her alerts under her are always most urgent first, then oldest
+    "urgency": (F("patient_top_rank").desc(), "patient_first_raised"),
+    "oldest": ("patient_first_raised",),
+    "newest": (F("patient_last_raised").desc(),),
+    "name": ("patient__user__search_name",),
+}
+
+
+def worklist(
+    *, user: User, filters: WorklistFilters | None = None, waiting: bool | None = None, now: datetime | None = None
+) -> QuerySet[Alert]:
+    """Open and acknowledged alerts in scope, each patient's together, narrowed by `filters`: those waiting for a
+    follow-up date (waiting=True), the others (False) or all (None: the patient page). Patients are ordered by
+    `filters.sort` (most urgent patient first by default), except that a patient with a follow-up date that has
+    come (a promised call back) comes first; her alerts under her, most urgent first. Everything a row shows comes
+    in the same query: patient, profile (phone, preferred channel), schedule, medication, its last contact and her
+    last contact (contact attempts)."""
+    filters = filters or WorklistFilters()
+    now = now or clock.now()
     hers = Alert.objects.filter(patient=OuterRef("patient_id"), state__in=OPEN_STATES).order_by().values("patient")
+    rows = filter_alerts(
+        alert_list(user=user, states=list(OPEN_STATES)),
+        now=now,
+        level=filters.level,
+        kinds=[filters.kind] if filters.kind else None,
+        waiting=waiting,
+        q=filters.q,
+    )
+    rows = with_contacts(rows, now=now)
     return (
-        alert_list(user=user, states=list(OPEN_STATES))
-        .select_related("patient__profile", "schedule__patient__profile", "acknowledged_by")
+        rows.select_related("patient__profile", "schedule__patient__profile", "acknowledged_by")
         .annotate(
             patient_top_rank=Subquery(hers.annotate(top=Max("severity_rank")).values("top")),
             patient_first_raised=Subquery(hers.annotate(first=Min("raised_at")).values("first")),
-            last_contact_at=_last_contact("at"),
-            last_contact_action=_last_contact("action"),
-            last_contact_note=_last_contact("note"),
-            last_contact_by=_last_contact("actor__full_name"),
+            patient_last_raised=Subquery(hers.annotate(last=Max("raised_at")).values("last")),
+            patient_call_back=Exists(
+                Alert.objects.filter(patient=OuterRef("patient_id"), state__in=OPEN_STATES, waiting_until__lte=now)
+            ),
+            patient_contact_at=_patient_contact("at"),
+            patient_contact_channel=_patient_contact("channel"),
+            patient_contact_outcome=_patient_contact("outcome"),
+            patient_contact_by=_patient_contact("actor__full_name"),
         )
         .order_by(
-            F("patient_top_rank").desc(), "patient_first_raised", "patient_id", "-severity_rank", "raised_at", "id"
+            F("patient_call_back").desc(),
+            *GROUP_ORDER.get(filters.sort, GROUP_ORDER["urgency"]),
+            "patient_id",
+            "-severity_rank",
+            "raised_at",
+            "id",
         )
+    )
+
+
+def _patient_contact(field: str) -> Subquery:
+    """The newest contact attempt with the row's patient, about any of her alerts: the group's last contact."""
+    rows = ContactAttempt.objects.filter(patient=OuterRef("patient_id")).order_by("-at", "-created_at")
+    return Subquery(rows.values(field)[:1])
+
+
+def contact_history(*, patient: Patient, limit: int = 20) -> list[ContactAttempt]:
+    """Her newest contact attempts (any alert), for the patient page: one query."""
+    return list(
+        ContactAttempt.objects.filter(patient=patient)
+        .select_related("actor", "alert")
+        .order_by("-at", "-created_at")[:limit]
     )
 
 

@@ -9,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from apps.accounts.signin_limits import sign_in_limited
-from apps.console import booking_views, review_views, summary_views, views
+from apps.console import booking_views, contact_views, review_views, summary_views, views
 from apps.console.forms import StaffAuthenticationForm
 
 app_name = "console"
@@ -50,5 +50,11 @@ urlpatterns = [
     path("patients/<uuid:patient_pk>/appointments/new/", booking_views.appointment_book, name="appointment_book"),
     path("appointments/<uuid:appointment_pk>/given/", booking_views.appointment_given, name="appointment_given"),
     path("appointments/<uuid:appointment_pk>/cancel/", booking_views.appointment_cancel, name="appointment_cancel"),
+    # The contact loop (issue 14): the worklist's refreshable list, a contact attempt, several alerts at once, and
+    # a patient's contact details.
+    path("worklist/list/", contact_views.worklist_list, name="worklist_list"),
+    path("alerts/<uuid:alert_id>/contacts/", contact_views.alert_contact, name="alert_contact"),
+    path("alerts/bulk/", contact_views.alerts_bulk, name="alerts_bulk"),
+    path("patients/<uuid:patient_pk>/contact/", contact_views.patient_contact_details, name="patient_contact"),
     path("<path:rest>", views.unknown, name="unknown"),  # stays last: every other console path goes above it
 ]

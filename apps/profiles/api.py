@@ -3,20 +3,38 @@
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.api_base import PatientDataView, request_user
 from apps.profiles import selectors, services
-from apps.profiles.models import BoneDensityResult, LabKind, LabResult, PatientProfile
+from apps.profiles.models import BoneDensityResult, ContactChannel, LabKind, LabResult, PatientProfile
 from apps.profiles.rules import H1_ADVICE
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
 from backend.serializers import BoundedDateField, DecimalField, LocalTimeField, StrictModelSerializer, validated
 
 STAFF_WRITERS = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
+PHONE_HELP = (
+    'A phone number in international (E.164) form, e.g. "+442079460123"; spaces and dashes are accepted and removed. '
+    "Empty string: none."
+)
+
+
+@extend_schema_field({"type": "string"})
+class PhoneField(PhoneNumberField):
+    """A phone number validated by django-phonenumber-field (libphonenumber); written and read as E.164. No default
+    region: a number without its country code is refused rather than guessed."""
+
+    default_error_messages = {
+        "invalid": "Enter a valid phone number with its country code, e.g. +44 20 7946 0123.",
+    }
+
+    def to_representation(self, value: object) -> str:
+        return str(value) if value else ""
 
 
 class ProfileFields(StrictModelSerializer):
@@ -25,6 +43,8 @@ class ProfileFields(StrictModelSerializer):
     timezone = serializers.CharField(max_length=64, help_text="IANA time zone, e.g. Europe/Paris.")
     quiet_hours_start = LocalTimeField(required=False, allow_null=True)
     quiet_hours_end = LocalTimeField(required=False, allow_null=True)
+    phone = PhoneField(required=False, allow_blank=True, help_text=PHONE_HELP)
+    phone_alt = PhoneField(required=False, allow_blank=True, help_text=PHONE_HELP)
 
     class Meta:
         model = PatientProfile
@@ -53,6 +73,13 @@ class PatientOutput(serializers.Serializer[Any]):
     quiet_hours_start = LocalTimeField(source="profile.quiet_hours_start", allow_null=True)
     quiet_hours_end = LocalTimeField(source="profile.quiet_hours_end", allow_null=True)
     push_detail_opt_in = serializers.BooleanField(source="profile.push_detail_opt_in")
+    phone = PhoneField(source="profile.phone", help_text="Main phone number (E.164), empty when none.")
+    phone_alt = PhoneField(source="profile.phone_alt", help_text="Another phone number (E.164), empty when none.")
+    preferred_channel = serializers.ChoiceField(
+        choices=[("", "Not known"), *ContactChannel.choices],
+        source="profile.preferred_channel",
+        help_text="How she prefers to be contacted; empty when not known.",
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField(source="profile.updated_at")
 

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from phonenumber_field.modelfields import PhoneNumberField
 
 from apps.accounts.models import Patient
 from backend.models import BaseModel, SyncVersioned
@@ -20,6 +21,16 @@ class Smoking(models.TextChoices):
     NEVER = "never", "Never smoked"
     FORMER = "former", "Former smoker"
     CURRENT = "current", "Current smoker"
+
+
+class ContactChannel(models.TextChoices):
+    """How the care team reaches a patient: her preferred channel here, a contact attempt's channel in alerts."""
+
+    PHONE = "phone", "Phone call"
+    SMS = "sms", "Text message"
+    EMAIL = "email", "Email"
+    IN_PERSON = "in_person", "In person"
+    APP_MESSAGE = "app_message", "Message in the app"
 
 
 class PatientProfile(SyncVersioned):
@@ -56,6 +67,11 @@ class PatientProfile(SyncVersioned):
     push_detail_opt_in = models.BooleanField(
         default=False, help_text="Push texts may name the medicine (privacy: off by default)."
     )
+    # How her care team reaches her (issue 14): numbers stored in E.164 ("+442079460123"), validated by
+    # django-phonenumber-field; not synced to her app (the sync table lists its columns).
+    phone = PhoneNumberField(blank=True, help_text="Main phone number, E.164.")
+    phone_alt = PhoneNumberField(blank=True, help_text="Another phone number, E.164.")
+    preferred_channel = models.CharField(max_length=20, choices=ContactChannel.choices, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -34,7 +34,12 @@ PROFILE_FIELDS = (
     "quiet_hours_start",
     "quiet_hours_end",
     "push_detail_opt_in",
+    "phone",
+    "phone_alt",
+    "preferred_channel",
 )
+# How the care team reaches her: staff change these (a patient's own app does not, issue 14).
+CONTACT_FIELDS = frozenset({"phone", "phone_alt", "preferred_channel"})
 # What a patient may change about herself (API, sync, reminder settings); the clinical fields are her care team's.
 PATIENT_EDITABLE = frozenset(
     {"timezone", "quiet_hours_start", "quiet_hours_end", "push_detail_opt_in", "height_cm", "weight_kg", "full_name"}
@@ -67,6 +72,10 @@ def _profile_errors(profile: PatientProfile) -> dict[str, list[str]]:
         errors["quiet_hours_end" if profile.quiet_hours_end is None else "quiet_hours_start"] = [
             "Quiet hours need both a start and an end."
         ]
+    if profile.phone_alt and not profile.phone:
+        errors["phone"] = ["Give the main number first; the other number is a second one."]
+    elif profile.phone_alt and profile.phone_alt == profile.phone:
+        errors["phone_alt"] = ["This is the same number as the main one."]
     return errors
 
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import get_resolver
 
 from apps.accounts.models import Patient
-from apps.alerts.models import Alert, AlertState
+from apps.alerts.models import Alert, AlertState, ContactAttempt
 from apps.medications.models import ReviewStatus, Schedule
 from backend.models import AuditEvent
 from tests.appointments.factories import make_appointment
@@ -131,6 +131,27 @@ CASES: list[tuple[str, str, str, dict[str, int]]] = [
         "/console/appointments/{appointment}/cancel/",
         {"anon": 302, **PATIENT_REFUSED, "cody": 404, "zed": 404, "phil": 403, "cora": 400, "admin": 400},
     ),
+    # The contact loop (issue 14). An empty post: a contact attempt needs channel and outcome (400); ticking no
+    # alert is refused with a message (back to the worklist); empty contact details clear them (back to her page).
+    (
+        "worklist_list",
+        "get",
+        "/console/worklist/list/",
+        {"anon": 302, **PATIENT_REFUSED, "cora": 200, "cody": 200, "zed": 200, "admin": 200, "phil": 403},
+    ),
+    (
+        "alert_contact",
+        "post",
+        "/console/alerts/{alert}/contacts/",
+        {"anon": 302, **PATIENT_REFUSED, "cody": 404, "zed": 404, "phil": 403, "pia": 403, "cora": 400, "admin": 400},
+    ),
+    ("alerts_bulk", "post", "/console/alerts/bulk/", {"anon": 302, **PATIENT_REFUSED, "phil": 403, "cora": 302}),
+    (
+        "patient_contact",
+        "post",
+        "/console/patients/{patient}/contact/",
+        {"anon": 302, **PATIENT_REFUSED, "cody": 404, "zed": 404, "phil": 403, "pia": 403, "cora": 302, "admin": 302},
+    ),
     ("unknown", "get", "/console/no-such-page/", {"anon": 302, "cora": 404, "phil": 404}),
 ]
 FLAT = [(name, method, path, who, status) for name, method, path, by_who in CASES for who, status in by_who.items()]
@@ -155,7 +176,9 @@ def test_access(world: World, ids: dict[str, str], console_for, name, method, pa
         assert response["Content-Type"].startswith("text/html")
     if status == 404:
         assert b"not in your care" in response.content or b"nothing here" in response.content
-    if name in {"alert_acknowledge", "alert_resolve"} and who != "cora":
+    if name == "alert_contact":
+        assert not ContactAttempt.objects.exists()
+    if name in {"alert_acknowledge", "alert_resolve", "alerts_bulk"} and who != "cora":
         assert Alert.objects.get(pk=ids["alert"]).state == AlertState.OPEN
     if name in {"review_decide", "review_verify_many"}:  # the schedule stays pending whoever posts an empty form
         assert Schedule.objects.get(pk=ids["schedule"]).review_status == ReviewStatus.PENDING

@@ -1,6 +1,7 @@
 """Query counts stay constant as rows grow (worklist, patient list, review queue), and every page is usable from
 the keyboard: a skip link to the main content, a label for every form control, visible focus styles."""
 
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.alerts.jobs import low_adherence_watch
-from apps.alerts.services import alert_acknowledge
+from apps.alerts.services import alert_acknowledge, contact_attempt_record
 from tests.conftest import World
 from tests.console.conftest import add_dxa_history, make_critical_denosumab_alert, make_high_finding_schedule
 from tests.factories import CareTeamFactory, PatientFactory, make_schedule
@@ -27,14 +28,23 @@ def queries(client, url: str) -> int:
 def test_worklist_queries_do_not_grow_with_alerts(world: World, console_for) -> None:
     client = console_for(world.cora)
     alert = make_critical_denosumab_alert(world.ann)
-    alert_acknowledge(alert=alert, actor=world.cora, note="Voicemail.")  # a last contact to show
+    alert_acknowledge(alert=alert, actor=world.cora, note="Voicemail.")
+    contact_attempt_record(alert=alert, actor=world.cora, channel="phone", outcome="no_answer")  # a last contact
     small = queries(client, "/console/worklist/")
-    for _ in range(8):
-        patient = PatientFactory.create(organisation=world.org_a)
+    small_list = queries(client, "/console/worklist/list/")  # the refreshed list alone
+    for n in range(8):
+        patient = PatientFactory.create(organisation=world.org_a, profile__phone="+442079460123")
         CareTeamFactory.create(patient=patient, staff=world.cora)
-        make_critical_denosumab_alert(patient)
+        more = make_critical_denosumab_alert(patient)
+        follow_up = date.today() + timedelta(days=3) if n % 2 else None  # half of them waiting
+        contact_attempt_record(
+            alert=more, actor=world.cora, channel="sms", outcome="left_message", follow_up_on=follow_up
+        )
     assert queries(client, "/console/worklist/") == small
-    assert small <= 7  # session, user, her second factor (set up? verified with?), count, page, audit insert
+    assert queries(client, "/console/worklist/list/") == small_list
+    # session, user, her second factor (set up? verified with?), the kinds the filter offers, count, page (with
+    # phones and last contacts), the waiting section, audit insert
+    assert small <= 9
 
 
 @pytest.mark.parametrize("who", ["cora", "phil"])

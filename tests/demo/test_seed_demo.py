@@ -47,6 +47,14 @@ def test_seed_demo_is_idempotent_and_its_logins_work(db: None, capsys) -> None:
         ("Margaret Hughes", "denosumab_late", "high"),
         ("Rosa Martínez", "review_changes_requested", "normal"),
     ]
+    # Issue 14: a contact history on it (two tries, a call back due today) and phone numbers for every patient.
+    contacts = client.get(f"/api/v1/alerts/{alerts[0]['id']}/contacts/").json()["results"]
+    assert [(c["channel"], c["outcome"]) for c in contacts] == [("sms", "left_message"), ("phone", "no_answer")]
+    assert alerts[0]["last_contact"]["outcome"] == "left_message" and alerts[0]["waiting"] is False
+    assert all(p["phone"].startswith("+") for p in patients)
+    assert [a["patient_name"] for a in client.get("/api/v1/alerts/", {"q": "hughes"}).json()["results"]] == [
+        "Margaret Hughes"
+    ]
     [request] = [a for a in alerts if a["kind"] == "review_changes_requested"]
     history = client.get(f"/api/v1/reviews/{request['schedule']}/history/").json()
     assert [(d["decision"], d["reviewer_name"]) for d in history] == [("request_changes", "Paul Lindqvist")]

@@ -207,6 +207,49 @@ def _seed_appointments(coordinator: User) -> None:
     )
 
 
+# Fictional numbers only (issue 14): Ofcom's drama range (020 7946 0xxx), the US 555-01xx range, ACMA's drama mobile.
+DEMO_PHONES = {
+    "margaret@demo.bonesync.test": ("+442079460321", "+442079460322", "phone"),
+    "rosa@demo.bonesync.test": ("+12025550143", "", "sms"),
+    "aroha@demo.bonesync.test": ("+61491570156", "", "app_message"),
+}
+
+
+def _seed_contacts(coordinator: User) -> None:
+    """Phone numbers and preferred channels for the demo patients, and a contact history on Margaret's late
+    denosumab alert (two tries, the second asking to call back today), so the worklist shows the loop. Only where
+    none is recorded yet (idempotent)."""
+    from apps.alerts.models import Alert, AlertState, ContactAttempt
+    from apps.alerts.services import contact_attempt_record
+    from apps.profiles.services import patient_profile_update
+    from backend import clock
+
+    for email, (phone, phone_alt, channel) in DEMO_PHONES.items():
+        patient = Patient.objects.select_related("profile", "user").get(user__email=email)
+        if not patient.profile.phone:
+            patient_profile_update(
+                actor=coordinator, patient=patient, phone=phone, phone_alt=phone_alt, preferred_channel=channel
+            )
+    alert = (
+        Alert.objects.filter(patient__user__email="margaret@demo.bonesync.test", kind="denosumab_late")
+        .exclude(state=AlertState.RESOLVED)
+        .first()
+    )
+    if alert is None or ContactAttempt.objects.filter(alert=alert).exists():
+        return
+    contact_attempt_record(
+        alert=alert, actor=coordinator, channel="phone", outcome="no_answer", note="Rang her mobile, no voicemail."
+    )
+    contact_attempt_record(
+        alert=alert,
+        actor=coordinator,
+        channel="sms",
+        outcome="left_message",
+        note="Texted: please ring the clinic to book the injection; will call again.",
+        follow_up_on=clock.local_today("Europe/London"),
+    )
+
+
 class Command(BaseCommand):
     help = "Load the demo organisation and print its logins (idempotent)."
 
@@ -218,6 +261,7 @@ class Command(BaseCommand):
             _seed_treatment(coordinator, pharmacist)
             seed_review_request(pharmacist)  # issue 14: a pending request for changes on the worklist
             _seed_appointments(coordinator)
+            _seed_contacts(coordinator)
         self.stdout.write(self.style.SUCCESS(f"Demo organisation: {ORGANISATION}"))
         self.stdout.write(f"All demo logins use the password: {DEMO_PASSWORD}")
         for email, name, role in STAFF:
