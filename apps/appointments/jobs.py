@@ -8,14 +8,14 @@ second raise a no-op anyway.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from uuid import UUID
+from datetime import datetime
 
 from django.db import transaction
 
 from apps.alerts.models import Alert, Severity
 from apps.alerts.services import alerts_raise
 from apps.appointments.models import DOSE_KINDS, Appointment, AppointmentStatus
+from apps.appointments.services import given_for
 from apps.medications.models import DoseRecord, DoseStatus
 from backend import clock
 
@@ -28,16 +28,6 @@ MISSED_RULE = "D9"  # DOMAIN D9 (design, issue 14)
 class AppointmentWatchReport:
     checked: int = 0
     alerts_raised: int = 0
-
-
-def given_for(appointment: Appointment, doses: set[tuple[UUID, date]]) -> bool:
-    """A dose recorded as given on the schedule between the day it was booked and the appointment's day."""
-    zone = clock.zone(appointment.patient.profile.timezone)
-    booked_on = appointment.created_at.astimezone(zone).date()
-    day = appointment.starts_at.astimezone(zone).date()
-    return any(
-        schedule_id == appointment.schedule_id and booked_on <= taken_on <= day for schedule_id, taken_on in doses
-    )
 
 
 def missed_message(appointment: Appointment) -> str:

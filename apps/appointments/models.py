@@ -22,6 +22,7 @@ DOSE_KINDS = frozenset({AppointmentKind.INJECTION, AppointmentKind.INFUSION})
 
 class AppointmentStatus(models.TextChoices):
     BOOKED = "booked", "Booked"
+    GIVEN = "given", "Given"  # an injection or infusion whose dose was recorded for it (services.given_for)
     CANCELLED = "cancelled", "Cancelled"
 
 

@@ -3,6 +3,7 @@ PlanChanged (plan_kind "appointment") so her reminders follow at once (booked, m
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -106,6 +107,8 @@ def appointment_update(*, actor: User, appointment: Appointment, **changes: Any)
     )
     if appointment.status == AppointmentStatus.CANCELLED:
         raise ValidationError({"status": ["A cancelled appointment cannot change; book a new one."]})
+    if appointment.status == AppointmentStatus.GIVEN:
+        raise ValidationError({"status": ["This appointment's dose was given; book a new one for the next."]})
     for name in ("location", "note"):
         if name in changes:
             changes[name] = changes[name].strip()
@@ -129,6 +132,8 @@ def appointment_cancel(*, actor: User, appointment: Appointment, reason: str) ->
     appointment = Appointment.objects.select_for_update(of=("self",)).get(pk=appointment.pk)
     if appointment.status == AppointmentStatus.CANCELLED:
         raise ValidationError({"status": ["This appointment is already cancelled."]})
+    if appointment.status == AppointmentStatus.GIVEN:
+        raise ValidationError({"status": ["This appointment's dose was given; it cannot be cancelled."]})
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancelled_at = clock.now()
     appointment.cancelled_by = actor
@@ -137,6 +142,40 @@ def appointment_cancel(*, actor: User, appointment: Appointment, reason: str) ->
     appointment.save()
     _announce(appointment)
     return appointment
+
+
+# Design: a dose given up to four weeks before a booked injection or infusion was given for it (brought forward); one
+# given earlier belongs to an earlier cycle, so a next cycle's booking made in advance stays booked (and is checked).
+GIVEN_EARLY = timedelta(days=28)
+
+
+def given_for(appointment: Appointment, doses: set[tuple[UUID, date]]) -> bool:
+    """A dose recorded as given on the schedule after the appointment was booked, on its day or up to four weeks
+    before it (GIVEN_EARLY)."""
+    zone = clock.zone(appointment.patient.profile.timezone)
+    day = appointment.starts_at.astimezone(zone).date()
+    earliest = max(appointment.created_at.astimezone(zone).date(), day - GIVEN_EARLY)
+    return any(
+        schedule_id == appointment.schedule_id and earliest <= taken_on <= day for schedule_id, taken_on in doses
+    )
+
+
+def appointments_mark_given(*, schedule_id: UUID, taken_on: date) -> list[Appointment]:
+    """A dose recorded as given on the schedule closes the booked injection or infusion appointments it was given
+    for (`given_for`): status `given`, no missed check, its unsent
+    reminders withdrawn, her app told. Runs in the dose writer's transaction (receivers)."""
+    booked = list(
+        Appointment.objects.select_for_update(of=("self",))
+        .filter(schedule_id=schedule_id, status=AppointmentStatus.BOOKED, kind__in=DOSE_KINDS)
+        .select_related("patient__profile")
+    )
+    given = [a for a in booked if given_for(a, {(schedule_id, taken_on)})]
+    for appointment in given:
+        appointment.status = AppointmentStatus.GIVEN
+        appointment.missed_check_at = None
+        appointment.save()
+        _announce(appointment)
+    return given
 
 
 @transaction.atomic

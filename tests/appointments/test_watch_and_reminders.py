@@ -118,7 +118,8 @@ def test_an_injection_given_on_its_day_raises_nothing_and_a_cancelled_one_is_not
     with time_machine.travel(BOOKED_AT + timedelta(hours=2), tick=False):
         appointment_cancel(actor=world.cora, appointment=other, reason="Given early")
     report = appointment_watch(now=datetime(2026, 4, 10, tzinfo=UTC))
-    assert (report.checked, report.alerts_raised) == (1, 0)
+    # The dose closed its appointment as given at once, so the watch has nothing left to check.
+    assert (report.checked, report.alerts_raised) == (0, 0)
     assert not Alert.objects.filter(kind="appointment_missed").exists()
 
 
@@ -140,3 +141,37 @@ def test_booking_reminders_stop_while_an_appointment_is_booked_and_return_when_c
         with django_capture_on_commit_callbacks(execute=True):
             appointment_cancel(actor=world.cora, appointment=appointment, reason="She cannot come")
         assert asked_to_book() > 0
+
+
+def test_the_dose_closes_its_appointment_as_given_and_it_cannot_change_after(
+    world: World, django_capture_on_commit_callbacks, client_for
+) -> None:
+    appointment = book(world, django_capture_on_commit_callbacks)
+    later = book(world, django_capture_on_commit_callbacks, datetime(2026, 9, 28, 10, tzinfo=LONDON))
+    with time_machine.travel(datetime(2026, 3, 30, 10, tzinfo=UTC), tick=False):
+        dose_record(
+            actor=world.cora,
+            patient=world.ann,
+            schedule=appointment.schedule,
+            id=uuid.uuid4(),
+            taken_at=datetime(2026, 3, 30, 9, 5, tzinfo=UTC),
+            source="clinic",
+        )
+    appointment.refresh_from_db()
+    later.refresh_from_db()
+    # Given for the booking it fulfils; the next cycle's booking, six months on, is still ahead.
+    assert (appointment.status, appointment.missed_check_at) == ("given", None)
+    assert later.status == "booked"
+    client = client_for(world.cora)
+    url = f"/api/v1/patients/{world.ann.id}/appointments/{appointment.id}/"
+    with time_machine.travel(datetime(2026, 3, 30, 12, tzinfo=UTC), tick=False):
+        moved = client.patch(url, {"location": "Elsewhere"}, format="json")
+        cancelled = client.post(f"{url}cancel/", {"reason": "mistake"}, format="json")
+    assert (moved.status_code, cancelled.status_code) == (400, 400)
+    assert moved.json()["error"]["fields"]["status"]
+    listed = client.get(f"/api/v1/patients/{world.ann.id}/appointments/?status=given").json()["results"]
+    assert [row["id"] for row in listed] == [str(appointment.id)]
+    # The next cycle's booking is not covered by March's dose: its day passing with none recorded is still missed.
+    report = appointment_watch(now=datetime(2026, 9, 29, tzinfo=UTC))
+    assert (report.checked, report.alerts_raised) == (1, 1)
+    assert Alert.objects.get(kind="appointment_missed").episode == str(later.id)

@@ -74,6 +74,9 @@ def test_book_from_the_booking_list_then_record_it_given(
     expect(page.locator(f"[data-alert='{critical.pk}']")).to_have_count(0)  # the open alerts no longer list it
     expect(page.locator(".timeline .tl-given")).to_contain_text("left upper arm")
     expect(page.locator(".timeline")).not_to_contain_text("Critical")
+    expect(card).to_contain_text("Given")  # the loop is closed: nothing left to record or cancel on it
+    expect(card.get_by_role("link", name="Record as given")).to_have_count(0)
+    expect(card.get_by_role("button", name="Cancel appointment")).to_have_count(0)
     shoot("24-patient-given")
     page.set_viewport_size(PHONE)
     shoot("24-patient-given-390")

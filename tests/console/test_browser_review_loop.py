@@ -30,13 +30,13 @@ def shoot_both(page: Page) -> Iterator[Callable[..., None]]:
     (measured from the page)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def save(name: str, *, check_width: bool = True) -> None:
+    def save(name: str) -> None:
         page.screenshot(path=str(ARTIFACTS / f"{name}-desktop.png"), full_page=True)
         page.set_viewport_size(PHONE)
         page.screenshot(path=str(ARTIFACTS / f"{name}-390.png"), full_page=True)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         page.set_viewport_size(DESKTOP)
-        assert not check_width or overflow <= 0, f"{name}: scrolls sideways by {overflow} px at 390 px"
+        assert overflow <= 0, f"{name}: scrolls sideways by {overflow} px at 390 px"
 
     yield save
 
@@ -84,8 +84,7 @@ def test_request_changes_reaches_the_coordinator_and_verifying_clears_it(
     expect(row).to_contain_text("requested changes to Alendronate")
     expect(row).to_contain_text(note)
     expect(row).to_contain_text("Ann Archer")
-    # The worklist's table at 390 px is issue 14 point 10's (stacked rows), not checked here.
-    shoot_both("r03-coordinator-worklist-item", check_width=False)
+    shoot_both("r03-coordinator-worklist-item")
 
     # She changes the schedule (as her app or the API would): it goes back to the pharmacist with the history.
     schedule_update(actor=world.cora, schedule=alendronate, local_time=time(6, 0))
@@ -103,7 +102,7 @@ def test_request_changes_reaches_the_coordinator_and_verifying_clears_it(
     sign_in(page, live_server.url, "cora@example.org")
     expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
     expect(page.locator(f"tr[data-alert='{alert.pk}']")).to_have_count(0)
-    shoot_both("r05-coordinator-item-resolved", check_width=False)
+    shoot_both("r05-coordinator-item-resolved")
 
     alert.refresh_from_db()
     alendronate.refresh_from_db()
