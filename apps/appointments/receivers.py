@@ -19,7 +19,9 @@ def connect() -> None:
 def settle_appointments_on_dose(event: DoseRecorded) -> None:
     """D9: the dose recorded as given for the schedule resolves its open `appointment_missed` alerts, and the booked
     appointment it was given for is closed as given (the patient page stops offering "Record as given")."""
-    if event.status != DoseStatus.TAKEN:
+    # Only the clinic-given drugs (denosumab, zoledronic acid: the injection watch's) are booked: an oral dose, most
+    # of a sync push's, needs no read (a push of 220 doses stays a handful of queries).
+    if event.status != DoseStatus.TAKEN or not event.injection_bands:
         return
     appointments_mark_given(schedule_id=event.schedule_id, taken_on=event.taken_on)
     alerts_resolve_automatically(
