@@ -10,6 +10,7 @@ import time_machine
 
 from apps.alerts.models import Alert, AlertState
 from apps.appointments.jobs import appointment_watch
+from apps.appointments.models import Appointment
 from apps.appointments.services import appointment_cancel, appointment_update
 from apps.medications.services import dose_record
 from apps.reminders.dispatch import dispatch
@@ -26,6 +27,19 @@ STARTS = datetime(2026, 3, 30, 10, 0, tzinfo=LONDON)
 def pending_reminders() -> list[tuple[datetime, time]]:
     rows = ReminderOccurrence.objects.filter(source_kind="appointment", state="pending").order_by("due_at")
     return [(row.due_at, row.local_time) for row in rows]
+
+
+def give(world: World, appointment: Appointment, *, at: datetime, taken_at: datetime) -> None:
+    """The nurse records the appointment's dose as given, at `at` (time travel)."""
+    with time_machine.travel(at, tick=False):
+        dose_record(
+            actor=world.cora,
+            patient=world.ann,
+            schedule=appointment.schedule,
+            id=uuid.uuid4(),
+            taken_at=taken_at,
+            source="clinic",
+        )
 
 
 def book(world: World, capture, starts_at: datetime = STARTS):
@@ -87,15 +101,9 @@ def test_a_missed_injection_day_raises_one_alert_at_her_midnight_resolved_by_the
     )
     assert "no dose recorded" in alert.message
 
-    with time_machine.travel(datetime(2026, 3, 31, 10, tzinfo=UTC), tick=False):
-        dose_record(
-            actor=world.cora,
-            patient=world.ann,
-            schedule=appointment.schedule,
-            id=uuid.uuid4(),
-            taken_at=datetime(2026, 3, 31, 9, 30, tzinfo=UTC),
-            source="clinic",
-        )
+    give(
+        world, appointment, at=datetime(2026, 3, 31, 10, tzinfo=UTC), taken_at=datetime(2026, 3, 31, 9, 30, tzinfo=UTC)
+    )
     alert.refresh_from_db()
     assert alert.state == AlertState.RESOLVED
     assert "recorded as given" in alert.resolution_note
@@ -105,15 +113,7 @@ def test_an_injection_given_on_its_day_raises_nothing_and_a_cancelled_one_is_not
     world: World, django_capture_on_commit_callbacks
 ) -> None:
     appointment = book(world, django_capture_on_commit_callbacks)
-    with time_machine.travel(datetime(2026, 3, 30, 10, tzinfo=UTC), tick=False):
-        dose_record(
-            actor=world.cora,
-            patient=world.ann,
-            schedule=appointment.schedule,
-            id=uuid.uuid4(),
-            taken_at=datetime(2026, 3, 30, 9, 5, tzinfo=UTC),
-            source="clinic",
-        )
+    give(world, appointment, at=datetime(2026, 3, 30, 10, tzinfo=UTC), taken_at=datetime(2026, 3, 30, 9, 5, tzinfo=UTC))
     other = book(world, django_capture_on_commit_callbacks, datetime(2026, 4, 6, 9, tzinfo=LONDON))
     with time_machine.travel(BOOKED_AT + timedelta(hours=2), tick=False):
         appointment_cancel(actor=world.cora, appointment=other, reason="Given early")
@@ -148,15 +148,7 @@ def test_the_dose_closes_its_appointment_as_given_and_it_cannot_change_after(
 ) -> None:
     appointment = book(world, django_capture_on_commit_callbacks)
     later = book(world, django_capture_on_commit_callbacks, datetime(2026, 9, 28, 10, tzinfo=LONDON))
-    with time_machine.travel(datetime(2026, 3, 30, 10, tzinfo=UTC), tick=False):
-        dose_record(
-            actor=world.cora,
-            patient=world.ann,
-            schedule=appointment.schedule,
-            id=uuid.uuid4(),
-            taken_at=datetime(2026, 3, 30, 9, 5, tzinfo=UTC),
-            source="clinic",
-        )
+    give(world, appointment, at=datetime(2026, 3, 30, 10, tzinfo=UTC), taken_at=datetime(2026, 3, 30, 9, 5, tzinfo=UTC))
     appointment.refresh_from_db()
     later.refresh_from_db()
     # Given for the booking it fulfils; the next cycle's booking, six months on, is still ahead.
