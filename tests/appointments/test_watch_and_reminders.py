@@ -31,6 +31,7 @@ def pending_reminders() -> list[tuple[datetime, time]]:
 
 def give(world: World, appointment: Appointment, *, at: datetime, taken_at: datetime) -> None:
     """The nurse records the appointment's dose as given, at `at` (time travel)."""
+    assert appointment.schedule is not None  # an injection appointment names its schedule
     with time_machine.travel(at, tick=False):
         dose_record(
             actor=world.cora,
