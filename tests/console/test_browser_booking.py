@@ -35,6 +35,12 @@ def test_book_from_the_booking_list_then_record_it_given(
     shoot("20-booking-list")
     page.set_viewport_size(PHONE)
     shoot("20-booking-list-390")
+    # Every cell is readable on the phone's stacked card: its text is not the colour of the card behind it.
+    text, card = page.evaluate(
+        """() => { const td = document.querySelector('table.booking-list td[data-label=Medicine]');
+                   return [getComputedStyle(td).color, getComputedStyle(td.closest('tr')).backgroundColor]; }"""
+    )
+    assert text != card, (text, card)
     page.set_viewport_size(DESKTOP)
 
     row.get_by_role("link", name="Book injection for Ann Archer").click()
