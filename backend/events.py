@@ -200,3 +200,23 @@ class ReviewDecided(Event):
     decision_id: UUID
     reviewer_id: UUID
     decision: str  # verify | request_changes
+
+
+@dataclass(frozen=True)
+class CheckInRecorded(Event):
+    """A weekly joint-pain check-in was recorded, or replaced the week's earlier one (apps.joint_pain.services;
+    REST or sync push). The joint-pain alert and the patient's self-help notice follow it (DOMAIN J3)."""
+
+    patient_id: UUID
+    check_in_id: UUID
+    week_of: date = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AiCourseStopped(Event):
+    """She stopped her aromatase inhibitor and said why (apps.profiles.services). Her coordinator is alerted unless
+    it was her doctor's decision (issue 15)."""
+
+    patient_id: UUID
+    reason: str = field(repr=False)
+    stopped_on: date = field(repr=False)

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "apps.medications",
     "apps.supplements",
     "apps.exercise",
+    "apps.joint_pain",
     "apps.alerts",
     "apps.appointments",
     "apps.reminders",

@@ -1,5 +1,6 @@
 """A patient's clinical profile, DXA results and labs (DOMAIN H1-H4)."""
 
+from datetime import time
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -14,6 +15,22 @@ class AromataseInhibitor(models.TextChoices):
     ANASTROZOLE = "anastrozole", "Anastrozole 1 mg"
     LETROZOLE = "letrozole", "Letrozole 2.5 mg"
     EXEMESTANE = "exemestane", "Exemestane 25 mg"
+
+
+class AiStopReason(models.TextChoices):
+    """Why she stopped her aromatase inhibitor (issue 15): all but her doctor's decision alert her coordinator."""
+
+    SIDE_EFFECTS = "side_effects", "Side effects"
+    JOINT_PAIN = "joint_pain", "Joint pain"
+    OWN_DECISION = "own_decision", "Her own decision"
+    DOCTOR_DECISION = "doctor_decision", "Her doctor's decision"
+
+
+class AiPlannedYears(models.IntegerChoices):
+    """The planned length of the aromatase-inhibitor course (DOMAIN T1: 5 years, often extended to 10)."""
+
+    FIVE = 5, "5 years"
+    TEN = 10, "10 years"
 
 
 class Smoking(models.TextChoices):
@@ -39,6 +56,15 @@ class PatientProfile(SyncVersioned):
     timezone = models.CharField(max_length=64, help_text="IANA time zone, e.g. Europe/Paris.")
     aromatase_inhibitor = models.CharField(max_length=20, choices=AromataseInhibitor.choices, blank=True)
     ai_started_on = models.DateField(null=True, blank=True)
+    # The planned course (DOMAIN T1): a length in years from ai_started_on, or an end date; at most one of them.
+    ai_planned_years = models.PositiveSmallIntegerField(null=True, blank=True, choices=AiPlannedYears.choices)
+    ai_planned_end_on = models.DateField(null=True, blank=True)
+    # She stopped the AI before its planned end: when, and why (issue 15). Null: on it (or never started).
+    ai_stopped_on = models.DateField(null=True, blank=True)
+    ai_stop_reason = models.CharField(max_length=20, choices=AiStopReason.choices, blank=True)
+    # Her weekly joint-pain check-in reminder (DOMAIN J3): the local weekday (0 = Monday) and wall-clock time.
+    check_in_weekday = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(6)])
+    check_in_time = models.TimeField(default=time(18, 0))
     height_cm = models.DecimalField(
         max_digits=4,
         decimal_places=1,

@@ -1,0 +1,6 @@
+from backend.apps import BoneSyncAppConfig
+
+
+class JointPainConfig(BoneSyncAppConfig):
+    name = "apps.joint_pain"
+    label = "joint_pain"
