@@ -19,7 +19,16 @@ from apps.alerts.selectors import access_alert_by_user, kinds_in_scope
 from apps.console import selectors
 from apps.console.contact_forms import BulkForm, ContactDetailsForm, ContactForm, WorklistFilterForm
 from apps.console.forms import AlertActionForm
-from apps.console.views import COORDINATORS, _audit_list, _page_of, _summary, _user, console_page, page
+from apps.console.views import (
+    COORDINATORS,
+    _audit_list,
+    _page_of,
+    _patient_response,
+    _summary,
+    _user,
+    console_page,
+    page,
+)
 from apps.profiles import services as profile_services
 from backend import clock
 from backend.audit import audit_record
@@ -160,7 +169,7 @@ def alert_contact(request: HttpRequest, alert_id: UUID) -> HttpResponse:
     if attempt is None:
         messages.error(request, f"Nothing was logged: {_summary(form)}")
         if to_patient:
-            return _back(request, True, alert.patient_id)
+            return _patient_response(request, alert.patient, bound={"contact_bound": {alert.pk: form}}, status=400)
         return worklist_response(request, contact_bound={alert.pk: form}, status=400)
     audit_record(
         actor=user,
@@ -231,6 +240,7 @@ def patient_contact_details(request: HttpRequest, patient_pk: UUID) -> HttpRespo
                 form.add_error(name if name in form.fields else None, errors)
     if form.errors:
         messages.error(request, f"Nothing was changed: {_summary(form)}")
+        return _patient_response(request, patient, bound={"contact_details_bound": form}, status=400)
     else:
         audit_record(
             actor=user,

@@ -404,8 +404,11 @@ def _patient_response(
     patient: Patient,
     *,
     alert_forms: dict[UUID, AlertActionForm] | None = None,
+    bound: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    """The patient page; `bound` carries forms refused on it (keys the contact tags read), shown with what was
+    typed and its errors rather than lost to a redirect."""
     user = _user(request)
     overview = selectors.patient_overview(patient=patient, user=user)
     now = clock.now()
@@ -442,6 +445,7 @@ def _patient_response(
         },
         "windows": selectors.ADHERENCE_WINDOWS,
         "nav": "patients",
+        **(bound or {}),
     }
     return page(request, "patient.html", context, status=status)
 

@@ -189,3 +189,38 @@ def test_follow_up_dates_are_her_local_dates(world: World, console_for) -> None:
     assert not ContactAttempt.objects.exists()
     assert date(2026, 7, 2)  # her today, in the message
     assert "02 July 2026" in response.content.decode()
+
+
+def test_refused_forms_on_the_patient_page_keep_what_was_typed(world: World, console_for) -> None:
+    """A typo on the patient page comes back on that page, 400, with the error beside the field and the rest of
+    what she typed still there, rather than a redirect to an empty form."""
+    client = console_for(world.cora)
+    details = client.post(
+        f"/console/patients/{world.ann.pk}/contact/",
+        {"csrfmiddlewaretoken": token(client), "contact-phone": "12345", "contact-preferred_channel": "sms"},
+    )
+    assert details.status_code == 400
+    page = details.content.decode()
+    assert 'value="12345"' in page and 'value="sms" selected' in page
+    assert re.search(r'<details class="contact-details-form" open>', page)
+    assert 'class="field has-error"' in page
+    assert not PatientProfile.objects.get(pk=world.ann.pk).phone
+
+    alert = raise_alert(world.ann)
+    prefix = f"c{alert.pk}"
+    note = "Left a message with her daughter, will call again"
+    attempt = client.post(
+        f"/console/alerts/{alert.pk}/contacts/",
+        {
+            "csrfmiddlewaretoken": token(client),
+            f"{prefix}-next": "patient",
+            f"{prefix}-channel": "phone",
+            f"{prefix}-outcome": "no_answer",
+            f"{prefix}-note": note,
+            f"{prefix}-follow_up_on": "2001-01-01",
+        },
+    )
+    assert attempt.status_code == 400
+    page = attempt.content.decode()
+    assert note in page and "Nothing was logged" in page
+    assert not ContactAttempt.objects.exists()

@@ -26,9 +26,10 @@ def outcome_label(value: str | None) -> str:
 
 @register.inclusion_tag("console/contact_form.html", takes_context=True)
 def contact_form_for(context: template.Context, alert: Alert, next_page: str = "patient") -> dict[str, Any]:
+    refused = (context.get("contact_bound") or {}).get(alert.pk)  # a refused attempt keeps what was typed
     return {
         "alert": alert,
-        "form": ContactForm(initial={"next": next_page}, prefix=f"c{alert.pk}"),
+        "form": refused or ContactForm(initial={"next": next_page}, prefix=f"c{alert.pk}"),
         "csrf_token": context.get("csrf_token"),
     }
 
@@ -41,7 +42,8 @@ def contact_card(context: template.Context, patient: Patient) -> dict[str, Any]:
         "profile": profile,
         "history": contact_history(patient=patient),
         "can_edit": context.get("can_act_on_alerts", False),
-        "form": ContactDetailsForm(
+        "form": context.get("contact_details_bound")
+        or ContactDetailsForm(
             initial={
                 "phone": profile.phone,
                 "phone_alt": profile.phone_alt,
