@@ -89,7 +89,7 @@ def _row_counts() -> dict[str, int]:
         model._meta.label: model._default_manager.count()
         for model in apps.get_models()
         if model._meta.app_label
-        in {"accounts", "profiles", "medications", "supplements", "exercise", "alerts", "appointments"}
+        in {"accounts", "profiles", "medications", "supplements", "exercise", "joint_pain", "alerts", "appointments"}
     }
 
 

@@ -60,7 +60,7 @@ TIMES = {1: "once", 2: "twice"}
 
 
 def _week(day: date) -> str:
-    return f"{day:%d %B %Y}"
+    return f"{day.day} {day:%B %Y}"
 
 
 def _why(point: Point, judgement: Judgement) -> str:

@@ -7,6 +7,7 @@ Redis outage delays pushes but loses none). The text names neither the patient n
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +40,7 @@ class StaffPushReport:
     retrying: int = 0
 
 
-def _coordinators(alerts: list[Alert]) -> dict[Any, list[User]]:
+def _coordinators(alerts: Sequence[Alert]) -> dict[Any, list[User]]:
     """The active coordinators assigned to each alert's patient, in her organisation: one query for all."""
     by_patient: dict[Any, list[User]] = defaultdict(list)
     organisation_of = {alert.patient_id: alert.patient.organisation_id for alert in alerts}
