@@ -183,3 +183,15 @@ def test_replacing_the_weeks_check_in_with_a_lower_score_resolves_the_alert(worl
     assert response.json()["replaced"] == answer["id"]
     alert.refresh_from_db()
     assert alert.state == AlertState.RESOLVED and "replaced" in alert.resolution_note
+
+
+def test_the_rulebook_carries_the_notice_text_word_for_word() -> None:
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from apps.alerts.joint_pain import NOTICE_TITLE, self_help_body
+
+    text = " ".join((Path(settings.BASE_DIR) / "docs" / "clinical-rules.md").read_text(encoding="utf-8").split())
+    assert f'Title: "{NOTICE_TITLE}"' in text
+    assert f'Body: "{self_help_body(150, 2)}"' in text
