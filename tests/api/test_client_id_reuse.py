@@ -1,7 +1,8 @@
 """A client id reused with a different body is a 409 (issue 11, class 11), on every endpoint whose ids the client
-generates: doses, supplement intakes, dietary calcium, exercise sessions, joint-pain check-ins. The same body again stays an idempotent
-200; what is compared is what the client sent, in equivalent forms (the same instant in another offset, 500 and
-500.00, a default stated or left out). Before this, the second post was silently answered with the first record."""
+generates: doses, supplement intakes, dietary calcium, exercise sessions, joint-pain check-ins. The same body again
+stays an idempotent 200; what is compared is what the client sent, in equivalent forms (the same instant in another
+offset, 500 and 500.00, a default stated or left out). Before this, the second post was silently answered with the
+first record."""
 
 import threading
 import time as wall
