@@ -64,7 +64,7 @@ def _week(day: date) -> str:
 
 
 def _why(point: Point, judgement: Judgement) -> str:
-    """Staff text: the numbers and the rule (DOMAIN J3)."""
+    """Staff text: the numbers behind the rule (DOMAIN J3)."""
     fact = point.fact
     text = f"worst joint pain {fact.worst_pain}/10 in the week of {_week(fact.week_of)}"
     if point.reason == Reason.RISE and judgement.baseline is not None:
@@ -81,7 +81,8 @@ def _why(point: Point, judgement: Judgement) -> str:
 
 def _message(episode: Episode, judgement: Judgement) -> str:
     latest = episode.points[-1]
-    text = f"Joint pain ({RULE}): {_why(episode.opening, judgement)}."
+    # The rule id travels in the alert's own `rule` field (the console links it beside the message).
+    text = f"Joint-pain check-in: {_why(episode.opening, judgement)}."
     if latest is not episode.opening:
         text += f" Latest: {_why(latest, judgement)}."
     return text

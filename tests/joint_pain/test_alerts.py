@@ -68,7 +68,8 @@ def test_worst_pain_3_raises_nothing_and_4_alerts_her_coordinator(world: World, 
     weekly(4)
     (alert,) = alerts(world)
     assert (alert.severity, alert.rule, alert.state, alert.episode) == ("normal", "J3", "open", "2026-03-09")
-    assert "4/10" in alert.message and "J3" in alert.message and "threshold 4" in alert.message
+    assert alert.message == "Joint-pain check-in: worst joint pain 4/10 in the week of 9 March 2026 (threshold 4)."
+    assert not RULE_ID.search(alert.message)  # the rule id is the alert's `rule`, linked beside it
     # Her coordinator sees it in the worklist.
     rows = client_for(world.cora).get("/api/v1/alerts/").json()["results"]
     assert [(row["kind"], row["severity"]) for row in rows] == [("joint_pain", "normal")]
@@ -79,7 +80,7 @@ def test_a_rise_of_1_from_baseline_raises_nothing_and_2_alerts(world: World, wee
     assert alerts(world) == []
     weekly(3)  # a rise of 2, below the threshold of 4
     (alert,) = alerts(world)
-    assert "3/10" in alert.message and "2 points above her baseline of 1" in alert.message and "J3" in alert.message
+    assert "3/10" in alert.message and "2 points above her baseline of 1" in alert.message and alert.rule == "J3"
     assert notices(world) == []  # the self-help notice follows a score of 4 or more, not a rise alone
 
 
@@ -87,8 +88,8 @@ def test_three_weekly_check_ins_at_6_are_one_alert_and_one_notice(world: World, 
     weekly(6, 6, 6)
     assert len(alerts(world)) == 1 and len(notices(world)) == 1
     # Raised once, at the check-in that opened the episode; the repeats are in her trend, not new alerts.
-    assert (
-        alerts(world)[0].message == "Joint pain (J3): worst joint pain 6/10 in the week of 2 March 2026 (threshold 4)."
+    assert alerts(world)[0].message == (
+        "Joint-pain check-in: worst joint pain 6/10 in the week of 2 March 2026 (threshold 4)."
     )
 
 
