@@ -100,6 +100,8 @@ def test_matrix_finds_the_patient_endpoints() -> None:
         "api/v1/patients/<uuid:patient_id>/bone-density/",
         "api/v1/patients/<uuid:patient_id>/labs/",
         "api/v1/patients/<uuid:patient_id>/bone-health/",
+        "api/v1/patients/<uuid:patient_id>/check-ins/",
+        "api/v1/patients/<uuid:patient_id>/check-ins/trend/",
     } <= routes
 
 
