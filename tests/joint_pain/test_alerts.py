@@ -196,3 +196,30 @@ def test_the_rulebook_carries_the_notice_text_word_for_word() -> None:
     text = " ".join((Path(settings.BASE_DIR) / "docs" / "clinical-rules.md").read_text(encoding="utf-8").split())
     assert f'Title: "{NOTICE_TITLE}"' in text
     assert f'Body: "{self_help_body(150, 2)}"' in text
+
+
+def test_a_late_check_in_followed_by_two_below_in_her_history_raises_nothing(world: World, client_for) -> None:
+    """Placed in its week: a high score answered offline three weeks ago, already followed by two check-ins below,
+    opens and closes its episode in the past; no alert, no notice."""
+    from tests.joint_pain.factories import make_check_in
+
+    now = START + timedelta(weeks=4)
+    with time_machine.travel(now, tick=False):
+        for weeks_ago in (4, 3, 1, 0):
+            make_check_in(world.ann, now - timedelta(weeks=weeks_ago), 1)
+        late = now - timedelta(weeks=2)
+        response = client_for(world.ann.user).post(
+            f"/api/v1/patients/{world.ann.id}/check-ins/",
+            {
+                "id": str(uuid.uuid4()),
+                "answered_at": late.isoformat(),
+                "worst_pain": 8,
+                "stiffness": 5,
+                "interfered": True,
+            },
+            format="json",
+        )
+        assert response.status_code == 201
+        trend = client_for(world.cora).get(f"/api/v1/patients/{world.ann.id}/check-ins/trend/").json()
+    assert alerts(world) == [] and notices(world) == []
+    assert trend["episode"] == {"open": False, "since": "2026-03-16", "ended_on": "2026-03-30", "severity": "normal"}
