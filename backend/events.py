@@ -27,9 +27,11 @@ When a receiver runs, and what its failure does:
   - PasswordChanged: a new password that left her old sessions alive would be worse than a refused change.
   - ReviewDecided: a pharmacist's request for changes is a worklist item for the patient's coordinators, and her
     verification resolves it; nothing raises or resolves it later, so the decision and the item are one fact.
+  - CheckInRecorded: the joint-pain alert opens, escalates and resolves with her check-ins (DOMAIN J3), and nothing
+    judges them again later (no sweep): a check-in kept without its alert would leave her pain unseen.
   Besides, on PostgreSQL a database error inside a transaction aborts it: keeping the write after a receiver's
   failure would need a savepoint around every receiver, on every write.
-- AlertRaised has receivers after commit only (the staff push).
+- AlertRaised and AlertEscalated have receivers after commit only (the staff push).
 
 An event's fields are ids and plain values, never rows: a receiver after commit reads what is true then. Its repr,
 which is what the log shows, carries ids and no health facts; other facts are `field(repr=False)`.
@@ -148,6 +150,15 @@ class AlertRaised(Event):
 
 
 @dataclass(frozen=True)
+class AlertEscalated(Event):
+    """An open alert's severity was raised (apps.alerts.services.alert_escalate): her coordinators are pushed again,
+    as for a new alert."""
+
+    alert_id: UUID
+    patient_id: UUID
+
+
+@dataclass(frozen=True)
 class ProfileChanged(Event):
     """Fields of a patient's profile changed (apps.profiles.services.patient_profile_update): `changed` names them."""
 
@@ -206,6 +217,8 @@ class ReviewDecided(Event):
 class CheckInRecorded(Event):
     """A weekly joint-pain check-in was recorded, or replaced the week's earlier one (apps.joint_pain.services;
     REST or sync push). The joint-pain alert and the patient's self-help notice follow it (DOMAIN J3)."""
+
+    receivers_in_transaction: ClassVar[bool] = True
 
     patient_id: UUID
     check_in_id: UUID

@@ -13,6 +13,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("apps.medications.urls")),
     path("", include("apps.supplements.urls")),
     path("", include("apps.exercise.urls")),
+    path("", include("apps.joint_pain.urls")),
     path("", include("apps.alerts.urls")),
     path("", include("apps.appointments.urls")),
     path("", include("apps.reminders.urls")),

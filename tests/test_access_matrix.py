@@ -89,7 +89,7 @@ def _row_counts() -> dict[str, int]:
         model._meta.label: model._default_manager.count()
         for model in apps.get_models()
         if model._meta.app_label
-        in {"accounts", "profiles", "medications", "supplements", "exercise", "alerts", "appointments"}
+        in {"accounts", "profiles", "medications", "supplements", "exercise", "joint_pain", "alerts", "appointments"}
     }
 
 
@@ -100,6 +100,8 @@ def test_matrix_finds_the_patient_endpoints() -> None:
         "api/v1/patients/<uuid:patient_id>/bone-density/",
         "api/v1/patients/<uuid:patient_id>/labs/",
         "api/v1/patients/<uuid:patient_id>/bone-health/",
+        "api/v1/patients/<uuid:patient_id>/check-ins/",
+        "api/v1/patients/<uuid:patient_id>/check-ins/trend/",
     } <= routes
 
 

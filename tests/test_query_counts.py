@@ -164,3 +164,26 @@ def test_alert_list_and_contact_history_do_not_grow(world: World, client_for) ->
         contact_attempt_record(alert=first, actor=world.cora, channel="sms", outcome="left_message")
     assert counts() == small
     assert max(small) <= 4  # count, page (last contact and waiting in the same query), audit insert
+
+
+@pytest.mark.parametrize("who", ["ann", "cora"])
+def test_check_in_list_and_trend_do_not_grow_with_her_check_ins(world: World, client_for, who: str) -> None:
+    """Issue 15: the list is a page; the trend judges her whole history from one query."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.joint_pain.factories import make_check_in
+
+    client = client_for(world.ann.user if who == "ann" else world.cora)
+    base = f"/api/v1/patients/{world.ann.id}/check-ins/"
+    now = timezone.now()
+    for weeks_ago in (30, 29):
+        make_check_in(world.ann, now - timedelta(weeks=weeks_ago), 2)
+    small = [count_queries(lambda: client.get(base)), count_queries(lambda: client.get(f"{base}trend/"))]
+    for weeks_ago in range(28, 0, -1):
+        make_check_in(world.ann, now - timedelta(weeks=weeks_ago), weeks_ago % 8)
+    large = [count_queries(lambda: client.get(base)), count_queries(lambda: client.get(f"{base}trend/"))]
+    assert client.get(f"{base}trend/").json()["points"][-1]["worst_pain"] == 1
+    assert large == small
+    assert small[1] <= 3  # the trend: patient in scope, check-ins, audit insert

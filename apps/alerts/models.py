@@ -73,10 +73,11 @@ class Alert(BaseModel):
 
 
 class AlertEvent(models.Model):
-    """History of an alert: raised, acknowledged, resolved (by whom, with what note)."""
+    """History of an alert: raised, escalated, acknowledged, resolved (by whom, with what note)."""
 
     class Action(models.TextChoices):
         RAISED = "raised", "Raised"
+        ESCALATED = "escalated", "Escalated"  # its severity was raised while it stayed open (e.g. DOMAIN J3 high)
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
         RESOLVED = "resolved", "Resolved"
 

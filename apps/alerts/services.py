@@ -13,7 +13,7 @@ from apps.alerts.models import SEVERITY_RANK, Alert, AlertEvent, AlertState, Con
 from apps.medications.models import Schedule
 from backend import clock
 from backend.errors import ConflictError
-from backend.events import AlertRaised, publish
+from backend.events import AlertEscalated, AlertRaised, publish
 from backend.once import insert_each_once
 
 
@@ -49,6 +49,27 @@ def alerts_raise(alerts: Sequence[Alert]) -> list[Alert]:
     for alert in raised:
         publish(AlertRaised(alert_id=alert.pk, patient_id=alert.patient_id))
     return raised
+
+
+@transaction.atomic
+def alert_escalate(*, alert: Alert, severity: str, note: str, message: str = "", now: datetime | None = None) -> bool:
+    """Raise an alert's severity while it stays one alert (its episode is the same; e.g. DOMAIN J3: she now reports
+    missing or stopping the AI because of pain): an "escalated" event with `note`, the new `message` when given, and
+    her coordinators are told as of a new alert (AlertEscalated: the staff push goes out again). False, changing
+    nothing, when it is resolved or already at least that severe."""
+    rank = SEVERITY_RANK[Severity(severity)]
+    now = now or clock.now()
+    changes: dict[str, object] = {"severity": severity, "severity_rank": rank, "updated_at": now}
+    if message:
+        changes["message"] = message
+    claimed = (
+        Alert.objects.filter(pk=alert.pk, severity_rank__lt=rank).exclude(state=AlertState.RESOLVED).update(**changes)
+    )
+    if not claimed:
+        return False
+    AlertEvent.objects.create(alert=alert, action=AlertEvent.Action.ESCALATED, note=note, at=now)
+    publish(AlertEscalated(alert_id=alert.pk, patient_id=alert.patient_id))
+    return True
 
 
 @transaction.atomic

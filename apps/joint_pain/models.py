@@ -47,6 +47,7 @@ class JointPainCheckIn(SyncVersioned, BaseModel):
                 name="joint_pain_scores_0_to_10",
             ),
         ]
+        indexes = [models.Index(fields=["patient", "version"], name="joint_pain_sync_idx")]
 
     def __str__(self) -> str:
         return f"Joint-pain check-in of {self.week_of} for {self.patient_id}"

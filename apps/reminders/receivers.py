@@ -6,7 +6,7 @@ import logging
 from apps.reminders.devices import devices_signed_out
 from apps.reminders.materialise import materialise
 from apps.reminders.tasks import push_staff_alerts_task
-from backend.events import AlertRaised, PlanChanged, SignedOut, subscribe
+from backend.events import AlertEscalated, AlertRaised, PlanChanged, SignedOut, subscribe
 
 log = logging.getLogger(__name__)
 
@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 def connect() -> None:
     subscribe(PlanChanged, refresh_patient_reminders)
     subscribe(AlertRaised, push_alert_to_staff)
+    subscribe(AlertEscalated, push_alert_to_staff)
     subscribe(SignedOut, remove_signed_out_devices, in_transaction=True)
 
 
@@ -23,8 +24,8 @@ def refresh_patient_reminders(event: PlanChanged) -> None:
     materialise(patient_ids=[event.patient_id])
 
 
-def push_alert_to_staff(event: AlertRaised) -> None:
-    """After commit, once the alert is visible to the worker: push it to her coordinators."""
+def push_alert_to_staff(event: AlertRaised | AlertEscalated) -> None:
+    """After commit, once the alert (or its escalation) is visible to the worker: push it to her coordinators."""
     try:
         push_staff_alerts_task.delay()
     except Exception:  # broker unreachable: the periodic sweep pushes it

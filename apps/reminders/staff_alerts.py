@@ -1,20 +1,22 @@
 """Push each new care alert to the coordinators looking after the patient: once per alert per coordinator.
 
-The push is enqueued when the alert commits; a sweep job reads the database for alerts still unpushed (a worker or
+The push is enqueued when the alert commits (or is escalated: a higher severity is told again, as a new alert); a
+sweep job reads the database for alerts still unpushed (a worker or
 Redis outage delays pushes but loses none). The text names neither the patient nor a drug: lock screens are public.
 """
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Q, Subquery
 
 from apps.accounts.models import CareTeamAssignment, User
-from apps.alerts.models import Alert, AlertState
+from apps.alerts.models import Alert, AlertEvent, AlertState
 from apps.reminders import rules
 from apps.reminders.devices import devices_by_user
 from apps.reminders.models import StaffAlertPush
@@ -38,7 +40,7 @@ class StaffPushReport:
     retrying: int = 0
 
 
-def _coordinators(alerts: list[Alert]) -> dict[Any, list[User]]:
+def _coordinators(alerts: Sequence[Alert]) -> dict[Any, list[User]]:
     """The active coordinators assigned to each alert's patient, in her organisation: one query for all."""
     by_patient: dict[Any, list[User]] = defaultdict(list)
     organisation_of = {alert.patient_id: alert.patient.organisation_id for alert in alerts}
@@ -53,14 +55,24 @@ def _coordinators(alerts: list[Alert]) -> dict[Any, list[User]]:
 
 def _claim(alert: Alert, staff: User, existing: StaffAlertPush | None, now: datetime) -> StaffAlertPush | None:
     """This worker's claim on pushing `alert` to `staff`, or None when it is done or another worker holds it. New
-    pairs are claimed by inserting their row (unique pair); an in-flight claim past its lease (its worker died) and
-    a transient failure past its backoff are taken again by a conditional update."""
+    pairs are claimed by inserting their row (unique pair); an in-flight claim past its lease (its worker died), a
+    transient failure past its backoff, and any push older than the alert's escalation (told again, as new) are
+    taken again by a conditional update."""
     if existing is None:
         try:
             with transaction.atomic():
                 return StaffAlertPush.objects.create(alert=alert, staff=staff, at=now, attempts=1)
         except IntegrityError:
             return None  # another worker inserted it just now
+    escalated_at = getattr(alert, "escalated_at", None)
+    if escalated_at is not None and existing.at < escalated_at:
+        taken = StaffAlertPush.objects.filter(pk=existing.pk, outcome=existing.outcome, at=existing.at).update(
+            outcome="", error="", at=now, attempts=1
+        )
+        if not taken:
+            return None
+        existing.refresh_from_db()
+        return existing
     if existing.attempts >= MAX_ATTEMPTS:
         return None
     if existing.outcome == "" and existing.at <= now - LEASE:
@@ -111,12 +123,15 @@ def _push(claim: StaffAlertPush, alert: Alert, devices: list[Any], report: Staff
 
 
 def push_pending_staff_alerts(*, now: datetime | None = None) -> StaffPushReport:
-    """The sweep: open alerts of the last two days that an assigned coordinator has not been pushed yet (or whose
-    push was interrupted or failed transiently). Each (alert, coordinator) pair is pushed once."""
+    """The sweep: open alerts raised or escalated in the last two days that an assigned coordinator has not been
+    pushed yet (or whose push was interrupted or failed transiently, or came before the escalation). Each (alert,
+    coordinator) pair is pushed once, and once more for each escalation."""
     now = now or clock.now()
     report = StaffPushReport()
+    escalations = AlertEvent.objects.filter(alert=OuterRef("pk"), action=AlertEvent.Action.ESCALATED).order_by("-at")
     alerts = list(
-        Alert.objects.filter(raised_at__gte=now - SWEEP_LOOKBACK)
+        Alert.objects.annotate(escalated_at=Subquery(escalations.values("at")[:1]))
+        .filter(Q(raised_at__gte=now - SWEEP_LOOKBACK) | Q(escalated_at__gte=now - SWEEP_LOOKBACK))
         .exclude(state=AlertState.RESOLVED)
         .select_related("patient")
         .order_by("raised_at")

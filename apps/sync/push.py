@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.accounts.models import Patient, User
+from apps.alerts.joint_pain import joint_pain_deferred
 from apps.medications.services import adherence_deferred
 from apps.sync.codecs import InvalidValueError
 from apps.sync.registry import BY_NAME, TABLES, Table
@@ -238,7 +239,9 @@ def push_changes(*, actor: User, patient: Patient, since: SyncPull, records: lis
         raise PushConflictError(dict(conflicts))
 
     result = PushResult()
-    with adherence_deferred():  # each schedule's stored adherence is refreshed once, with all her pushed doses
+    # Each schedule's stored adherence is refreshed once, with all her pushed doses; her joint pain is judged once,
+    # with all her pushed check-ins in their weeks (DOMAIN J3).
+    with adherence_deferred(), joint_pain_deferred():
         for table in TABLES:
             pending = [r for r in by_table.get(table.name, []) if r.id not in replays]  # replays: already applied
             rows = stored.get(table.name, {})

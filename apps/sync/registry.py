@@ -19,6 +19,8 @@ from apps.alerts.models import Notice
 from apps.appointments.models import Appointment
 from apps.exercise import services as exercise_services
 from apps.exercise.models import ExercisePlan, ExerciseSession
+from apps.joint_pain import services as joint_pain_services
+from apps.joint_pain.models import JointPainCheckIn
 from apps.medications import selectors as medication_selectors
 from apps.medications import services as medication_services
 from apps.medications.models import DoseRecord, Schedule
@@ -297,6 +299,26 @@ def _sessions_create(
     return inserted, refused | invalid
 
 
+CHECK_IN_COLUMNS = ("answered_at", "worst_pain", "stiffness", "interfered", "ai_impact")
+
+
+def _check_in_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> bool:
+    """Her weekly check-in, as the REST POST records it: a second one of the same week replaces the first (whose
+    delete reaches her app on the next pull). There is no batch path: at most one a week, a backlog is short."""
+    _required(values, "answered_at", "worst_pain", "stiffness", "interfered")
+    return joint_pain_services.check_in_record(
+        actor=actor,
+        patient=patient,
+        id=record_id,
+        answered_at=values["answered_at"],
+        worst_pain=values["worst_pain"],
+        stiffness=values["stiffness"],
+        interfered=values["interfered"],
+        ai_impact=values.get("ai_impact") or "none",
+        stated={name for name in CHECK_IN_COLUMNS if values.get(name) not in (None, "")},
+    ).created
+
+
 def _profile_update(*, actor: User, patient: Patient, row: Any, changes: Values) -> None:
     reminder_settings_update(actor=actor, patient=patient, **changes)
 
@@ -460,6 +482,26 @@ TABLES: tuple[Table, ...] = (
         creatable=frozenset({"kind", "minutes", "performed_at", "note"}),
         create=_session_create,
         create_many=_sessions_create,
+    ),
+    Table(
+        "joint_pain_check_ins",
+        JointPainCheckIn,
+        _cols(
+            ("answered_at", MS),
+            ("week_of", D),
+            ("worst_pain", INT),
+            ("stiffness", INT),
+            ("interfered", B),
+            ("ai_impact", T),
+            ("created_at", MS),
+            ("updated_at", MS),
+        ),
+        derived=SERVER_TIMESTAMPS | {"week_of"},
+        creatable=frozenset(CHECK_IN_COLUMNS),
+        unstated_when_empty=frozenset({"ai_impact"}),
+        # Never updated by the app: a changed answer is a new check-in (a new id) of the same week, which replaces
+        # the first; an update or a delete of a check-in is rejected per record.
+        create=_check_in_create,
     ),
     Table(
         "bone_density_results",

@@ -1,7 +1,8 @@
 """A client id reused with a different body is a 409 (issue 11, class 11), on every endpoint whose ids the client
-generates: doses, supplement intakes, dietary calcium, exercise sessions. The same body again stays an idempotent
-200; what is compared is what the client sent, in equivalent forms (the same instant in another offset, 500 and
-500.00, a default stated or left out). Before this, the second post was silently answered with the first record."""
+generates: doses, supplement intakes, dietary calcium, exercise sessions, joint-pain check-ins. The same body again
+stays an idempotent 200; what is compared is what the client sent, in equivalent forms (the same instant in another
+offset, 500 and 500.00, a default stated or left out). Before this, the second post was silently answered with the
+first record."""
 
 import threading
 import time as wall
@@ -18,6 +19,7 @@ from django.db.models import Model
 from django.forms.models import model_to_dict
 
 from apps.exercise.models import ExerciseSession
+from apps.joint_pain.models import JointPainCheckIn
 from apps.medications.models import DoseRecord, Schedule
 from apps.supplements.models import DietaryCalciumEntry, SupplementIntake, SupplementPlan
 from backend.client_ids import DIFFERS, ID_REUSED, insert_or_replay
@@ -67,6 +69,11 @@ ENDPOINTS: dict[str, tuple[str, type[Model], Callable[[Ctx], dict[str, Any]]]] =
         ExerciseSession,
         lambda ctx: {"kind": "balance", "minutes": 40, "performed_at": AT, "note": "tai chi"},
     ),
+    "check_in": (
+        "check-ins",
+        JointPainCheckIn,
+        lambda ctx: {"answered_at": AT, "worst_pain": 5, "stiffness": 3, "interfered": False},
+    ),
 }
 
 
@@ -103,6 +110,8 @@ SAME = [
     pytest.param("diet_mg", {"mg": "250.0", "food": "", "servings": None}, id="diet_defaults_stated"),
     pytest.param("diet_food", {"servings": "1.00"}, id="diet_default_serving_stated"),
     pytest.param("session", {"performed_at": "2026-03-11T09:05:00+01:00", "minutes": 40}, id="session_other_offset"),
+    pytest.param("check_in", {"ai_impact": "none"}, id="check_in_default_stated"),
+    pytest.param("check_in", {"answered_at": "2026-03-11T00:05:00-08:00"}, id="check_in_other_offset"),
 ]
 
 
@@ -144,6 +153,9 @@ DIFFERENT = [
     pytest.param("session", {"kind": "resistance"}, ["kind"], id="session_kind"),
     pytest.param("session", {"performed_at": "2026-03-11T08:05:00+01:00"}, ["performed_at"], id="session_time"),
     pytest.param("session", {"note": "yoga"}, ["note"], id="session_note"),
+    pytest.param("check_in", {"worst_pain": 6}, ["worst_pain"], id="check_in_worst_pain"),
+    pytest.param("check_in", {"ai_impact": "missed"}, ["ai_impact"], id="check_in_ai_impact"),
+    pytest.param("check_in", {"interfered": True, "stiffness": 4}, ["stiffness", "interfered"], id="check_in_two"),
 ]
 
 

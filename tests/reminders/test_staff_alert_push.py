@@ -113,3 +113,30 @@ def test_a_push_whose_worker_died_is_taken_again_after_its_lease(world: World, f
     assert push_pending_staff_alerts(now=now + timedelta(minutes=5)).pushed == 1
     assert StaffAlertPush.objects.get().outcome == "sent"
     assert [m.token for m in fake_fcm.delivered] == ["cora-phone"]
+
+
+def test_an_escalated_alert_is_pushed_again_as_high_priority_even_days_after_it_was_raised(
+    world: World, fake_fcm
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.alerts.services import alert_escalate
+
+    GCMDevice.objects.create(user=world.cora, registration_id="cora-phone", cloud_message_type="FCM")
+    alert = alert_raise(
+        patient=world.ann, kind="joint_pain", severity="normal", message="Joint pain 6/10.", episode="2026-03-02"
+    )
+    assert alert is not None
+    push_pending_staff_alerts()
+    later = timezone.now() + timedelta(days=10)  # past the sweep's two-day look-back for new alerts
+    assert push_pending_staff_alerts(now=later).pushed == 0
+    assert alert_escalate(alert=alert, severity="high", note="She stopped the AI.", now=later)
+    assert not alert_escalate(alert=alert, severity="high", note="Again.", now=later)  # already high: nothing
+    assert push_pending_staff_alerts(now=later + timedelta(minutes=1)).pushed == 1
+    assert push_pending_staff_alerts(now=later + timedelta(minutes=2)).pushed == 0  # once per escalation
+    assert [m.body for m in fake_fcm.delivered] == [
+        "New alert for one of your patients",
+        "High-priority alert for one of your patients",
+    ]

@@ -18,6 +18,7 @@ TABLES = (
     "supplement_intakes",
     "exercise_plans",
     "exercise_sessions",
+    "joint_pain_check_ins",
     "bone_density_results",
     "notices",
     "appointments",
