@@ -35,6 +35,7 @@ __all__ = [
     "next_change_date",
     "next_due_date",
     "notice_for",
+    "protected_until",
 ]
 
 
@@ -192,6 +193,13 @@ class FollowOn:
 
     starts_on: date
     ends_on: date | None
+
+
+def protected_until(*, next_due: date, bands: InjectionBands) -> date:
+    """The last local date a stopped injectable still protects her: its next dose would still have been on time
+    (DOMAIN D4/D5 ``on_time_days``). A follow-on starting by then bridges the stop (D7). The one definition: the D5
+    `stopped` alert, the pharmacist's finding and the off-ramp (rules.off_ramp) all read it."""
+    return next_due + timedelta(days=bands.on_time_days)
 
 
 @dataclass(frozen=True)
