@@ -199,3 +199,17 @@ def test_a_stopped_off_ramp_is_uncovered_exactly_when_the_stop_check_alerts(
     assert ramp.needs_action == (not cover.covered)
     if cover.covered:
         assert ramp.follow_on is not None
+
+
+def test_a_planned_stop_counts_an_overdue_injection_as_given_today() -> None:
+    """Overdue on her today (D2: as soon as possible), with the course ending after: the target counts from today."""
+    today = date(2027, 9, 1)  # the injection due 12 Jul 2027 is not given yet
+    ramp = planned(today, date(2028, 1, 31))
+    assert ramp is not None
+    assert (ramp.last_injection_on, ramp.target_on) == (today, date(2028, 3, 1))
+    on_last_day = planned(today, today)  # her last day: the overdue injection is still given
+    assert on_last_day is not None
+    assert (on_last_day.last_injection_on, on_last_day.target_on) == (today, date(2028, 3, 1))
+    ended = planned(today, today - timedelta(days=1))  # ended yesterday: stopped, counted from the missed date
+    assert ended is not None and ended.stopped
+    assert (ended.last_injection_on, ended.target_on) == (LAST, TARGET)

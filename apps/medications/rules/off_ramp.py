@@ -129,10 +129,13 @@ def off_ramp(
     stops_on = None if status_stopped or ends_on is None else ends_on + timedelta(days=1)
     last_injection, target = last_given, target_date(last_given=last_given, first_due=first_due)
     if not stopped and ends_on is not None:
-        # A planned stop: the injections due up to its last day are still given (on time, D1), so the last one
-        # before the stop is the last due date on or before ends_on, and the target follows it.
-        while target <= ends_on:
-            last_injection, target = target, target_date(last_given=target, first_due=first_due)
+        # A planned stop: the injections due up to its last day are still given, on time (D1), or an overdue one
+        # today, as soon as possible (D2); the last one before the stop is the last of those on or before ends_on,
+        # and the target follows it.
+        planned_injection = max(target, today)
+        while planned_injection <= ends_on:
+            last_injection = planned_injection
+            target = planned_injection = target_date(last_given=planned_injection, first_due=first_due)
     deadline = protected_until(next_due=target, bands=bands)
     judged_on = today if stopped or stops_on is None else max(today, stops_on)
     candidates = list(follow_ons)
