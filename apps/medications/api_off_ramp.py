@@ -64,6 +64,12 @@ class OffRampOutput(serializers.Serializer[Any]):
         help_text="Her other active anti-resorptive schedule that covers her (the earliest), else the earliest that "
         "starts too late; null when there is none.",
     )
+    follow_ons = FollowOnOutput(
+        source="off_ramp.follow_ons",
+        many=True,
+        help_text="Every other anti-resorptive schedule of hers that is active by status and not over (the "
+        "candidates), earliest first.",
+    )
     follow_on_found = serializers.BooleanField(source="off_ramp.follow_on_found")
     in_time = serializers.BooleanField(
         source="off_ramp.in_time",

@@ -69,6 +69,15 @@ def test_stopped_denosumab_with_zoledronic_acid_in_time(world: World, ann: Patie
             "starts_on": "2026-07-10",
             "ends_on": None,
         },
+        "follow_ons": [
+            {
+                "schedule": zoledronic,
+                "medication_code": "zoledronic_acid",
+                "medication_name": "Zoledronic acid",
+                "starts_on": "2026-07-10",
+                "ends_on": None,
+            }
+        ],
         "follow_on_found": True,
         "in_time": True,
         "status": "covered",

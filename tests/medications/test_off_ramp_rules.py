@@ -121,6 +121,7 @@ def test_an_ended_follow_on_covers_nothing_and_a_covering_one_is_preferred() -> 
     good = zol(date(2027, 7, 20))
     ramp = stopped(date(2027, 3, 1), late, ended, good)
     assert ramp is not None and ramp.follow_on == good and ramp.status == S.COVERED
+    assert ramp.follow_ons == (good, late)  # every candidate still running, earliest first; the ended one is gone
 
 
 def planned(today: date, ends_on: date, *follow_ons: FollowOnSchedule, last_given: date | None = LAST):

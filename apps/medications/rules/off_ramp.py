@@ -71,6 +71,7 @@ class OffRamp:
     target_on: date  # DOMAIN D7: the follow-on is due by this date (last injection + 6 months)
     protected_until: date  # DOMAIN D5: the last day the stopped denosumab protects her (target + on-time window)
     follow_on: FollowOnSchedule | None  # the one that covers her, else the earliest that starts too late
+    follow_ons: tuple[FollowOnSchedule, ...]  # every candidate not over by the day judged, earliest first
     in_time: bool | None  # None: no follow-on at all
     status: OffRampStatus
     rule: str = OFF_RAMP_RULE
@@ -97,11 +98,15 @@ def target_date(*, last_given: date | None, first_due: date) -> date:
     return first_due if last_given is None else add_months(last_given, FOLLOW_ON_AFTER_MONTHS)
 
 
-def _pick(follow_ons: list[FollowOnSchedule], *, judged_on: date, deadline: date) -> FollowOnSchedule | None:
-    """The follow-on to show: the earliest that covers her (counted as follow_on_cover counts: not ended, and started
-    or starting by ``deadline``), else the earliest that starts too late; ended ones protect nothing."""
+def _live(follow_ons: list[FollowOnSchedule], *, judged_on: date) -> tuple[FollowOnSchedule, ...]:
+    """The follow-ons not over by ``judged_on`` (ended ones protect nothing), earliest first."""
     live = [f for f in follow_ons if f.ends_on is None or f.ends_on >= judged_on]
-    live.sort(key=lambda f: (f.starts_on, f.medication_code, str(f.schedule_id)))
+    return tuple(sorted(live, key=lambda f: (f.starts_on, f.medication_code, str(f.schedule_id))))
+
+
+def _pick(live: tuple[FollowOnSchedule, ...], *, judged_on: date, deadline: date) -> FollowOnSchedule | None:
+    """The follow-on to show: the earliest that covers her (counted as follow_on_cover counts: started, or starting
+    by ``deadline``), else the earliest that starts too late."""
     covering = [f for f in live if f.starts_on <= judged_on or f.starts_on <= deadline]
     first = covering or live
     return first[0] if first else None
@@ -140,7 +145,8 @@ def off_ramp(
     judged_on = today if stopped or stops_on is None else max(today, stops_on)
     candidates = list(follow_ons)
     cover = follow_on_cover(today=judged_on, follow_ons=candidates, protected_until=deadline)
-    follow_on = _pick(candidates, judged_on=judged_on, deadline=deadline)
+    live = _live(candidates, judged_on=judged_on)
+    follow_on = _pick(live, judged_on=judged_on, deadline=deadline)
     in_time = None if follow_on is None else follow_on.starts_on <= deadline
     if not stopped:
         status = OffRampStatus.PLANNED if cover.covered else OffRampStatus.NEEDS_FOLLOW_ON
@@ -156,6 +162,7 @@ def off_ramp(
         target_on=target,
         protected_until=deadline,
         follow_on=follow_on,
+        follow_ons=live,
         in_time=in_time,
         status=status,
     )
