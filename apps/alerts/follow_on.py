@@ -6,7 +6,7 @@ follow-on ends or starts (the watch's next check). Each unprotected episode rais
 """
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from uuid import UUID
 
 from django.db.models import Q
@@ -21,6 +21,7 @@ from apps.medications.rules.injection import (
     InjectionStatus,
     alert_for,
     follow_on_cover,
+    protected_until,
 )
 from apps.medications.selectors import follow_ons_of, injection_status_now, stopped_injectables_of
 from apps.medications.services import stopped_protection_record
@@ -54,9 +55,10 @@ def stopped_check(*, schedule: Schedule, status: InjectionStatus, now: datetime)
     patient = schedule.patient
     timezone = patient.profile.timezone
     # DOMAIN D4/D7: the stopped drug protects her until its next dose would still have been on time.
-    protected_until = status.next_due + timedelta(days=bands.on_time_days)
     cover = follow_on_cover(
-        today=clock.local_today(timezone, now), follow_ons=follow_ons_of(schedule), protected_until=protected_until
+        today=clock.local_today(timezone, now),
+        follow_ons=follow_ons_of(schedule),
+        protected_until=protected_until(next_due=status.next_due, bands=bands),
     )
     next_check = to_instant(cover.recheck_on, time(0), clock.zone(timezone)) if cover.recheck_on else None
     resolved = alerts_resolve_automatically(

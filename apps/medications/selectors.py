@@ -7,12 +7,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, When
+from django.db.models import Case, Exists, F, Max, OuterRef, Q, QuerySet, When
 
 from apps.accounts.models import Patient, User
 from apps.medications.facts import findings_for
 from apps.medications.models import (
     DoseRecord,
+    DoseStatus,
     DrugClass,
     Medication,
     ReviewDecision,
@@ -21,6 +22,7 @@ from apps.medications.models import (
     ScheduleStatus,
 )
 from apps.medications.rules.injection import BANDS_BY_DRUG, FollowOn, InjectionStatus, injection_status, is_stopped
+from apps.medications.rules.off_ramp import FollowOnSchedule, OffRamp, has_off_ramp, off_ramp
 from apps.profiles.rules import CurrentTherapy
 from backend import clock
 from backend.access import patient_scope
@@ -155,6 +157,66 @@ def stopped_injectables_of(patient_id: uuid.UUID, *, exclude: uuid.UUID | None =
     if exclude is not None:
         rows = rows.exclude(pk=exclude)
     return list(rows)
+
+
+@dataclass(frozen=True)
+class ScheduleOffRamp:
+    schedule: Schedule
+    off_ramp: OffRamp
+
+
+def off_ramps_of(patient: Patient, *, today: date) -> list[ScheduleOffRamp]:
+    """The off-ramp (DOMAIN D7) of each of her denosumab schedules that is stopped or has a planned end, judged on
+    her local `today` against her other anti-resorptive schedules active by status (as `follow_ons_of` reads them
+    for the D5 `stopped` check): two queries however many schedules she has, none when she has no anti-resorptive."""
+    rows = list(
+        Schedule.objects.filter(patient=patient, medication__is_anti_resorptive=True)
+        .select_related("medication")
+        .order_by("starts_on", "created_at", "id")
+    )
+    ending = [
+        row
+        for row in rows
+        if has_off_ramp(
+            drug=row.medication.injection_bands,
+            status_stopped=row.status == ScheduleStatus.STOPPED,
+            ends_on=row.ends_on,
+        )
+    ]
+    if not ending:
+        return []
+    last_given: dict[uuid.UUID, date] = dict(
+        DoseRecord.objects.filter(schedule_id__in=[row.pk for row in ending], status=DoseStatus.TAKEN)
+        .order_by()
+        .values("schedule_id")
+        .annotate(last=Max("taken_on"))
+        .values_list("schedule_id", "last")
+    )
+    active = [row for row in rows if row.status == ScheduleStatus.ACTIVE]
+    found = []
+    for schedule in ending:
+        ramp = off_ramp(
+            today=today,
+            last_given=last_given.get(schedule.pk),
+            first_due=schedule.starts_on,
+            status_stopped=schedule.status == ScheduleStatus.STOPPED,
+            ends_on=schedule.ends_on,
+            follow_ons=[
+                FollowOnSchedule(
+                    starts_on=other.starts_on,
+                    ends_on=other.ends_on,
+                    schedule_id=other.pk,
+                    medication_code=other.medication.code,
+                    medication_name=other.medication.name,
+                )
+                for other in active
+                if other.pk != schedule.pk
+            ],
+            bands=BANDS_BY_DRUG[schedule.medication.injection_bands],
+        )
+        if ramp is not None:
+            found.append(ScheduleOffRamp(schedule, ramp))
+    return found
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.medications import api, api_review
+from apps.medications import api, api_off_ramp, api_review
 
 P = "patients/<uuid:patient_id>/"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path(f"{P}doses/", api.DoseListCreateView.as_view(), name="doses"),
     path(f"{P}doses/<uuid:dose_id>/", api.DoseDetailView.as_view(), name="dose-detail"),
     path(f"{P}adherence/", api_review.AdherenceView.as_view(), name="adherence"),
+    path(f"{P}off-ramp/", api_off_ramp.OffRampView.as_view(), name="off-ramp"),
     path("reviews/", api_review.ReviewQueueView.as_view(), name="reviews"),
     path("reviews/verify/", api_review.ReviewBulkVerifyView.as_view(), name="review-verify-many"),
     path("reviews/<uuid:schedule_id>/", api_review.ReviewDecideView.as_view(), name="review-decide"),

@@ -22,6 +22,7 @@ from apps.alerts.models import Alert
 from apps.alerts.services import alert_acknowledge, alert_raise
 from apps.appointments.models import Appointment
 from apps.medications.models import Schedule
+from apps.medications.services import schedule_update
 from tests.appointments.factories import make_appointment
 from tests.conftest import World
 from tests.console.conftest import add_dxa_history, make_critical_denosumab_alert, make_high_finding_schedule
@@ -71,6 +72,8 @@ def crowded_clinic(world: World, *, extra_patients: int = 54) -> Crowd:
     for days_ago in range(1, 200, 3):
         make_dose(world.ann, letrozole, taken_at=timezone.now() - timedelta(days=days_ago))
     schedule = make_high_finding_schedule(world.ann)
+    # Its course has a planned end: the denosumab off-ramp card and timeline line (issue 15, DOMAIN D7).
+    schedule = schedule_update(actor=world.cora, schedule=schedule, ends_on=timezone.localdate() + timedelta(days=200))
     appointment = make_appointment(  # her injection booked: an appointment card with its readiness checklist
         world.ann,
         schedule=alert.schedule,

@@ -271,6 +271,19 @@ def test_denosumab_stopped_alert_asks_for_follow_on_bisphosphonate():
 
 
 @pytest.mark.parametrize(
+    ("offset", "when"),
+    [
+        (-10, "starting by 12 March 2026, at the latest 9 April 2026 (D7)"),
+        (28, "starting by 12 March 2026, at the latest 9 April 2026 (D7)"),  # the last protected day
+        (29, "starting as soon as possible: the stopped injections' protection ended on 9 April 2026"),
+    ],
+)
+def test_denosumab_stopped_alert_names_the_off_ramps_dates(offset: int, when: str) -> None:
+    """The D5 `stopped` alert is the off-ramp's alert (DOMAIN D7): it says by when the follow-on must start."""
+    assert when in _alert(offset, stopped=True).message
+
+
+@pytest.mark.parametrize(
     ("offset", "stopped"),
     [
         pytest.param(14, False, id="due"),

@@ -29,12 +29,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, time
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-from apps.medications.rules.injection import DENOSUMAB_BANDS, FollowOn, follow_on_cover
+from apps.medications.rules.injection import DENOSUMAB_BANDS, FollowOn, follow_on_cover, protected_until
 from backend.bisphosphonate_timing import AFTER_BISPHOSPHONATE_MINUTES
 
 __all__ = [
@@ -586,7 +586,7 @@ def _denosumab_stopped(schedule: ScheduleFacts, patient: PatientFacts) -> list[F
         cover = follow_on_cover(
             today=patient.today,
             follow_ons=[FollowOn(s.starts_on, s.ends_on) for s in candidates if s.starts_on is not None],
-            protected_until=schedule.next_due_on + timedelta(days=DENOSUMAB_BANDS.on_time_days),
+            protected_until=protected_until(next_due=schedule.next_due_on, bands=DENOSUMAB_BANDS),
         )
         follow_on = cover.covered
     else:

@@ -35,6 +35,7 @@ __all__ = [
     "next_change_date",
     "next_due_date",
     "notice_for",
+    "protected_until",
 ]
 
 
@@ -194,6 +195,13 @@ class FollowOn:
     ends_on: date | None
 
 
+def protected_until(*, next_due: date, bands: InjectionBands) -> date:
+    """The last local date a stopped injectable still protects her: its next dose would still have been on time
+    (DOMAIN D4/D5 ``on_time_days``). A follow-on starting by then bridges the stop (D7). The one definition: the D5
+    `stopped` alert, the pharmacist's finding and the off-ramp (rules.off_ramp) all read it."""
+    return next_due + timedelta(days=bands.on_time_days)
+
+
 @dataclass(frozen=True)
 class FollowOnCover:
     covered: bool
@@ -291,10 +299,17 @@ def alert_for(status: InjectionStatus, bands: InjectionBands) -> AlertSpec | Non
     if status.days_overdue:
         pending += f", {_days(status.days_overdue)} overdue"
     if bands.rebound_risk:
+        # DOMAIN D7, the off-ramp: the follow-on is due by the next due date and in time until protected_until.
+        last_day = protected_until(next_due=status.next_due, bands=bands)
+        if status.days_overdue > bands.on_time_days:
+            when = f"as soon as possible: the stopped {noun}s' protection ended on {_format_date(last_day)}"
+        else:
+            when = f"by {due}, at the latest {_format_date(last_day)} (D7)"
         message = (
             f"{drug} stopped with no active follow-on anti-resorptive ({pending}). Stopping {drug.lower()} loses "
             "its effect within months and raises the risk of multiple vertebral fractures: it needs a follow-on "
-            "bisphosphonate (ECTS 2017; Osteoporosis Canada 2023). Ask a pharmacist to review."
+            f"bisphosphonate (ECTS 2017; Osteoporosis Canada 2023), usually zoledronic acid, starting {when}. "
+            "Ask a pharmacist to review."
         )
     else:
         message = (
