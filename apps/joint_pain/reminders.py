@@ -32,6 +32,7 @@ NUDGE_KIND = "joint_pain_nudge"
 # the date of her last answer. A patient who never answered gets no nudge: the weekly reminder is what asks her, and
 # there is no lapse yet (nor a date the habit started: her AI may have started years before the check-in existed).
 NUDGE_AFTER_DAYS = 21
+_NUDGE_DELAY = timedelta(days=NUDGE_AFTER_DAYS)
 # Design: the question is about the last 24 hours (DOMAIN J2, the BPI worst-pain item), so a reminder held back half
 # a day (quiet hours until the morning, a worker outage) still asks the right question; later it would arrive as
 # another day's question, or on top of the next one. The same for the nudge.
@@ -184,9 +185,12 @@ class CheckInNudgeSource(_ProfileSource):
         last = _last_answered(ids)
         if not last:
             return
-        for profile in _profiles(list(last)).iterator(chunk_size=500):
+        for profile in _profiles(ids).iterator(chunk_size=500):
+            last_at = last.get(profile.patient_id)
+            if last_at is None:  # never answered: no lapse to nudge about
+                continue
             zone = clock.zone(profile.timezone)
-            answered_on = last[profile.patient_id].astimezone(zone).date()
+            answered_on = last_at.astimezone(zone).date()
             day = nudge_day(answered_on)
             due_at = to_instant(day, profile.check_in_time, zone)
             if window_start <= due_at < window_end:
@@ -215,6 +219,3 @@ class CheckInNudgeSource(_ProfileSource):
             for r in reminders
             if r.patient_id in last_on and last_on[r.patient_id] > (r.dose_date or r.local_date - _NUDGE_DELAY)
         }
-
-
-_NUDGE_DELAY = timedelta(days=NUDGE_AFTER_DAYS)

@@ -14,6 +14,8 @@ from backend import clock
 register = template.Library()
 
 SCORE_RANGE = (0.0, 10.0)  # DOMAIN J2: both answers are 0-10 scores, drawn on their whole scale
+# Weekly points put a month label ("Nov 2026", centred) at the plot's right edge: room for its half on a phone.
+PHONE_SIZE: dict[str, Any] = {**charts.PHONE_LINES, "right_pad": 36.0}
 
 
 def _chart(weeks: list[JointPainCheckIn], alert_line: int, **size: Any) -> charts.LineChart:
@@ -41,7 +43,7 @@ def joint_pain_card(patient: Any) -> dict[str, Any]:
         if latest is not None
         else None,
         "chart": _chart(history.weeks, history.alert_line),
-        "phone_chart": _chart(history.weeks, history.alert_line, **charts.PHONE_LINES),
+        "phone_chart": _chart(history.weeks, history.alert_line, **PHONE_SIZE),
         "rows": list(reversed(history.weeks)),
         "chart_weeks": CHART_WEEKS,  # the table: newest first, like the page's other tables
     }
