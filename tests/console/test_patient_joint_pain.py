@@ -123,6 +123,7 @@ def test_three_is_below_the_line_and_four_on_it(world: World, console_for) -> No
     answer(world.ann, monday, 3)
     section = page_card(console_for(world.cora), world.ann)
     assert "worst pain <strong>3/10</strong>" in section  # the latest: not marked
+    assert "aromatase inhibitor: <strong>not missed or stopped because of pain</strong>" in section
     assert '<strong class="low">4</strong>' in section
     assert '<strong class="low">3</strong>' not in section
 
