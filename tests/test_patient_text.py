@@ -25,6 +25,7 @@ from django.utils import timezone
 from apps.accounts.models import Patient
 from apps.alerts.jobs import injection_watch
 from apps.alerts.models import Notice
+from apps.joint_pain.models import JointPainCheckIn
 from apps.medications.catalogue import CATALOGUE
 from apps.medications.models import Medication, Schedule
 from apps.medications.rules.injection import (
@@ -210,13 +211,25 @@ def _everything_that_reminds(world: World) -> None:
 
 def test_every_push_text_of_every_source_names_no_rule_id(world: World) -> None:
     _everything_that_reminds(world)
+    JointPainCheckIn.objects.create(  # nine days before NOW: her no-check-in nudge falls in the window (issue 15)
+        id=uuid.uuid4(),
+        patient=world.ann,
+        answered_at=datetime(2026, 3, 2, 19, tzinfo=UTC),
+        week_of=date(2026, 3, 2),
+        worst_pain=5,
+        stiffness=4,
+        interfered=True,
+    )
     start = NOW.astimezone(UTC)
     texts, kinds = [], set()
     for source in reminder_sources():
         for slot in source.slots(window_start=start, window_end=start + timedelta(days=35)):
             kinds.add(slot.source_kind)
             texts += [(f"{slot.source_kind} generic", slot.text_generic), (slot.source_kind, slot.text_detailed)]
-    assert kinds == {"medication", "injection_booking", "supplement", "exercise"}
+    assert kinds == {
+        *("medication", "injection_booking", "supplement", "exercise"),
+        *("joint_pain_check_in", "joint_pain_nudge"),
+    }
     with time_machine.travel(NOW, tick=False):
         materialise(now=timezone.now())
     occurrences = list(ReminderOccurrence.objects.all())

@@ -355,14 +355,19 @@ def line_chart(
     references_inside: bool = False,
     left_pad: float = 56.0,
     min_tick_gap: float = 60.0,
+    y_range: tuple[float, float] | None = None,
+    y_format: str = "{:+.1f}",
 ) -> LineChart:
     """Values over dates, one line per series; the y range covers every value and reference, padded half a step
-    and rounded to whole steps, with higher values drawn higher."""
+    and rounded to whole steps, with higher values drawn higher. A bounded scale (a 0-10 score) passes its own
+    `y_range`; `y_format` formats the y labels (zero reads "0.0" in the default, signed format)."""
     left, right, top, bottom = left_pad, width - right_pad, 14.0, height - 30  # right_pad: the reference labels
     values = [v for rows in series.values() for _, v in rows] + [value for value, _ in references]
     dates = [d for rows in series.values() for d, _ in rows]
     y_low = floor((min(values) - y_step / 2) / y_step) * y_step if values else -1.0
     y_high = ceil((max(values) + y_step / 2) / y_step) * y_step if values else 1.0
+    if y_range is not None:
+        y_low, y_high = y_range
     first, last = (min(dates), max(dates)) if dates else (date(2000, 1, 1), date(2000, 1, 1))
     days = (last - first).days
 
@@ -385,7 +390,8 @@ def line_chart(
     every = max(1, ceil(count / 8))  # at most about eight labels
     for i in range(0, count + 1, every):
         value = y_low + i * y_step
-        y_ticks.append(Tick(_r(y_of(value)), f"{value:+.1f}" if value else "0.0"))
+        signed_zero = not value and y_format == "{:+.1f}"
+        y_ticks.append(Tick(_r(y_of(value)), "0.0" if signed_zero else y_format.format(value)))
 
     x_ticks: list[Tick] = []
     if dates:

@@ -23,6 +23,10 @@ PHONE_HELP = (
     "Empty string: none."
 )
 
+# Her weekly joint-pain check-in reminder (issue 15): she chooses the day and time; both are in her zone.
+CHECK_IN_WEEKDAY_HELP = "The weekday of her weekly joint-pain check-in reminder: 0 = Monday ... 6 = Sunday."
+CHECK_IN_TIME_HELP = 'Local time of her weekly joint-pain check-in reminder in her zone, e.g. "18:00".'
+
 
 @extend_schema_field({"type": "string"})
 class PhoneField(PhoneNumberField):
@@ -43,6 +47,10 @@ class ProfileFields(StrictModelSerializer):
     timezone = serializers.CharField(max_length=64, help_text="IANA time zone, e.g. Europe/Paris.")
     quiet_hours_start = LocalTimeField(required=False, allow_null=True)
     quiet_hours_end = LocalTimeField(required=False, allow_null=True)
+    check_in_weekday = serializers.IntegerField(
+        min_value=0, max_value=6, required=False, help_text=CHECK_IN_WEEKDAY_HELP
+    )
+    check_in_time = LocalTimeField(required=False, help_text=CHECK_IN_TIME_HELP)
     phone = PhoneField(required=False, allow_blank=True, help_text=PHONE_HELP)
     phone_alt = PhoneField(required=False, allow_blank=True, help_text=PHONE_HELP)
 
@@ -73,6 +81,8 @@ class PatientOutput(serializers.Serializer[Any]):
     quiet_hours_start = LocalTimeField(source="profile.quiet_hours_start", allow_null=True)
     quiet_hours_end = LocalTimeField(source="profile.quiet_hours_end", allow_null=True)
     push_detail_opt_in = serializers.BooleanField(source="profile.push_detail_opt_in")
+    check_in_weekday = serializers.IntegerField(source="profile.check_in_weekday", help_text=CHECK_IN_WEEKDAY_HELP)
+    check_in_time = LocalTimeField(source="profile.check_in_time", help_text=CHECK_IN_TIME_HELP)
     phone = PhoneField(source="profile.phone", help_text="Main phone number (E.164), empty when none.")
     phone_alt = PhoneField(source="profile.phone_alt", help_text="Another phone number (E.164), empty when none.")
     preferred_channel = serializers.ChoiceField(

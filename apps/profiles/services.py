@@ -1,6 +1,6 @@
 """Writes for patient profiles, DXA results and labs. Keyword-only, validated, atomic."""
 
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +34,8 @@ PROFILE_FIELDS = (
     "quiet_hours_start",
     "quiet_hours_end",
     "push_detail_opt_in",
+    "check_in_weekday",
+    "check_in_time",
     "phone",
     "phone_alt",
     "preferred_channel",
@@ -43,10 +45,14 @@ CONTACT_FIELDS = frozenset({"phone", "phone_alt", "preferred_channel"})
 # What a patient may change about herself (API, sync, reminder settings); the clinical fields are her care team's.
 PATIENT_EDITABLE = frozenset(
     {"timezone", "quiet_hours_start", "quiet_hours_end", "push_detail_opt_in", "height_cm", "weight_kg", "full_name"}
+    | {"check_in_weekday", "check_in_time"}  # her weekly joint-pain check-in reminder (issue 15)
 )
 # Her reminder settings that live on the profile (the rest are the reminders app's ReminderPreference, whose service
 # writes both in one transaction): the only profile columns the app's sync may push.
-REMINDER_SETTINGS = frozenset({"quiet_hours_start", "quiet_hours_end", "push_detail_opt_in"})
+REMINDER_SETTINGS = frozenset({"quiet_hours_start", "quiet_hours_end", "push_detail_opt_in"}) | frozenset(
+    {"check_in_weekday", "check_in_time"}  # when her weekly joint-pain check-in reminder comes (issue 15)
+)
+CHECK_IN_WEEKDAYS = range(7)  # 0 = Monday .. 6 = Sunday (Python's weekday())
 MAX_AGE_YEARS = 120
 
 
@@ -72,6 +78,10 @@ def _profile_errors(profile: PatientProfile) -> dict[str, list[str]]:
         errors["quiet_hours_end" if profile.quiet_hours_end is None else "quiet_hours_start"] = [
             "Quiet hours need both a start and an end."
         ]
+    if profile.check_in_weekday not in CHECK_IN_WEEKDAYS:  # the sync push is not checked by a serializer
+        errors["check_in_weekday"] = ["A weekday from 0 (Monday) to 6 (Sunday)."]
+    if not isinstance(profile.check_in_time, time):
+        errors["check_in_time"] = ["A local time, e.g. 18:00."]
     if profile.phone_alt and not profile.phone:
         errors["phone"] = ["Give the main number first; the other number is a second one."]
     elif profile.phone_alt and profile.phone_alt == profile.phone:

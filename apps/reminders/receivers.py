@@ -6,19 +6,31 @@ import logging
 from apps.reminders.devices import devices_signed_out
 from apps.reminders.materialise import materialise
 from apps.reminders.tasks import push_staff_alerts_task
-from backend.events import AlertEscalated, AlertRaised, PlanChanged, SignedOut, subscribe
+from backend.events import (
+    AlertEscalated,
+    AlertRaised,
+    CheckInRecorded,
+    PlanChanged,
+    ProfileChanged,
+    SignedOut,
+    subscribe,
+)
 
 log = logging.getLogger(__name__)
 
 
 def connect() -> None:
     subscribe(PlanChanged, refresh_patient_reminders)
+    # Her weekly check-in day or time, her zone, her AI recorded or stopped; and a check-in answered (its week's
+    # reminder is withdrawn, the no-check-in nudge moves): the sources read the profile and the check-ins.
+    subscribe(ProfileChanged, refresh_patient_reminders)
+    subscribe(CheckInRecorded, refresh_patient_reminders)
     subscribe(AlertRaised, push_alert_to_staff)
     subscribe(AlertEscalated, push_alert_to_staff)
     subscribe(SignedOut, remove_signed_out_devices, in_transaction=True)
 
 
-def refresh_patient_reminders(event: PlanChanged) -> None:
+def refresh_patient_reminders(event: PlanChanged | ProfileChanged | CheckInRecorded) -> None:
     """After commit: her occurrences follow a plan created, moved, paused or stopped at once, not at the next
     materialise run (which would catch them up if this failed)."""
     materialise(patient_ids=[event.patient_id])

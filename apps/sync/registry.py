@@ -346,6 +346,8 @@ TABLES: tuple[Table, ...] = (
             ("quiet_hours_start", TM_N),
             ("quiet_hours_end", TM_N),
             ("push_detail_opt_in", B),
+            ("check_in_weekday", INT),
+            ("check_in_time", TM),
             ("updated_at", MS),
         ),
         pk="patient_id",

@@ -7,6 +7,7 @@ page added later is measured without anyone listing it here, and a route whose i
 Screenshots of every page at 390 px and at desktop width go to var/artifacts/console/phone/."""
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from apps.accounts.models import Patient
 from apps.alerts.models import Alert
 from apps.alerts.services import alert_acknowledge, alert_raise
 from apps.appointments.models import Appointment
+from apps.joint_pain.models import JointPainCheckIn
 from apps.medications.models import Schedule
 from apps.medications.services import schedule_update
 from tests.appointments.factories import make_appointment
@@ -79,6 +81,7 @@ def crowded_clinic(world: World, *, extra_patients: int = 54) -> Crowd:
         schedule=alert.schedule,
         location="North Riverside University Hospital, Oncology Day Unit, Infusion Suite B (second floor, east wing)",
     )
+    add_joint_pain_check_ins(world.ann)
     for n in range(1, extra_patients + 1):
         other = PatientFactory.create(
             organisation=world.org_a, user__full_name=f"{LONG_NAME} {n}", user__email=long_email(n)
@@ -94,6 +97,24 @@ def crowded_clinic(world: World, *, extra_patients: int = 54) -> Crowd:
         if n <= 3:
             make_high_finding_schedule(other)
     return Crowd(patient=world.ann, alert=alert, schedule=schedule, appointment=appointment)
+
+
+def add_joint_pain_check_ins(patient: Patient) -> None:
+    """Her weekly joint-pain check-ins (issue 15): eight weeks of rising pain, the last one with missed doses."""
+    today = timezone.localdate()
+    monday = today - timedelta(days=today.weekday())
+    for n, worst in enumerate([2, 2, 3, 3, 4, 5, 6, 7]):
+        week = monday - timedelta(weeks=8 - n)
+        JointPainCheckIn.objects.create(
+            id=uuid.uuid4(),
+            patient=patient,
+            answered_at=timezone.now() - timedelta(weeks=8 - n),
+            week_of=week,
+            worst_pain=worst,
+            stiffness=max(worst - 1, 0),
+            interfered=worst >= 5,
+            ai_impact="missed" if n == 7 else "none",
+        )
 
 
 def sample_ids(crowd: Crowd) -> dict[str, str]:

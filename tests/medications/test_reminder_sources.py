@@ -61,4 +61,7 @@ def test_injection_booking_nudges_weekly_when_due_soon_then_daily(world: World) 
 
 def test_every_source_is_registered() -> None:
     kinds = {source.kind for source in reminder_sources()}
-    assert kinds == {"medication", "injection_booking", "supplement", "exercise", "appointment"}
+    assert kinds == {
+        *("medication", "injection_booking", "supplement", "exercise", "appointment"),
+        *("joint_pain_check_in", "joint_pain_nudge"),  # issue 15
+    }

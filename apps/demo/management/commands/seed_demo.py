@@ -1,7 +1,9 @@
 """Loads a demo organisation (a coordinator, a pharmacist, three patients with DXA results and labs) and prints
 the logins. Idempotent: running it again changes nothing and prints the same logins."""
 
+import importlib
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -207,6 +209,61 @@ def _seed_appointments(coordinator: User) -> None:
     )
 
 
+# Issue 15: Rosa's joint pain rises over her last seven weekly check-ins (DOMAIN J2 worst pain, 0-10), crossing the J3
+# alert line of 4 and, last week, making her miss doses of her letrozole. (worst pain, stiffness, kept from activities)
+RISING_JOINT_PAIN = [
+    (2, 2, False),
+    (2, 3, False),
+    (3, 3, False),
+    (3, 4, False),
+    (4, 4, False),
+    (5, 5, True),
+    (6, 6, True),
+]
+JOINT_PAIN_PATIENT = "rosa@demo.bonesync.test"
+_CHECK_IN_IDS = uuid.UUID("5b0e15a1-0000-4000-8000-000000000015")  # uuid5 namespace: the same ids on every run
+
+
+def _check_in_writer() -> Callable[..., Any] | None:
+    """apps.joint_pain.services.check_in_record, written in parallel on another branch (issue 15); None while this
+    branch has no such service. TODO(lead): once merged, import it directly and drop this and the fallback."""
+    try:
+        module = importlib.import_module("apps.joint_pain.services")
+    except ImportError:
+        return None
+    writer: Callable[..., Any] | None = getattr(module, "check_in_record", None)
+    return writer
+
+
+def _seed_joint_pain() -> None:
+    """Rosa's rising joint pain, one check-in a week up to last week, answered on her check-in evening (Monday
+    18:20 her time). Only when she has none yet (idempotent)."""
+    from apps.joint_pain.models import JointPainCheckIn
+    from backend import clock
+
+    patient = Patient.objects.select_related("profile", "user").get(user__email=JOINT_PAIN_PATIENT)
+    if JointPainCheckIn.objects.filter(patient=patient).exists():
+        return
+    zone = clock.zone(patient.profile.timezone)
+    today = clock.local_today(patient.profile.timezone)
+    this_monday = today - timedelta(days=today.weekday())
+    record = _check_in_writer()
+    for n, (worst, stiffness, interfered) in enumerate(RISING_JOINT_PAIN):
+        monday = this_monday - timedelta(weeks=len(RISING_JOINT_PAIN) - n)
+        answers: dict[str, Any] = {
+            "id": uuid.uuid5(_CHECK_IN_IDS, f"{JOINT_PAIN_PATIENT}:{n}"),
+            "answered_at": datetime.combine(monday, time(18, 20), tzinfo=zone),
+            "worst_pain": worst,
+            "stiffness": stiffness,
+            "interfered": interfered,
+            "ai_impact": "missed" if n == len(RISING_JOINT_PAIN) - 1 else "none",
+        }
+        if record is not None:
+            record(actor=patient.user, patient=patient, **answers)
+        else:  # TODO(lead): the fallback while apps.joint_pain.services is not merged; drop it then
+            JointPainCheckIn.objects.create(patient=patient, week_of=monday, recorded_by=patient.user, **answers)
+
+
 # Fictional numbers only (issue 14): Ofcom's drama range (020 7946 0xxx), the US 555-01xx range, ACMA's drama mobile.
 DEMO_PHONES = {
     "margaret@demo.bonesync.test": ("+442079460321", "+442079460322", "phone"),
@@ -262,6 +319,7 @@ class Command(BaseCommand):
             seed_review_request(pharmacist)  # issue 14: a pending request for changes on the worklist
             _seed_appointments(coordinator)
             _seed_contacts(coordinator)
+            _seed_joint_pain()
         self.stdout.write(self.style.SUCCESS(f"Demo organisation: {ORGANISATION}"))
         self.stdout.write(f"All demo logins use the password: {DEMO_PASSWORD}")
         for email, name, role in STAFF:
