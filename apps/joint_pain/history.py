@@ -6,11 +6,11 @@ from datetime import date, timedelta
 
 from apps.accounts.models import Patient
 from apps.joint_pain.models import JointPainCheckIn
+from apps.joint_pain.rules import WORST_PAIN_THRESHOLD
 from backend import clock
 
-# DOMAIN J3: worst pain of 4 or more alerts her coordinator (J2: a score of 4 or more predicted stopping the AI).
-# Drawn as the chart's alert line; the alert itself is decided by apps.joint_pain.rules.
-ALERT_LINE = 4
+# DOMAIN J3: worst pain of 4 or more alerts her coordinator, drawn as the chart's alert line.
+ALERT_LINE = WORST_PAIN_THRESHOLD
 CHART_WEEKS = 26  # design: half a year of weekly answers, enough to see a trend start and an episode end
 
 

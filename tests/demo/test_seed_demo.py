@@ -42,9 +42,11 @@ def test_seed_demo_is_idempotent_and_its_logins_work(db: None, capsys) -> None:
     assert "t_score_below_threshold" in [r["code"] for r in margaret["reasons"]]
     # Something to act on in the demo: Margaret's denosumab is late, so the coordinator has a rebound-risk alert.
     alerts = client.get("/api/v1/alerts/").json()["results"]
-    # And the pharmacist's pending request for changes on Rosa's alendronate (issue 14).
+    # And the pharmacist's pending request for changes on Rosa's alendronate (issue 14), and her rising joint pain
+    # whose last check-in says it made her miss her aromatase inhibitor (issue 15, DOMAIN J3: high).
     assert [(a["patient_name"], a["kind"], a["severity"]) for a in alerts] == [
         ("Margaret Hughes", "denosumab_late", "high"),
+        ("Rosa Martínez", "joint_pain", "high"),
         ("Rosa Martínez", "review_changes_requested", "normal"),
     ]
     # Issue 14: a contact history on it (two tries, a call back due today) and phone numbers for every patient.

@@ -1,9 +1,7 @@
 """Loads a demo organisation (a coordinator, a pharmacist, three patients with DXA results and labs) and prints
 the logins. Idempotent: running it again changes nothing and prints the same logins."""
 
-import importlib
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -224,21 +222,11 @@ JOINT_PAIN_PATIENT = "rosa@demo.bonesync.test"
 _CHECK_IN_IDS = uuid.UUID("5b0e15a1-0000-4000-8000-000000000015")  # uuid5 namespace: the same ids on every run
 
 
-def _check_in_writer() -> Callable[..., Any] | None:
-    """apps.joint_pain.services.check_in_record, written in parallel on another branch (issue 15); None while this
-    branch has no such service. TODO(lead): once merged, import it directly and drop this and the fallback."""
-    try:
-        module = importlib.import_module("apps.joint_pain.services")
-    except ImportError:
-        return None
-    writer: Callable[..., Any] | None = getattr(module, "check_in_record", None)
-    return writer
-
-
 def _seed_joint_pain() -> None:
     """Rosa's rising joint pain, one check-in a week up to last week, answered on her check-in evening (Monday
     18:20 her time). Only when she has none yet (idempotent)."""
     from apps.joint_pain.models import JointPainCheckIn
+    from apps.joint_pain.services import check_in_record
     from backend import clock
 
     patient = Patient.objects.select_related("profile", "user").get(user__email=JOINT_PAIN_PATIENT)
@@ -247,7 +235,6 @@ def _seed_joint_pain() -> None:
     zone = clock.zone(patient.profile.timezone)
     today = clock.local_today(patient.profile.timezone)
     this_monday = today - timedelta(days=today.weekday())
-    record = _check_in_writer()
     for n, (worst, stiffness, interfered) in enumerate(RISING_JOINT_PAIN):
         monday = this_monday - timedelta(weeks=len(RISING_JOINT_PAIN) - n)
         answers: dict[str, Any] = {
@@ -258,10 +245,7 @@ def _seed_joint_pain() -> None:
             "interfered": interfered,
             "ai_impact": "missed" if n == len(RISING_JOINT_PAIN) - 1 else "none",
         }
-        if record is not None:
-            record(actor=patient.user, patient=patient, **answers)
-        else:  # TODO(lead): the fallback while apps.joint_pain.services is not merged; drop it then
-            JointPainCheckIn.objects.create(patient=patient, week_of=monday, recorded_by=patient.user, **answers)
+        check_in_record(actor=patient.user, patient=patient, **answers)
 
 
 # Fictional numbers only (issue 14): Ofcom's drama range (020 7946 0xxx), the US 555-01xx range, ACMA's drama mobile.
