@@ -388,7 +388,7 @@ class AiCourse:
     stopped_on: date | None
     years_completed: Decimal | None  # None: no start on record
     years_remaining: Decimal | None  # None: no planned end, or she stopped (nothing remains to count down)
-    planned_years: Decimal | None  # the planned length in years (from a given end date too)
+    planned_length_years: Decimal | None  # the planned length in years (from a given end date too)
 
 
 def ai_course(
@@ -418,5 +418,5 @@ def ai_course(
         stopped_on=stopped_on,
         years_completed=completed,
         years_remaining=remaining,
-        planned_years=length,
+        planned_length_years=length,
     )

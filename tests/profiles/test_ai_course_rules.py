@@ -71,7 +71,7 @@ def test_years_remaining_round_up_and_are_zero_from_the_planned_end() -> None:
     assert (on_the_day.years_completed, on_the_day.years_remaining) == (Decimal("5.0"), Decimal("0.0"))
     after = ai_course(today=date(2025, 6, 1), started_on=start, planned_years=5)
     assert after.years_remaining == Decimal("0.0")
-    assert after.planned_years == Decimal("5.0")
+    assert after.planned_length_years == Decimal("5.0")
 
 
 def test_a_start_ahead_counts_nothing_completed_and_the_whole_course_remaining() -> None:
@@ -90,13 +90,13 @@ def test_completed_stops_growing_on_the_day_she_stopped() -> None:
 
 def test_a_given_end_date_sets_the_length() -> None:
     course = ai_course(today=date(2024, 1, 1), started_on=date(2020, 1, 1), planned_end_on=date(2027, 7, 2))
-    assert course.planned_years == Decimal("7.5")
+    assert course.planned_length_years == Decimal("7.5")
     assert course.years_remaining == Decimal("3.5")
 
 
 def test_nothing_known_gives_nothing() -> None:
     course = ai_course(today=date(2024, 1, 1), started_on=None)
-    assert (course.years_completed, course.years_remaining, course.planned_end_on, course.planned_years) == (
+    assert (course.years_completed, course.years_remaining, course.planned_end_on, course.planned_length_years) == (
         None,
         None,
         None,
