@@ -18,8 +18,8 @@ from apps.medications.adherence import stored_adherence
 from apps.medications.facts import findings_for
 from apps.medications.models import (
     DoseRecord,
-    DrugClass,
     DoseStatus,
+    DrugClass,
     Medication,
     ReviewDecision,
     ReviewStatus,
