@@ -3,7 +3,7 @@
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -21,6 +21,7 @@ from apps.profiles.models import (
     PatientProfile,
 )
 from apps.profiles.rules import H1_ADVICE
+from backend.errors import ErrorSerializer
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
 from backend.serializers import (
@@ -317,7 +318,13 @@ class AiCourseStopView(PatientDataView):
 
     @extend_schema(
         request=Input,
-        responses={200: AiCourseOutput},
+        responses={
+            200: AiCourseOutput,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="Another stop is already recorded (`code` = conflict): resume the course first.",
+            ),
+        },
         summary="Record that she stopped her aromatase inhibitor",
         description="Records the stop once: her coordinators get a high alert (kind ai_stopped, rule T1) unless the "
         "reason is doctor_decision, and her active aromatase-inhibitor schedules are stopped as of that date. "
