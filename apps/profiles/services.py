@@ -211,14 +211,14 @@ def ai_course_stop(*, actor: User, patient: Patient, stopped_on: date, reason: s
     today = clock.local_today(profile.timezone)
     if stopped_on > today:
         raise ValidationError(
-            {"stopped_on": [f"Cannot be in the future: today is {today.isoformat()} in her time zone."]}
+            {"stopped_on": [f"Cannot be in the future: today is {today.isoformat()} in the patient's time zone."]}
         )
     if profile.ai_started_on is not None and stopped_on < profile.ai_started_on:
         raise ValidationError(
             {"stopped_on": [f"Cannot be before the course started ({profile.ai_started_on.isoformat()})."]}
         )
     if stopped_on < profile.birth_date:
-        raise ValidationError({"stopped_on": ["Cannot be before her birth date."]})
+        raise ValidationError({"stopped_on": ["Cannot be before the birth date on record."]})
     if profile.ai_stopped_on is not None:
         if (profile.ai_stopped_on, profile.ai_stop_reason) == (stopped_on, reason):
             return profile, False
