@@ -247,3 +247,20 @@ def test_stopping_leaves_her_other_patients_alone(world: World, client_for) -> N
     zoe_schedule = make_schedule(world.zoe, "letrozole", starts_on=TODAY - timedelta(days=60))
     stop(client_for(world.ann.user), world.ann)
     assert Schedule.objects.get(pk=zoe_schedule.pk).status == "active"
+
+
+def test_her_ai_reminders_end_with_the_stop(world: World, client_for) -> None:
+    from apps.reminders.materialise import materialise
+    from apps.reminders.models import ReminderOccurrence
+
+    def pending(schedule: Schedule) -> int:
+        return ReminderOccurrence.objects.filter(source_id=schedule.pk, state="pending", due_at__gte=NOW).count()
+
+    letrozole = make_schedule(world.ann, "letrozole", starts_on=TODAY - timedelta(days=60), local_time=time(20))
+    alendronate = make_schedule(world.ann, "alendronate", starts_on=TODAY - timedelta(days=60))
+    materialise(now=NOW, patient_ids=[world.ann.id])
+    assert pending(letrozole) >= 13 and pending(alendronate) >= 1
+    assert stop(client_for(world.ann.user), world.ann, stopped_on=TODAY.isoformat()).status_code == 200
+    materialise(now=NOW, patient_ids=[world.ann.id])
+    assert pending(letrozole) == 0  # not even tonight's: she is off it from today
+    assert pending(alendronate) >= 1
