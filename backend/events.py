@@ -25,6 +25,8 @@ When a receiver runs, and what its failure does:
   - SignedOut: the sign-out is not done until that installation's push devices are gone (the next person to use
     the phone would get her reminders); failing, the sign-out fails whole and the app can try it again.
   - PasswordChanged: a new password that left her old sessions alive would be worse than a refused change.
+  - AiCourseStopped, AiCourseResumed: her coordinators' alert, and her AI schedules stopped, are part of the
+    recorded stop (issue 15); nothing raises or resolves them later.
   - ReviewDecided: a pharmacist's request for changes is a worklist item for the patient's coordinators, and her
     verification resolves it; nothing raises or resolves it later, so the decision and the item are one fact.
   - CheckInRecorded: the joint-pain alert opens, escalates and resolves with her check-ins (DOMAIN J3), and nothing
@@ -228,8 +230,20 @@ class CheckInRecorded(Event):
 @dataclass(frozen=True)
 class AiCourseStopped(Event):
     """She stopped her aromatase inhibitor and said why (apps.profiles.services). Her coordinator is alerted unless
-    it was her doctor's decision (issue 15)."""
+    it was her doctor's decision (issue 15). In the transaction: the stop, its alert and her stopped AI schedules
+    are one fact (nothing raises the alert later)."""
 
+    receivers_in_transaction: ClassVar[bool] = True
     patient_id: UUID
     reason: str = field(repr=False)
     stopped_on: date = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AiCourseResumed(Event):
+    """She restarted her aromatase inhibitor after a recorded stop (apps.profiles.services): the stop's alert is
+    resolved; her stopped schedule stays stopped (the care team enters the new one)."""
+
+    receivers_in_transaction: ClassVar[bool] = True
+    patient_id: UUID
+    stopped_on: date = field(repr=False)  # the stop that ended

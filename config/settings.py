@@ -269,6 +269,8 @@ SPECTACULAR_SETTINGS = {
         "RecurrenceUnitEnum": "apps.medications.models.RecurrenceUnit",
         "AppointmentKindEnum": "apps.appointments.models.AppointmentKind",
         "AppointmentStatusEnum": "apps.appointments.models.AppointmentStatus",
+        "AiStopReasonEnum": "apps.profiles.models.AiStopReason",  # issue 15: the stop's input and the profile's
+        "AiPlannedYearsEnum": "apps.profiles.models.AiPlannedYears",
     },
 }
 

@@ -187,3 +187,28 @@ def test_check_in_list_and_trend_do_not_grow_with_her_check_ins(world: World, cl
     assert client.get(f"{base}trend/").json()["points"][-1]["worst_pain"] == 1
     assert large == small
     assert small[1] <= 3  # the trend: patient in scope, check-ins, audit insert
+
+
+def test_ai_course_stop_and_resume_are_a_handful_of_queries(world: World, client_for) -> None:
+    """Issue 15: recording a stop (its alert, her AI schedules stopped) and a restart do not grow with her records."""
+    from tests.factories import make_schedule
+
+    client = client_for(world.ann.user)
+    stop_url = f"/api/v1/patients/{world.ann.id}/ai-course/stop/"
+    resume_url = f"/api/v1/patients/{world.ann.id}/ai-course/resume/"
+    body = {"stopped_on": "2026-01-10", "reason": "joint_pain"}
+
+    def stop() -> object:
+        return client.post(stop_url, body, format="json")
+
+    stop()  # warm: the first request of a session reads what later ones have cached
+    client.post(resume_url)
+    small = count_queries(stop)
+    count_queries(lambda: client.post(resume_url))
+    for _ in range(10):
+        BoneDensityFactory.create(patient=world.ann)
+        LabFactory.create(patient=world.ann)
+    make_schedule(world.ann, "alendronate")  # a bone medicine: not touched by the stop
+    assert count_queries(stop) == small
+    assert count_queries(lambda: client.post(resume_url)) <= 12
+    assert count_queries(lambda: client.get(f"/api/v1/patients/{world.ann.id}/")) <= 4  # the course: no query

@@ -19,10 +19,11 @@ from django.db.models import Q
 
 from apps.accounts.models import Patient
 from apps.alerts.follow_on import delay_kinds, stopped_check
+from apps.alerts.kinds import AI_ADHERENCE_LOW, LOW_ADHERENCE
 from apps.alerts.models import Alert, AlertState, Notice
 from apps.alerts.services import alert_raise, alerts_raise, alerts_resolve_automatically, notices_publish
 from apps.medications.adherence import LIST_WINDOW_DAYS
-from apps.medications.models import Schedule, ScheduleStatus
+from apps.medications.models import DrugClass, Schedule, ScheduleStatus
 from apps.medications.rules.adherence import ADHERENT_PDC, pdc_percent
 from apps.medications.rules.injection import (
     BANDS_BY_DRUG,
@@ -227,10 +228,19 @@ def _injection_watched(schedule: Schedule, now: datetime) -> InjectionState | No
     return status.state if status is not None and status.state in INJECTION_WATCHED else None
 
 
+def _adherence_kind(schedule: Schedule) -> str:
+    """The aromatase inhibitor's slipping is its own alert (issue 15): the coordinator sees which treatment it is."""
+    if schedule.medication.drug_class == DrugClass.AROMATASE_INHIBITOR:
+        return AI_ADHERENCE_LOW
+    return LOW_ADHERENCE
+
+
 def _judge(schedule: Schedule, now: datetime, report: AdherenceReport) -> None:
     patient = schedule.patient
     pdc = schedule.adherence_pdc
-    kinds = Q(kind="low_adherence", schedule=schedule)
+    kind = _adherence_kind(schedule)
+    # Both kinds on this schedule: an AI alert raised as low_adherence before issue 15 is the same open episode.
+    kinds = Q(kind__in=(LOW_ADHERENCE, AI_ADHERENCE_LOW), schedule=schedule)
     episode_open = Alert.objects.filter(kinds, patient=patient).exclude(state=AlertState.RESOLVED).exists()
     watched = _injection_watched(schedule, now) if schedule.status == ScheduleStatus.ACTIVE else None
     if schedule.status != ScheduleStatus.ACTIVE or pdc is None or watched is not None:
@@ -248,15 +258,17 @@ def _judge(schedule: Schedule, now: datetime, report: AdherenceReport) -> None:
     over = f"the last {days} days" if days == LIST_WINDOW_DAYS else f"the {days} days tracked so far"
     if pdc < ADHERENT_PDC and not episode_open:
         covered = (pdc * days).to_integral_value()  # exact: pdc is covered / days truncated to 3 decimals
+        # DOMAIN T1: the aromatase inhibitor is her cancer treatment; say so, not only "a medicine".
+        what = "Her cancer treatment is slipping: " if kind == AI_ADHERENCE_LOW else ""
         if alert_raise(
             patient=patient,
             schedule=schedule,
-            kind="low_adherence",
+            kind=kind,
             severity="normal",
             rule="P1",
             episode=f"{schedule.pk}:{int(now.timestamp())}",  # a new episode each time one opens
             message=(
-                f"{schedule.medication.name}: {covered} of {days} days covered in {over} "
+                f"{what}{schedule.medication.name}: {covered} of {days} days covered in {over} "
                 f"(PDC {pdc_percent(pdc)}, below {pdc_percent(ADHERENT_PDC)})."
             ),
             now=now,

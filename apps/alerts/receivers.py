@@ -3,6 +3,7 @@ AlertsConfig.ready. All run in the writer's transaction: the alerts must agree w
 
 from django.db.models import Q
 
+from apps.alerts.ai_course import raise_ai_stopped, resolve_ai_stopped
 from apps.alerts.follow_on import delay_alert_kinds, recheck_stopped_injectables
 from apps.alerts.joint_pain import joint_pain_on_check_in
 from apps.alerts.review_requests import settle_review_request
@@ -12,7 +13,16 @@ from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionState, aler
 from apps.medications.selectors import injection_status_now
 from apps.profiles.models import PatientProfile
 from backend import clock
-from backend.events import CheckInRecorded, DoseRecorded, PlanChanged, ProfileChanged, ReviewDecided, subscribe
+from backend.events import (
+    AiCourseResumed,
+    AiCourseStopped,
+    CheckInRecorded,
+    DoseRecorded,
+    PlanChanged,
+    ProfileChanged,
+    ReviewDecided,
+    subscribe,
+)
 
 
 def connect() -> None:
@@ -21,6 +31,8 @@ def connect() -> None:
     subscribe(ReviewDecided, settle_review_request, in_transaction=True)
     subscribe(ProfileChanged, follow_ups_follow_timezone, in_transaction=True)
     subscribe(CheckInRecorded, joint_pain_on_check_in, in_transaction=True)
+    subscribe(AiCourseStopped, raise_ai_stopped, in_transaction=True)  # DOMAIN T1
+    subscribe(AiCourseResumed, resolve_ai_stopped, in_transaction=True)
 
 
 def follow_ups_follow_timezone(event: ProfileChanged) -> None:

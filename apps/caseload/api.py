@@ -43,6 +43,16 @@ class PatientListQuery(QuerySerializer):
         default=None,
         help_text="Only patients with an active schedule whose last 90-day PDC is below this (e.g. 0.8).",
     )
+    ai_adherence_below = DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        min_value=Decimal("0"),
+        max_value=Decimal("1"),
+        required=False,
+        default=None,
+        help_text="Only patients with an active aromatase-inhibitor schedule whose last 90-day PDC is below this "
+        "(e.g. 0.8): her cancer treatment, apart from the bone medicines.",
+    )
     calcium_below = DecimalField(
         max_digits=6,
         decimal_places=1,
@@ -81,7 +91,7 @@ class PatientListCreateView(PaginatedListMixin, APIView):
         query = validated(PatientListQuery, request.query_params)
         filters = dict(query)
         q = filters.pop("q")
-        if filters["adherence_below"] is not None:
+        if filters["adherence_below"] is not None or filters["ai_adherence_below"] is not None:
             adherence_catch_up()  # the filter reads the stored figure: never a stale one
         rows = patient_caseload(user=request_user(request), q=q, filters=filters)
         paginator, page = self.paginate(request, rows.select_related("profile"))

@@ -9,7 +9,7 @@ from apps.accounts.models import Patient, User
 from apps.accounts.selectors import patient_list, patient_search
 from apps.alerts.selectors import filter_alert_level
 from apps.exercise.selectors import filter_exercise_below
-from apps.medications.selectors import filter_adherence_below, filter_injection_state
+from apps.medications.selectors import filter_adherence_below, filter_ai_adherence_below, filter_injection_state
 from apps.supplements.selectors import calcium_below
 
 PatientFilter = Callable[[QuerySet[Patient], Any], QuerySet[Patient]]
@@ -18,6 +18,7 @@ PatientFilter = Callable[[QuerySet[Patient], Any], QuerySet[Patient]]
 FILTERS: Mapping[str, PatientFilter] = {
     "alert_level": filter_alert_level,  # an open alert of this severity or higher
     "adherence_below": filter_adherence_below,  # a stored 90-day PDC below this (reads the stored figure)
+    "ai_adherence_below": filter_ai_adherence_below,  # the same, of her aromatase inhibitor only (issue 15)
     "calcium_below": calcium_below,  # mg/day, diet + supplements, last 7 days
     "exercise_below": filter_exercise_below,  # weight-bearing minutes, last 7 days
     "injection_state": filter_injection_state,  # the console's filter: an injectable in this D5 state

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
+from apps.alerts.kinds import kind_label
 from apps.alerts.models import ContactOutcome, Severity
 from apps.alerts.selectors import SORTS
 from apps.console.forms import RETURN_TO
@@ -28,7 +29,7 @@ class WorklistFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         kind_field = self.fields["kind"]
         assert isinstance(kind_field, forms.ChoiceField)
-        kind_field.choices = [("", "any"), *((k, k.replace("_", " ")) for k in kinds or [])]
+        kind_field.choices = [("", "any"), *((k, kind_label(k)) for k in kinds or [])]
 
 
 class ContactForm(forms.Form):

@@ -93,6 +93,9 @@ class PatientFilterForm(forms.Form):
     adherence_below = forms.IntegerField(
         label="Adherence below (%)", min_value=0, max_value=100, required=False, help_text="90-day PDC"
     )
+    ai_adherence_below = forms.IntegerField(
+        label="AI adherence below (%)", min_value=0, max_value=100, required=False, help_text="aromatase inhibitor"
+    )
     calcium_below = forms.IntegerField(
         label="Calcium below (mg/day)", min_value=0, max_value=10000, required=False, help_text="last 7 days"
     )
@@ -105,11 +108,13 @@ class PatientFilterForm(forms.Form):
         left empty."""
         data = self.cleaned_data
         adherence = data.get("adherence_below")
+        ai_adherence = data.get("ai_adherence_below")
         calcium = data.get("calcium_below")
         return {
             "alert_level": data.get("alert_level") or None,
             "injection_state": data.get("injection_state") or None,
             "adherence_below": Decimal(adherence) / 100 if adherence is not None else None,
+            "ai_adherence_below": Decimal(ai_adherence) / 100 if ai_adherence is not None else None,
             "calcium_below": Decimal(calcium) if calcium is not None else None,
             "exercise_below": data.get("exercise_below"),
         }

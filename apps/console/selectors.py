@@ -19,7 +19,14 @@ from apps.exercise.selectors import WeeklySummary, weekly_summary
 from apps.medications.adherence import ScheduleAdherence, patient_adherence
 from apps.medications.models import DoseRecord, DoseStatus, Schedule, ScheduleStatus
 from apps.medications.rules.injection import BANDS_BY_DRUG, InjectionStatus
-from apps.medications.selectors import ScheduleState, dose_list, schedule_list, schedule_state, with_list_adherence
+from apps.medications.selectors import (
+    ScheduleState,
+    ai_list_adherence,
+    dose_list,
+    schedule_list,
+    schedule_state,
+    with_list_adherence,
+)
 from apps.profiles.models import BoneDensityResult
 from apps.profiles.rules import BoneHealthAssessment
 from apps.profiles.selectors import bone_density_list, bone_health_assessment
@@ -140,6 +147,7 @@ def patient_rows(*, user: User, q: str = "", filters: dict[str, Any] | None = No
         .filter(list_pdc__isnull=False)
         .order_by("list_pdc", "id")
     )
+    ai = ai_list_adherence(OuterRef("pk"))  # her aromatase inhibitor's, apart (issue 15)
     top_alert = open_alerts.values("patient").annotate(top=Max("severity_rank")).values("top")
     return (
         rows.select_related("profile")
@@ -149,6 +157,9 @@ def patient_rows(*, user: User, q: str = "", filters: dict[str, Any] | None = No
             injection_due_on=Subquery(injectable.values("next_due_on")[:1]),
             lowest_pdc=Subquery(lowest.values("list_pdc")[:1]),
             lowest_pdc_days=Subquery(lowest.values("list_pdc_days")[:1]),
+            ai_pdc=Subquery(ai.values("list_pdc")[:1]),
+            ai_pdc_days=Subquery(ai.values("list_pdc_days")[:1]),
+            has_ai_schedule=Exists(ai),
         )
         .order_by("user__full_name", "id")
     )

@@ -310,6 +310,22 @@ def filter_adherence_below(rows: QuerySet[Patient], threshold: Decimal) -> Query
     return rows.filter(Exists(low))
 
 
+def ai_list_adherence(patient: Any) -> QuerySet[Any]:
+    """Her active aromatase-inhibitor schedules with their 90-day PDC in force now (``with_list_adherence``), lowest
+    first: `patient` is a Patient or an OuterRef to one (issue 15: the AI's adherence, apart from bone medicines')."""
+    return with_list_adherence(
+        Schedule.objects.filter(
+            patient=patient, status=ScheduleStatus.ACTIVE, medication__drug_class=DrugClass.AROMATASE_INHIBITOR
+        )
+    ).order_by(F("list_pdc").asc(nulls_last=True), "id")
+
+
+def filter_ai_adherence_below(rows: QuerySet[Patient], threshold: Decimal) -> QuerySet[Patient]:
+    """Patients with an active aromatase-inhibitor schedule whose 90-day PDC in force now is below `threshold` (the
+    stored figure, as filter_adherence_below; same unit: 0-1)."""
+    return rows.filter(Exists(ai_list_adherence(OuterRef("pk")).filter(list_pdc__lt=threshold)))
+
+
 def filter_injection_state(rows: QuerySet[Patient], state: str) -> QuerySet[Patient]:
     """Patients with an injectable schedule in this state, as the injection watch last recorded it."""
     return rows.filter(Exists(Schedule.objects.filter(patient=OuterRef("pk"), injection_state=state)))

@@ -19,6 +19,7 @@ from apps.medications.facts import findings_for
 from apps.medications.models import (
     DoseRecord,
     DoseStatus,
+    DrugClass,
     Medication,
     ReviewDecision,
     ReviewStatus,
@@ -190,6 +191,25 @@ def schedule_delete(*, schedule: Schedule) -> None:
     schedule.delete()
     review_recheck(patient_id=schedule.patient_id)
     publish(PlanChanged(patient_id=schedule.patient_id, plan_id=removed, plan_kind="medication"))
+
+
+@transaction.atomic
+def ai_schedules_stop(*, patient_id: uuid.UUID, stopped_on: date) -> list[Schedule]:
+    """She stopped her aromatase inhibitor on `stopped_on` (the first day off it; issue 15): each of her AI schedules
+    not already stopped is stopped through schedule_update (reminders end, her stored adherence and its alert follow,
+    the pharmacist sees the change), its last day the day before, unless it ends earlier or starts later."""
+    rows = Schedule.objects.filter(patient_id=patient_id, medication__drug_class=DrugClass.AROMATASE_INHIBITOR).exclude(
+        status=ScheduleStatus.STOPPED
+    )
+    patient = Patient.objects.select_related("user").get(pk=patient_id)
+    stopped = []
+    for schedule in rows:
+        changes: dict[str, Any] = {"status": ScheduleStatus.STOPPED}
+        last_day = stopped_on - timedelta(days=1)
+        if schedule.starts_on <= last_day and (schedule.ends_on is None or schedule.ends_on > last_day):
+            changes["ends_on"] = last_day
+        stopped.append(schedule_update(actor=patient.user, schedule=schedule, **changes))
+    return stopped
 
 
 def _taken_on(patient: Patient, taken_at: datetime) -> date:

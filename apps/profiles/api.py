@@ -3,7 +3,7 @@
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -11,11 +11,27 @@ from rest_framework.response import Response
 
 from apps.accounts.api_base import PatientDataView, request_user
 from apps.profiles import selectors, services
-from apps.profiles.models import BoneDensityResult, ContactChannel, LabKind, LabResult, PatientProfile
+from apps.profiles.models import (
+    AiPlannedYears,
+    AiStopReason,
+    BoneDensityResult,
+    ContactChannel,
+    LabKind,
+    LabResult,
+    PatientProfile,
+)
 from apps.profiles.rules import H1_ADVICE
+from backend.errors import ErrorSerializer
 from backend.pagination import PaginatedListMixin
 from backend.roles import Role
-from backend.serializers import BoundedDateField, DecimalField, LocalTimeField, StrictModelSerializer, validated
+from backend.serializers import (
+    BoundedDateField,
+    DecimalField,
+    LocalTimeField,
+    StrictModelSerializer,
+    StrictSerializer,
+    validated,
+)
 
 STAFF_WRITERS = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
 PHONE_HELP = (
@@ -41,6 +57,15 @@ class PhoneField(PhoneNumberField):
         return str(value) if value else ""
 
 
+class PlannedYearsField(serializers.ChoiceField):
+    """5 or 10, as a JSON number (DOMAIN T1): "5" is refused like any other mistyped number."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)
+
+
 class ProfileFields(StrictModelSerializer):
     """Profile fields with their model validators (ranges, choices, decimal precision)."""
 
@@ -53,10 +78,53 @@ class ProfileFields(StrictModelSerializer):
     check_in_time = LocalTimeField(required=False, help_text=CHECK_IN_TIME_HELP)
     phone = PhoneField(required=False, allow_blank=True, help_text=PHONE_HELP)
     phone_alt = PhoneField(required=False, allow_blank=True, help_text=PHONE_HELP)
+    ai_planned_years = PlannedYearsField(
+        choices=AiPlannedYears.choices,
+        required=False,
+        allow_null=True,
+        help_text="The planned AI course: 5 or 10 years from ai_started_on (DOMAIN T1), or null. Setting it clears "
+        "ai_planned_end_on unless that is sent too (both set: 400).",
+    )
 
     class Meta:
         model = PatientProfile
         fields = list(services.PROFILE_FIELDS)
+
+
+class AiCourseOutput(serializers.Serializer[Any]):
+    """Her aromatase-inhibitor course on her local today (DOMAIN T1): read-only figures derived from the profile."""
+
+    aromatase_inhibitor = serializers.CharField(help_text="anastrozole | letrozole | exemestane; empty: not recorded.")
+    started_on = BoundedDateField(allow_null=True, help_text="ai_started_on.")
+    planned_years = serializers.ChoiceField(
+        choices=AiPlannedYears.choices, allow_null=True, help_text="ai_planned_years: 5 or 10, null when not set."
+    )
+    given_end_on = BoundedDateField(allow_null=True, help_text="ai_planned_end_on: an end date set instead.")
+    planned_end_on = BoundedDateField(
+        allow_null=True,
+        help_text="The planned end: the end date set, else the start + the planned years; null when neither is known.",
+    )
+    planned_length_years = DecimalField(
+        max_digits=4, decimal_places=1, allow_null=True, help_text="The planned length in years, one decimal."
+    )
+    years_completed = DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        allow_null=True,
+        help_text="Years from the start to her local today, or to the day she stopped; truncated to one decimal. "
+        "Null without a start date.",
+    )
+    years_remaining = DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        allow_null=True,
+        help_text="Years from her local today to the planned end, rounded up to one decimal; 0.0 from the planned "
+        "end on. Null without a planned end, or once she stopped.",
+    )
+    stopped_on = BoundedDateField(allow_null=True, help_text="The first day she was off it; null while on it.")
+    stop_reason = serializers.ChoiceField(
+        choices=[("", "Not stopped"), *AiStopReason.choices], help_text="Why she stopped; empty while on it."
+    )
 
 
 class PatientOutput(serializers.Serializer[Any]):
@@ -68,6 +136,24 @@ class PatientOutput(serializers.Serializer[Any]):
     timezone = serializers.CharField(source="profile.timezone")
     aromatase_inhibitor = serializers.CharField(source="profile.aromatase_inhibitor")
     ai_started_on = BoundedDateField(source="profile.ai_started_on", allow_null=True)
+    ai_planned_years = serializers.ChoiceField(
+        source="profile.ai_planned_years",
+        choices=AiPlannedYears.choices,
+        allow_null=True,
+        help_text="The planned AI course in years (5 or 10; DOMAIN T1), or null (see ai_planned_end_on).",
+    )
+    ai_planned_end_on = BoundedDateField(
+        source="profile.ai_planned_end_on", allow_null=True, help_text="The planned end date, set instead of years."
+    )
+    ai_stopped_on = BoundedDateField(
+        source="profile.ai_stopped_on", allow_null=True, help_text="Read-only: set by POST .../ai-course/stop/."
+    )
+    ai_stop_reason = serializers.ChoiceField(
+        source="profile.ai_stop_reason",
+        choices=[("", "Not stopped"), *AiStopReason.choices],
+        help_text="Read-only: set by POST .../ai-course/stop/.",
+    )
+    ai_course = serializers.SerializerMethodField(help_text="Derived, read-only (DOMAIN T1).")
     height_cm = DecimalField(source="profile.height_cm", max_digits=4, decimal_places=1, allow_null=True)
     weight_kg = DecimalField(source="profile.weight_kg", max_digits=4, decimal_places=1, allow_null=True)
     smoker = serializers.CharField(source="profile.smoker")
@@ -92,6 +178,10 @@ class PatientOutput(serializers.Serializer[Any]):
     )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField(source="profile.updated_at")
+
+    @extend_schema_field(AiCourseOutput)
+    def get_ai_course(self, patient: Any) -> dict[str, Any]:
+        return dict(AiCourseOutput(selectors.ai_course_of(patient.profile)).data)
 
 
 class PatientDetailView(PatientDataView):
@@ -225,3 +315,51 @@ class BoneHealthView(PatientDataView):
         assessment = selectors.bone_health_assessment(patient=patient)
         payload = {**vars(assessment), "next_dxa_due": assessment.next_dxa_due, "advice": list(H1_ADVICE)}
         return Response(BoneHealthOutput(payload).data)
+
+
+class AiCourseStopView(PatientDataView):
+    """She stopped her aromatase inhibitor (issue 15): the patient herself or staff in scope record it."""
+
+    audit_resource = "ai_course"
+
+    class Input(StrictSerializer):
+        stopped_on = BoundedDateField(help_text="Her local date: the first day she was off it; not in the future.")
+        reason = serializers.ChoiceField(choices=AiStopReason.choices)
+
+    @extend_schema(
+        request=Input,
+        responses={
+            200: AiCourseOutput,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="Another stop is already recorded (`code` = conflict): resume the course first.",
+            ),
+        },
+        summary="Record that she stopped her aromatase inhibitor",
+        description="Records the stop once: her coordinators get a high alert (kind ai_stopped, rule T1) unless the "
+        "reason is doctor_decision, and her active aromatase-inhibitor schedules are stopped as of that date. "
+        "Sending the same stop again changes nothing (200); another stop while one is recorded is a 409 "
+        "(resume first).",
+    )
+    def post(self, request: Request, patient_id: str) -> Response:
+        patient, values = self.patient_input(request, patient_id)
+        profile, _ = services.ai_course_stop(actor=request_user(request), patient=patient, **values)
+        return Response(AiCourseOutput(selectors.ai_course_of(profile)).data)
+
+
+class AiCourseResumeView(PatientDataView):
+    """She restarted her aromatase inhibitor after a recorded stop."""
+
+    audit_resource = "ai_course"
+
+    @extend_schema(
+        request=None,
+        responses={200: AiCourseOutput},
+        summary="Clear a recorded stop: she restarted her aromatase inhibitor",
+        description="Resolves the stop's open alert. Her stopped schedule stays stopped: the care team enters a new "
+        "one. Nothing recorded: nothing changes (200).",
+    )
+    def post(self, request: Request, patient_id: str) -> Response:
+        patient = self.get_patient(request, patient_id)
+        profile = services.ai_course_resume(actor=request_user(request), patient=patient)
+        return Response(AiCourseOutput(selectors.ai_course_of(profile)).data)

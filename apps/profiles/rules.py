@@ -9,17 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, localcontext
 from fractions import Fraction
 from uuid import UUID
 
 from backend.dates import add_months
 
 __all__ = [
+    "AI_PLANNED_YEARS",
     "BONE_HEALTH_THRESHOLDS",
     "DXA_SITES",
     "H1_ADVICE",
     "SMOKER_VALUES",
+    "AiCourse",
     "BoneHealthAssessment",
     "BoneHealthInput",
     "BoneHealthThresholds",
@@ -28,9 +30,12 @@ __all__ = [
     "Finding",
     "add_months",
     "age_on",
+    "ai_course",
+    "ai_planned_end",
     "assess_bone_health",
     "bmi",
     "bmi_for_display",
+    "years_between",
 ]
 
 # Order matters only for deterministic tie-breaking when two sites share the lowest T-score.
@@ -337,3 +342,81 @@ def assess_bone_health(
         )
 
     return assessment(lowest=lowest, last_dxa_on=last_scan, dxa_due_on=dxa_due_on)
+
+
+# --- the aromatase-inhibitor course (DOMAIN T1) -------------------------------------------------------------------
+AI_PLANNED_YEARS: tuple[int, ...] = (5, 10)  # DOMAIN T1: 5 years, often extended to 10
+_TENTH = Decimal("0.1")
+
+
+def years_between(start: date, end: date) -> Fraction:
+    """Calendar years from `start` to `end` (0 when `end` is not after `start`): whole years to the last
+    anniversary, plus the part of the year after it, as days over that year's length (365 or 366). A course started
+    on 29 February has its anniversary on 28 February in other years (add_months clamps)."""
+    if end <= start:
+        return Fraction(0)
+    whole = end.year - start.year
+    if add_months(start, 12 * whole) > end:
+        whole -= 1
+    anniversary, next_one = add_months(start, 12 * whole), add_months(start, 12 * (whole + 1))
+    return whole + Fraction((end - anniversary).days, (next_one - anniversary).days)
+
+
+def _tenths(value: Fraction, rounding: str) -> Decimal:
+    with localcontext() as ctx:
+        ctx.prec = 28
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return exact.quantize(_TENTH, rounding=rounding)
+
+
+def ai_planned_end(*, started_on: date | None, planned_years: int | None, planned_end_on: date | None) -> date | None:
+    """The course's planned end: the date the care team set, else the start plus the planned years (DOMAIN T1);
+    None when neither is known."""
+    if planned_end_on is not None:
+        return planned_end_on
+    if started_on is not None and planned_years is not None:
+        return add_months(started_on, 12 * planned_years)
+    return None
+
+
+@dataclass(frozen=True)
+class AiCourse:
+    """Where she is in her aromatase-inhibitor course on `today` (her local date), in years to one decimal."""
+
+    started_on: date | None
+    planned_end_on: date | None
+    stopped_on: date | None
+    years_completed: Decimal | None  # None: no start on record
+    years_remaining: Decimal | None  # None: no planned end, or she stopped (nothing remains to count down)
+    planned_length_years: Decimal | None  # the planned length in years (from a given end date too)
+
+
+def ai_course(
+    *,
+    today: date,
+    started_on: date | None,
+    planned_years: int | None = None,
+    planned_end_on: date | None = None,
+    stopped_on: date | None = None,
+) -> AiCourse:
+    """DOMAIN T1. Years completed run from the start to today, and stop growing on the day she stopped (the first
+    day off it); they are truncated (2.96 is "2.9", never a milestone reached early). Years remaining run from today
+    (or the start, if later) to the planned end, rounded up (0.04 left is "0.1", never "0.0" before the end), and
+    are 0.0 from the planned end on."""
+    end = ai_planned_end(started_on=started_on, planned_years=planned_years, planned_end_on=planned_end_on)
+    completed = remaining = length = None
+    if started_on is not None:
+        until = min(today, stopped_on) if stopped_on is not None else today
+        completed = _tenths(years_between(started_on, until), ROUND_DOWN)
+        if end is not None:
+            length = _tenths(years_between(started_on, end), ROUND_HALF_UP)
+    if end is not None and stopped_on is None:
+        remaining = _tenths(years_between(max(today, started_on or today), end), ROUND_UP)
+    return AiCourse(
+        started_on=started_on,
+        planned_end_on=end,
+        stopped_on=stopped_on,
+        years_completed=completed,
+        years_remaining=remaining,
+        planned_length_years=length,
+    )

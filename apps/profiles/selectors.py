@@ -1,12 +1,13 @@
 """Reads for patient profiles and the bone-health assessment."""
 
 from datetime import date
+from typing import Any
 
 from django.db.models import QuerySet
 
 from apps.accounts.models import Patient
-from apps.profiles.models import BoneDensityResult, LabResult
-from apps.profiles.rules import BoneHealthAssessment, BoneHealthInput, DxaReading, assess_bone_health
+from apps.profiles.models import BoneDensityResult, LabResult, PatientProfile
+from apps.profiles.rules import BoneHealthAssessment, BoneHealthInput, DxaReading, ai_course, assess_bone_health
 from apps.profiles.therapy import current_therapy
 from backend import clock
 
@@ -47,3 +48,22 @@ def bone_health_assessment(*, patient: Patient, today: date | None = None) -> Bo
             current_therapy=current_therapy(patient.pk, today),
         )
     )
+
+
+def ai_course_of(profile: PatientProfile, *, today: date | None = None) -> dict[str, Any]:
+    """Her aromatase-inhibitor course on her local today (DOMAIN T1): the figures of rules.ai_course, with the drug
+    and why she stopped. No query: the profile holds it all."""
+    course = ai_course(
+        today=today or clock.local_today(profile.timezone),
+        started_on=profile.ai_started_on,
+        planned_years=profile.ai_planned_years,
+        planned_end_on=profile.ai_planned_end_on,
+        stopped_on=profile.ai_stopped_on,
+    )
+    return {
+        **vars(course),
+        "aromatase_inhibitor": profile.aromatase_inhibitor,
+        "planned_years": profile.ai_planned_years,
+        "given_end_on": profile.ai_planned_end_on,
+        "stop_reason": profile.ai_stop_reason,
+    }

@@ -10,10 +10,11 @@ from django.db import transaction
 from apps.accounts.models import Organisation, Patient, User
 from apps.accounts.services import care_team_assign, user_create
 from apps.profiles.lab_ranges import lab_value_errors
-from apps.profiles.models import BoneDensityResult, LabResult, PatientProfile
+from apps.profiles.models import AiStopReason, BoneDensityResult, LabResult, PatientProfile
 from apps.profiles.rules import add_months
 from backend import clock
-from backend.events import ProfileChanged, ResultRecorded, publish
+from backend.errors import ConflictError
+from backend.events import AiCourseResumed, AiCourseStopped, ProfileChanged, ResultRecorded, publish
 from backend.roles import Role
 
 PROFILE_FIELDS = (
@@ -21,6 +22,8 @@ PROFILE_FIELDS = (
     "timezone",
     "aromatase_inhibitor",
     "ai_started_on",
+    "ai_planned_years",  # the planned course (DOMAIN T1): at most one of these two; the care team's
+    "ai_planned_end_on",
     "height_cm",
     "weight_kg",
     "smoker",
@@ -74,6 +77,7 @@ def _profile_errors(profile: PatientProfile) -> dict[str, list[str]]:
             errors["ai_started_on"] = ["Therapy cannot start before birth."]
         elif started > add_months(today, 12):
             errors["ai_started_on"] = ["Therapy start is more than a year ahead."]
+    errors.update(_ai_course_errors(profile))
     if (profile.quiet_hours_start is None) != (profile.quiet_hours_end is None):
         errors["quiet_hours_end" if profile.quiet_hours_end is None else "quiet_hours_start"] = [
             "Quiet hours need both a start and an end."
@@ -87,6 +91,27 @@ def _profile_errors(profile: PatientProfile) -> dict[str, list[str]]:
     elif profile.phone_alt and profile.phone_alt == profile.phone:
         errors["phone_alt"] = ["This is the same number as the main one."]
     return errors
+
+
+def _ai_course_errors(profile: PatientProfile) -> dict[str, list[str]]:
+    """The planned course (DOMAIN T1): a length in years or an end date, not both; an end after the start; a length
+    needs the start it counts from."""
+    errors: dict[str, list[str]] = {}
+    started, end = profile.ai_started_on, profile.ai_planned_end_on
+    if profile.ai_planned_years is not None and end is not None:
+        errors["ai_planned_end_on"] = ["Give the planned length in years or an end date, not both."]
+    elif profile.ai_planned_years is not None and started is None:
+        errors["ai_planned_years"] = ["Give the start date (ai_started_on) too: the planned length counts from it."]
+    elif end is not None and started is not None and end <= started:
+        errors["ai_planned_end_on"] = [f"Must be after the start of the course ({started.isoformat()})."]
+    return errors
+
+
+def _one_planned_length(changes: dict[str, Any]) -> None:
+    """Setting one way of planning the course (years or an end date) clears the other, unless both are sent."""
+    for given, other in (("ai_planned_years", "ai_planned_end_on"), ("ai_planned_end_on", "ai_planned_years")):
+        if changes.get(given) is not None and other not in changes:
+            changes[other] = None
 
 
 def _save_profile(profile: PatientProfile) -> PatientProfile:
@@ -135,6 +160,7 @@ def patient_profile_update(*, actor: User, patient: Patient, full_name: str | No
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    _one_planned_length(changes)
     profile = PatientProfile.objects.select_for_update().get(pk=patient.pk)
     changed = {name for name, value in changes.items() if getattr(profile, name) != value}
     for name, value in changes.items():
@@ -180,3 +206,55 @@ def lab_record(*, actor: User, patient: Patient, kind: str, value: Decimal, unit
     result.save()
     publish(ResultRecorded(patient_id=patient.pk, result_id=result.pk, result_kind="lab"))
     return result
+
+
+# --- the aromatase-inhibitor course (DOMAIN T1, issue 15) ---------------------------------------------------------
+@transaction.atomic
+def ai_course_stop(*, actor: User, patient: Patient, stopped_on: date, reason: str) -> tuple[PatientProfile, bool]:
+    """She stopped her aromatase inhibitor on `stopped_on` (her local date, the first day off it), for `reason`:
+    recorded once, announced with AiCourseStopped (her coordinators' alert, her AI schedules stopped). The same stop
+    sent again (an app retrying) changes nothing; another while one is recorded is a conflict (409): resume first.
+    Returns the profile and whether this call recorded the stop."""
+    if reason not in AiStopReason.values:
+        raise ValidationError({"reason": [f"Must be one of: {', '.join(AiStopReason.values)}."]})
+    profile = PatientProfile.objects.select_for_update().get(pk=patient.pk)
+    today = clock.local_today(profile.timezone)
+    if stopped_on > today:
+        raise ValidationError(
+            {"stopped_on": [f"Cannot be in the future: today is {today.isoformat()} in the patient's time zone."]}
+        )
+    if profile.ai_started_on is not None and stopped_on < profile.ai_started_on:
+        raise ValidationError(
+            {"stopped_on": [f"Cannot be before the course started ({profile.ai_started_on.isoformat()})."]}
+        )
+    if stopped_on < profile.birth_date:
+        raise ValidationError({"stopped_on": ["Cannot be before the birth date on record."]})
+    if profile.ai_stopped_on is not None:
+        if (profile.ai_stopped_on, profile.ai_stop_reason) == (stopped_on, reason):
+            return profile, False
+        raise ConflictError(
+            f"A stop is already recorded ({profile.ai_stopped_on.isoformat()}, {profile.ai_stop_reason}): "
+            "resume the course first to record another.",
+            {"stopped_on": [f"Already stopped on {profile.ai_stopped_on.isoformat()}."]},
+        )
+    profile.ai_stopped_on, profile.ai_stop_reason = stopped_on, reason
+    _save_profile(profile)
+    patient.profile = profile
+    publish(AiCourseStopped(patient_id=patient.pk, reason=reason, stopped_on=stopped_on))
+    return profile, True
+
+
+@transaction.atomic
+def ai_course_resume(*, actor: User, patient: Patient) -> PatientProfile:
+    """She restarted her aromatase inhibitor: the recorded stop is cleared and AiCourseResumed resolves its alert.
+    Nothing recorded: nothing to do (an app retrying). Her stopped AI schedule stays stopped: the care team enters
+    the new one, which the pharmacist reviews."""
+    profile = PatientProfile.objects.select_for_update().get(pk=patient.pk)
+    stopped_on = profile.ai_stopped_on
+    if stopped_on is None:
+        return profile
+    profile.ai_stopped_on, profile.ai_stop_reason = None, ""
+    _save_profile(profile)
+    patient.profile = profile
+    publish(AiCourseResumed(patient_id=patient.pk, stopped_on=stopped_on))
+    return profile

@@ -18,6 +18,7 @@ from tests.conftest import World
 NOBODY_QUALIFIES: dict[str, tuple[Any, str]] = {  # filter -> (caseload value, query-string value)
     "alert_level": ("low", "low"),
     "adherence_below": (Decimal("0.5"), "0.5"),  # no active schedule: no PDC to be below anything
+    "ai_adherence_below": (Decimal("0.5"), "0.5"),  # no aromatase-inhibitor schedule either (issue 15)
     "calcium_below": (Decimal("0"), "0"),  # an average of 0 is not below 0
     "exercise_below": (0, "0"),
     "injection_state": ("late", "late"),
@@ -67,7 +68,7 @@ def test_each_console_filter_filters(world: World, name: str) -> None:
     listed = client.get("/console/patients/?q=")
     assert listed.status_code == 200 and b"Ann Archer" in listed.content
     value = NOBODY_QUALIFIES[name][1]
-    if name == "adherence_below":
+    if name in ("adherence_below", "ai_adherence_below"):
         value = "50"  # the console asks for a percentage
     response = client.get(f"/console/patients/?{name}={value}")
     assert response.status_code == 200, response.content[:300]

@@ -141,6 +141,8 @@ def contract_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
                         f"127.0.0.1:{port}",
                         "--workers",
                         "2",
+                        "--limit-request-line",  # as docker/entrypoint.sh: long query strings reach the API
+                        "8190",
                     ],
                     cwd=ROOT,
                     env=server_env,
