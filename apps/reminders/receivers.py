@@ -7,6 +7,8 @@ from apps.reminders.devices import devices_signed_out
 from apps.reminders.materialise import materialise
 from apps.reminders.tasks import push_staff_alerts_task
 from backend.events import (
+    AiCourseResumed,
+    AiCourseStopped,
     AlertEscalated,
     AlertRaised,
     CheckInRecorded,
@@ -25,12 +27,17 @@ def connect() -> None:
     # reminder is withdrawn, the no-check-in nudge moves): the sources read the profile and the check-ins.
     subscribe(ProfileChanged, refresh_patient_reminders)
     subscribe(CheckInRecorded, refresh_patient_reminders)
+    # She stopped or restarted her AI: the weekly check-in asks only while she is on it.
+    subscribe(AiCourseStopped, refresh_patient_reminders)
+    subscribe(AiCourseResumed, refresh_patient_reminders)
     subscribe(AlertRaised, push_alert_to_staff)
     subscribe(AlertEscalated, push_alert_to_staff)
     subscribe(SignedOut, remove_signed_out_devices, in_transaction=True)
 
 
-def refresh_patient_reminders(event: PlanChanged | ProfileChanged | CheckInRecorded) -> None:
+def refresh_patient_reminders(
+    event: PlanChanged | ProfileChanged | CheckInRecorded | AiCourseStopped | AiCourseResumed,
+) -> None:
     """After commit: her occurrences follow a plan created, moved, paused or stopped at once, not at the next
     materialise run (which would catch them up if this failed)."""
     materialise(patient_ids=[event.patient_id])

@@ -296,3 +296,22 @@ def test_the_nudge_names_the_drug_only_with_her_opt_in(world: World, make_device
         "It only takes a minute."
     ]
     assert "letrozole" not in NUDGE_TEXT and "pain" not in NUDGE_TEXT
+
+
+def test_stopping_the_ai_withdraws_her_check_in_reminders_at_once_and_resuming_brings_them_back(
+    world: World, client_for, django_capture_on_commit_callbacks, tm: time_machine.Traveller
+) -> None:
+    materialise(patient_ids=[world.ann.id])
+    assert [r.state for r in occurrences(world.ann, CHECK_IN_KIND)] == ["pending", "pending"]
+    client = client_for(world.ann.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        stop = client.post(
+            f"/api/v1/patients/{world.ann.id}/ai-course/stop/",
+            {"stopped_on": "2026-03-20", "reason": "doctor_decision"},
+            format="json",
+        )
+    assert stop.status_code == 200, stop.content
+    assert [r.state for r in occurrences(world.ann, CHECK_IN_KIND)] == ["cancelled", "cancelled"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/api/v1/patients/{world.ann.id}/ai-course/resume/").status_code == 200
+    assert [r.state for r in occurrences(world.ann, CHECK_IN_KIND) if r.state == "pending"] == ["pending", "pending"]
