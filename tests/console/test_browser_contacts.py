@@ -81,6 +81,8 @@ def test_two_contact_attempts_then_the_alert_waits_and_comes_back(world: World, 
         rosa_row = page.locator("section[aria-labelledby=active-h] tr[data-alert]").first
         rosa_row.get_by_label("Note").first.fill("Half a thought about her")
         alert_raise(patient=rosa, kind="test_new", severity="low", message="A new low alert.", episode="e2")
+        # The script is deferred: after "Show" reloaded the page, wait until it has run (a loaded machine is slow).
+        expect(page.locator("#worklist-list")).to_have_attribute("data-refresh-ready", "1")
         page.evaluate("window.bonesyncRefreshWorklist()")
         expect(page.locator("tr[data-alert]", has_text="A new low alert.")).to_have_count(1)  # the list did refresh
         expect(rosa_row.get_by_label("Note").first).to_have_value("Half a thought about her")  # the note did not go
