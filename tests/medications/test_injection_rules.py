@@ -273,8 +273,8 @@ def test_denosumab_stopped_alert_asks_for_follow_on_bisphosphonate():
 @pytest.mark.parametrize(
     ("offset", "when"),
     [
-        (-10, "starting by 12 March 2026, at the latest 9 April 2026 (D7)"),
-        (28, "starting by 12 March 2026, at the latest 9 April 2026 (D7)"),  # the last protected day
+        (-10, "starting by 12 March 2026, at the latest 9 April 2026"),
+        (28, "starting by 12 March 2026, at the latest 9 April 2026"),  # the last protected day
         (29, "starting as soon as possible: the stopped injections' protection ended on 9 April 2026"),
     ],
 )

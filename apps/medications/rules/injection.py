@@ -304,7 +304,7 @@ def alert_for(status: InjectionStatus, bands: InjectionBands) -> AlertSpec | Non
         if status.days_overdue > bands.on_time_days:
             when = f"as soon as possible: the stopped {noun}s' protection ended on {_format_date(last_day)}"
         else:
-            when = f"by {due}, at the latest {_format_date(last_day)} (D7)"
+            when = f"by {due}, at the latest {_format_date(last_day)}"  # DOMAIN D7 (the rule id: its own field)
         message = (
             f"{drug} stopped with no active follow-on anti-resorptive ({pending}). Stopping {drug.lower()} loses "
             "its effect within months and raises the risk of multiple vertebral fractures: it needs a follow-on "
