@@ -333,6 +333,12 @@ TABLES: tuple[Table, ...] = (
             ("timezone", T),
             ("aromatase_inhibitor", T),
             ("ai_started_on", D_N),
+            # Her AI course (issue 15), read-only to the app: the planned length and a recorded stop (the app stops
+            # asking the weekly check-in once she stopped; a stop is reported through the REST API).
+            ("ai_planned_years", INT_N),
+            ("ai_planned_end_on", D_N),
+            ("ai_stopped_on", D_N),
+            ("ai_stop_reason", T),
             ("height_cm", DEC_N),
             ("weight_kg", DEC_N),
             ("smoker", T),

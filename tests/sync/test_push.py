@@ -361,3 +361,22 @@ def test_the_same_push_sent_twice_at_once_creates_each_record_once(world: World,
     assert answers == [{}, {}]
     assert DoseRecord.objects.filter(patient=world.ann).count() == 1
     assert ExerciseSession.objects.filter(patient=world.ann).count() == 1
+
+
+def test_her_ai_course_reaches_her_app_read_only(world: World, ann_app: App, client_for) -> None:
+    """Issue 15: a stop recorded by her care team reaches her app on its next pull (her app stops the weekly
+    check-in); the app cannot write the course itself."""
+    ann_app.pull()
+    stop = client_for(world.cora).post(
+        f"/api/v1/patients/{world.ann.id}/ai-course/stop/",
+        {"stopped_on": str(timezone.localdate() - timedelta(days=10)), "reason": "side_effects"},
+        format="json",
+    )
+    assert stop.status_code == 200, stop.content
+    updated = ann_app.pull()["changes"]["profiles"]["updated"]
+    assert [(p["ai_stopped_on"], p["ai_stop_reason"]) for p in updated] == [
+        (str(timezone.localdate() - timedelta(days=10)), "side_effects")
+    ]
+    body = ann_app.push(table_changes(profiles={"updated": [{**updated[0], "ai_stopped_on": None}]}))
+    assert "ai_stopped_on" in body["rejected"]["profiles"][str(world.ann.id)]
+    assert PatientProfile.objects.get(pk=world.ann.pk).ai_stop_reason == "side_effects"
