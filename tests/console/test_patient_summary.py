@@ -72,3 +72,26 @@ def test_the_summary_is_scoped_and_audited_like_the_patient_page(world: World, c
     denied = AuditEvent.objects.get(action="denied")
     assert (denied.actor, denied.object_id) == (world.zed, str(world.ann.pk))
     assert console_for(world.cody).get(f"/console/patients/{world.ann.pk}/summary/").status_code == 404  # unassigned
+
+
+def test_the_summary_states_her_ai_course_its_adherence_and_a_stop(world: World, console_for) -> None:
+    """Issue 15: the printed page carries the planned course with years completed and remaining, the AI's own
+    adherence, and a recorded stop with its reason."""
+    from apps.profiles.models import PatientProfile
+
+    started = timezone.localdate() - timedelta(days=400)
+    PatientProfile.objects.filter(pk=world.ann.pk).update(ai_started_on=started, ai_planned_years=5)
+    letrozole = make_schedule(world.ann, "letrozole", starts_on=started)
+    for days_ago in range(0, 90):
+        make_dose(world.ann, letrozole, taken_at=timezone.now() - timedelta(days=days_ago))
+    client = console_for(world.cora)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", _summary(client, world.ann)))
+    assert "1.0 years completed, 4.0 remaining, T1" in text or "1.0 years completed, 3.9 remaining, T1" in text
+    assert "adherence 90 days 100.0%" in text
+    assert "stopped on" not in text
+
+    PatientProfile.objects.filter(pk=world.ann.pk).update(
+        ai_stopped_on=timezone.localdate() - timedelta(days=3), ai_stop_reason="side_effects"
+    )
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", _summary(client, world.ann)))
+    assert f"stopped on {(timezone.localdate() - timedelta(days=3)):%-d %b %Y} (side effects)" in text

@@ -31,6 +31,7 @@ PATIENTS: list[dict[str, Any]] = [
         "timezone": "Europe/London",
         "aromatase_inhibitor": "anastrozole",
         "ai_started_on": date(2024, 6, 3),
+        "ai_planned_years": 5,  # DOMAIN T1: the planned course
         "height_cm": Decimal("161.0"),
         "weight_kg": Decimal("52.0"),
         "smoker": "former",
@@ -45,6 +46,7 @@ PATIENTS: list[dict[str, Any]] = [
         "timezone": "America/Los_Angeles",
         "aromatase_inhibitor": "letrozole",
         "ai_started_on": date(2025, 2, 10),
+        "ai_planned_years": 10,  # DOMAIN T1: the planned course
         "height_cm": Decimal("158.0"),
         "weight_kg": Decimal("66.5"),
         "smoker": "never",
@@ -58,6 +60,7 @@ PATIENTS: list[dict[str, Any]] = [
         "timezone": "Pacific/Auckland",
         "aromatase_inhibitor": "exemestane",
         "ai_started_on": date(2023, 8, 15),
+        "ai_planned_years": 5,  # DOMAIN T1: the planned course
         "height_cm": Decimal("167.0"),
         "weight_kg": Decimal("71.0"),
         "smoker": "current",
