@@ -22,6 +22,19 @@ from backend.roles import Role
 from backend.serializers import DecimalField, QuerySerializer, validated
 
 
+def _pdc_filter(help_text: str) -> DecimalField:
+    """A PDC threshold from 0 to 1 (DOMAIN P1), the unit the adherence figures use."""
+    return DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        min_value=Decimal("0"),
+        max_value=Decimal("1"),
+        required=False,
+        default=None,
+        help_text=help_text,
+    )
+
+
 class PatientListQuery(QuerySerializer):
     """`q` and the caseload's filters (apps.caseload.selectors.FILTERS), one query parameter each."""
 
@@ -34,24 +47,12 @@ class PatientListQuery(QuerySerializer):
         default=None,
         help_text="Only patients with an open alert of this severity or higher.",
     )
-    adherence_below = DecimalField(
-        max_digits=4,
-        decimal_places=3,
-        min_value=Decimal("0"),
-        max_value=Decimal("1"),
-        required=False,
-        default=None,
-        help_text="Only patients with an active schedule whose last 90-day PDC is below this (e.g. 0.8).",
+    adherence_below = _pdc_filter(
+        "Only patients with an active schedule whose last 90-day PDC is below this (e.g. 0.8)."
     )
-    ai_adherence_below = DecimalField(
-        max_digits=4,
-        decimal_places=3,
-        min_value=Decimal("0"),
-        max_value=Decimal("1"),
-        required=False,
-        default=None,
-        help_text="Only patients with an active aromatase-inhibitor schedule whose last 90-day PDC is below this "
-        "(e.g. 0.8): her cancer treatment, apart from the bone medicines.",
+    ai_adherence_below = _pdc_filter(
+        "Only patients with an active aromatase-inhibitor schedule whose last 90-day PDC is below this (e.g. 0.8): "
+        "her cancer treatment, apart from the bone medicines."
     )
     calcium_below = DecimalField(
         max_digits=6,
