@@ -37,6 +37,7 @@ class StoppedOutcome:
 
 
 DELAY_STATES = ("due", "late", "critical")  # DOMAIN D5: the states whose alerts count the delay
+STOPPED_KINDS = tuple(f"{bands.drug}_stopped" for bands in BANDS_BY_DRUG.values())  # DOMAIN D5 `stopped`
 
 
 def delay_kinds(bands: InjectionBands) -> list[str]:
@@ -79,8 +80,9 @@ def stopped_check(*, schedule: Schedule, status: InjectionStatus, now: datetime)
         return StoppedOutcome(covered=True, alert=None, resolved=resolved)
 
     # One problem, one alert: she is unprotected once, however many stopped schedules say so.
+    # Exactly the injectables' D5 `stopped` kinds: `ai_stopped` (the cancer treatment, T1) is another problem.
     already_open = (
-        Alert.objects.filter(patient=patient, kind__endswith="_stopped").exclude(state=AlertState.RESOLVED).exists()
+        Alert.objects.filter(patient=patient, kind__in=STOPPED_KINDS).exclude(state=AlertState.RESOLVED).exists()
     )
     spec = alert_for(status, bands)
     if already_open or spec is None:

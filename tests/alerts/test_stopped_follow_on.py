@@ -309,3 +309,23 @@ def test_the_pharmacists_finding_judges_cover_as_the_alert_does(
         injection_watch()
         assert stopped_finding(client_for(world.phil), denosumab) == expected
         assert bool(worklist(cora)) == bool(expected)
+
+
+def test_an_open_ai_stopped_alert_does_not_hide_the_denosumab_stopped_alert(
+    world: World, ann: Patient, client_for
+) -> None:
+    """Issue 15 review: the cancer treatment's stop (`ai_stopped`, T1) is another problem than the bone's (D5
+    `stopped`): with one open, stopping denosumab without a follow-on still raises its own alert."""
+    cora = client_for(world.cora)
+    denosumab = stopped_denosumab(cora, ann)
+    with at_local(STOP_DAY):
+        stop = cora.post(
+            f"/api/v1/patients/{ann.id}/ai-course/stop/",
+            {"stopped_on": STOP_DAY.isoformat(), "reason": "own_decision"},
+            format="json",
+        )
+        assert stop.status_code == 200, stop.content
+        assert worklist(cora) == [("ai_stopped", "high")]
+        patch_schedule(cora, ann, denosumab, status="stopped")
+        injection_watch()
+        assert sorted(worklist(cora)) == [("ai_stopped", "high"), ("denosumab_stopped", "high")]
