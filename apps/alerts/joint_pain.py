@@ -16,6 +16,7 @@ episode raises nothing, as if one by one in week order.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -117,47 +118,95 @@ def _ended_note(alert_episode: str, judgement: Judgement) -> str:
     return f"Resolved automatically ({RULE}): no check-in of hers is above threshold any more (one was replaced)."
 
 
+@dataclass(frozen=True)
+class _Row:
+    pk: UUID
+    episode: str
+    state: str
+    severity: str
+    by_staff: bool  # resolved by a person (not by the episode's end)
+
+    @property
+    def live(self) -> bool:
+        return self.state != AlertState.RESOLVED
+
+
+def _raise(patient: Patient, *, severity: str, message: str, episode: str) -> None:
+    alert_raise(patient=patient, kind=KIND, severity=severity, message=message, rule=RULE, episode=episode)
+
+
+def _in_range(row: _Row, episode: Episode) -> bool:
+    day = _day(row.episode)
+    return day is not None and episode.since <= day <= (episode.ended_on or day)
+
+
 def judge_joint_pain(*, patient: Patient, judgement: Judgement) -> None:
     """Bring her joint-pain alert and notice in line with `judgement` (her whole history)."""
     current = judgement.current
-    alerts = list(Alert.objects.filter(patient=patient, kind=KIND).values_list("pk", "episode", "state", "severity"))
-    for pk, episode_text, state, _ in alerts:
-        if state != AlertState.RESOLVED and (current is None or not _in_episode(episode_text, current)):
-            alerts_resolve_automatically(patient=patient, kinds=Q(pk=pk), note=_ended_note(episode_text, judgement))
+    rows = [
+        _Row(pk, text, state, severity, by_staff=resolver is not None)
+        for pk, text, state, severity, resolver in Alert.objects.filter(patient=patient, kind=KIND).values_list(
+            "pk", "episode", "state", "severity", "resolved_by_id"
+        )
+    ]
+    for row in rows:
+        if row.live and (current is None or not _in_episode(row.episode, current)):
+            if row.severity == Severity.HIGH and row.state == AlertState.OPEN:
+                continue  # DOMAIN J3: she missed or stopped the AI; nobody has seen it yet, so it stays on the list
+            alerts_resolve_automatically(patient=patient, kinds=Q(pk=row.pk), note=_ended_note(row.episode, judgement))
+    _ended_high_unalerted(patient, judgement, rows)
     if current is None:
         return
-    mine = [(pk, text, state, severity) for pk, text, state, severity in alerts if _in_episode(text, current)]
-    live = [row for row in mine if row[2] != AlertState.RESOLVED]
+    mine = [row for row in rows if _in_episode(row.episode, current)]
+    live = [row for row in mine if row.live]
     if live:
-        pk, _, _, severity = live[0]
-        if current.high and severity != Severity.HIGH:
-            alert_escalate(
-                alert=Alert.objects.get(pk=pk),
+        row = live[0]
+        if current.high and row.severity != Severity.HIGH:
+            escalated = alert_escalate(
+                alert=Alert.objects.get(pk=row.pk),
                 severity=Severity.HIGH,
                 note=_escalation_note(current, judgement),
                 message=_message(current, judgement),
             )
-    elif not mine:
-        alert_raise(
-            patient=patient,
-            kind=KIND,
+            if not escalated:  # staff resolved it a moment ago: the high news is a new alert (once)
+                _raise(
+                    patient,
+                    severity=Severity.HIGH,
+                    message=_message(current, judgement),
+                    episode=episode_key(current) + HIGH_SUFFIX,
+                )
+    elif not any(row.by_staff for row in mine):
+        # None yet, or only ones the episode's end resolved before a later check-in (a replaced or late one) opened it
+        # again: this stretch is news. Keyed by the week it opened again in, so it is raised once.
+        reopened = "" if not mine else f"@{current.points[-1].fact.week_of.isoformat()}"
+        _raise(
+            patient,
             severity=current.severity,
             message=_message(current, judgement),
-            rule=RULE,
-            episode=episode_key(current),
+            episode=episode_key(current) + reopened,
         )
-    elif current.high and all(severity != Severity.HIGH for *_, severity in mine):
+    elif current.high and all(row.severity != Severity.HIGH for row in mine):
         # Staff resolved this episode's normal alert, and since then she reports missing or stopping the AI: that
         # is news, so one high alert more (once: its key is the episode's with HIGH_SUFFIX).
-        alert_raise(
-            patient=patient,
-            kind=KIND,
+        _raise(
+            patient,
             severity=Severity.HIGH,
             message=_message(current, judgement),
-            rule=RULE,
             episode=episode_key(current) + HIGH_SUFFIX,
         )
     _self_help(patient=patient, episode=current)
+
+
+def _ended_high_unalerted(patient: Patient, judgement: Judgement, rows: list[_Row]) -> None:
+    """An episode that began and ended in check-ins synced together (or late) raises nothing, except when she said
+    in it that pain made her miss or stop the AI (DOMAIN J3 high): that stays news once the pain has eased."""
+    for episode in judgement.episodes:
+        if episode.ended_on is None or not episode.high or any(_in_range(row, episode) for row in rows):
+            continue  # open (judged below), not high, or it already has its alert
+        ended = f" The episode has since ended (two check-ins below threshold, week of {_week(episode.ended_on)})."
+        _raise(
+            patient, severity=Severity.HIGH, message=_message(episode, judgement) + ended, episode=episode_key(episode)
+        )
 
 
 def _self_help(*, patient: Patient, episode: Episode) -> None:

@@ -223,3 +223,76 @@ def test_a_late_check_in_followed_by_two_below_in_her_history_raises_nothing(wor
         trend = client_for(world.cora).get(f"/api/v1/patients/{world.ann.id}/check-ins/trend/").json()
     assert alerts(world) == [] and notices(world) == []
     assert trend["episode"] == {"open": False, "since": "2026-03-16", "ended_on": "2026-03-30", "severity": "normal"}
+
+
+def _post(client: Any, world: World, at: datetime, worst: int, impact: str = "none") -> dict[str, Any]:
+    with time_machine.travel(at + timedelta(minutes=5), tick=False):
+        response = client.post(
+            f"/api/v1/patients/{world.ann.id}/check-ins/",
+            {
+                "id": str(uuid.uuid4()),
+                "answered_at": at.isoformat(),
+                "worst_pain": worst,
+                "stiffness": 3,
+                "interfered": False,
+                "ai_impact": impact,
+            },
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    return dict(response.json())
+
+
+def test_an_episode_opened_again_after_its_end_resolved_the_alert_alerts_again(
+    world: World, weekly, client_for
+) -> None:
+    """Review: two weeks below ended the episode and resolved its alert; she then re-answers the second of them
+    with 7 the same week, so the episode is open again: that stretch is news, raised once (not silenced by the alert
+    the episode's end resolved)."""
+    weekly(5, 1, 1)
+    (first,) = alerts(world)
+    assert first.state == AlertState.RESOLVED and first.resolved_by is None
+    client = client_for(world.ann.user)
+    _post(client, world, START + timedelta(weeks=2, days=1), 7)  # Thursday of the third week: replaces its 1
+    assert [(a.state, a.episode) for a in alerts(world)] == [
+        ("resolved", "2026-03-02"),
+        ("open", "2026-03-02@2026-03-16"),
+    ]
+    weekly(7)  # the episode goes on: no repeat
+    assert len(alerts(world)) == 2
+
+
+def test_a_pushed_backlog_whose_episode_ended_still_alerts_when_she_stopped_the_ai(world: World, client_for) -> None:
+    """Review: weeks answered offline (8 and she stopped the AI because of pain, then 2 and 2) arrive together; the
+    pain episode is over, but her stopping the cancer treatment is not: one high alert, not resolved on its own."""
+    from tests.joint_pain.factories import make_check_in
+
+    now = START + timedelta(weeks=4)
+    with time_machine.travel(now, tick=False):
+        for weeks_ago in (4, 3, 1, 0):
+            make_check_in(world.ann, now - timedelta(weeks=weeks_ago), 1)
+        _post(client_for(world.ann.user), world, now - timedelta(weeks=2), 8, "stopped")
+    (alert,) = alerts(world)
+    assert (alert.severity, alert.state, alert.episode) == ("high", "open", "2026-03-16")
+    assert "she stopped her aromatase inhibitor because of joint pain" in alert.message
+    assert "has since ended" in alert.message
+
+
+def test_a_high_alert_nobody_has_seen_stays_when_the_pain_eases(world: World, weekly) -> None:
+    """Review: she missed the AI because of pain, then two weeks below: the pain episode ends, but an unseen high
+    alert stays on the worklist; one a coordinator acknowledged is resolved as usual."""
+    weekly((6, "missed"), 2, 2)
+    (alert,) = alerts(world)
+    assert (alert.severity, alert.state) == ("high", AlertState.OPEN)
+
+
+def test_an_acknowledged_high_alert_is_resolved_at_the_episodes_end(world: World, weekly) -> None:
+    from apps.alerts.services import alert_acknowledge
+
+    weekly((6, "missed"))
+    (alert,) = alerts(world)
+    with time_machine.travel(START, tick=False):
+        alert_acknowledge(alert=alert, actor=world.cora, note="Called her.")
+    weekly(2, 2)
+    alert.refresh_from_db()
+    assert alert.state == AlertState.RESOLVED
