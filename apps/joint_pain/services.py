@@ -117,6 +117,16 @@ def check_in_record(
     earlier = JointPainCheckIn.objects.filter(patient=patient, week_of=week).first()
     replaced = None
     if earlier is not None:
+        if earlier.answered_at > answered_at:
+            # She answered again later the same week (or her team recorded a later answer): an older answer that
+            # syncs after it must not overwrite it. Refused per record, so her app keeps pulling the newer one.
+            raise ValidationError(
+                {
+                    "answered_at": [
+                        f"A later answer of this week is recorded (answered {earlier.answered_at:%Y-%m-%d %H:%M} UTC)."
+                    ]
+                }
+            )
         replaced = earlier.pk
         earlier.delete()  # the delete trigger leaves the tombstone her app receives
     check_in = JointPainCheckIn(

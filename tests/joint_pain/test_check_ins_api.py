@@ -103,6 +103,18 @@ def test_a_second_check_in_of_the_week_replaces_the_first(world: World, client_f
     assert client.post(url(world.ann), second, format="json").json()["replaced"] is None
 
 
+def test_an_older_answer_of_the_week_arriving_later_does_not_replace_the_newer(world: World, client_for) -> None:
+    """Review: her Wednesday answer (taken by phone by her coordinator) is recorded; her phone then syncs Monday's
+    offline answer. The newer answer stands; the older is refused whole (400), naming the time of the newer."""
+    newer = body(worst_pain=3)
+    assert client_for(world.cora).post(url(world.ann), newer, format="json").status_code == 201
+    older = body(worst_pain=7, ai_impact="missed", answered_at=(NOW - timedelta(days=2)).isoformat())
+    refused = client_for(world.ann.user).post(url(world.ann), older, format="json")
+    assert refused.status_code == 400
+    assert "A later answer of this week is recorded" in fields(refused)["answered_at"][0]
+    assert list(JointPainCheckIn.objects.values_list("id", "worst_pain")) == [(uuid.UUID(newer["id"]), 3)]
+
+
 @pytest.mark.parametrize(
     ("first", "first_week", "second", "replaced"),
     [
