@@ -4,8 +4,9 @@ for her coordinators, once per stop; restarting resolves it."""
 from django.db.models import Q
 
 from apps.accounts.models import Patient
-from apps.alerts.kinds import AI_STOPPED
+from apps.alerts.kinds import AI_RESTARTED, AI_STOPPED
 from apps.alerts.services import alert_raise, alerts_resolve_automatically
+from apps.medications.selectors import ai_list_adherence
 from apps.profiles.models import AiStopReason
 from apps.profiles.selectors import ai_course_of
 from backend import clock
@@ -43,8 +44,26 @@ def raise_ai_stopped(event: AiCourseStopped) -> None:
 
 def resolve_ai_stopped(event: AiCourseResumed) -> None:
     patient = Patient.objects.get(pk=event.patient_id)
+    now = clock.now()
     alerts_resolve_automatically(
         patient=patient,
         kinds=Q(kind=AI_STOPPED),
         note="Resolved automatically: she restarted her aromatase inhibitor.",
+        now=now,
+    )
+    if ai_list_adherence(patient).exists():
+        return
+    # The stop stopped her AI schedules; without one, nothing reminds her or measures her adherence (DOMAIN T1):
+    # the care team enters it (and the pharmacist reviews it). Resolved by hand once done.
+    alert_raise(
+        patient=patient,
+        kind=AI_RESTARTED,
+        severity="normal",
+        rule="T1",
+        episode=f"{event.stopped_on.isoformat()}:{int(now.timestamp())}",
+        message=(
+            "She restarted her aromatase inhibitor, and no active schedule of it is recorded: enter her schedule so "
+            "her reminders and adherence tracking resume."
+        ),
+        now=now,
     )

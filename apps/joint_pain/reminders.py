@@ -21,6 +21,7 @@ from django.db.models import Max, QuerySet
 
 from apps.joint_pain.models import JointPainCheckIn
 from apps.profiles.models import PatientProfile
+from apps.profiles.rules import ai_planned_end
 from backend import clock
 from backend.lookups import among
 from backend.recurrence import to_instant
@@ -79,11 +80,20 @@ def on_aromatase_inhibitor() -> QuerySet[PatientProfile]:
 def _profiles(patient_ids: Iterable[UUID] | None) -> QuerySet[PatientProfile]:
     rows = on_aromatase_inhibitor().only(
         *("patient_id", "timezone", "aromatase_inhibitor", "ai_started_on", "ai_stopped_on"),
-        *("check_in_weekday", "check_in_time"),
+        *("ai_planned_years", "ai_planned_end_on", "check_in_weekday", "check_in_time"),
     )
     if patient_ids is not None:
         rows = rows.filter(patient_id__in=list(patient_ids))
     return rows.order_by("patient_id")
+
+
+def _course_end(profile: PatientProfile) -> date | None:
+    """The day after her planned AI course (DOMAIN T1): from then on she is not asked about AI joint pain."""
+    return ai_planned_end(
+        started_on=profile.ai_started_on,
+        planned_years=profile.ai_planned_years,
+        planned_end_on=profile.ai_planned_end_on,
+    )
 
 
 def _last_answered(patient_ids: Iterable[UUID] | None) -> dict[UUID, datetime]:
@@ -139,12 +149,14 @@ class CheckInReminderSource(_ProfileSource):
             zone = clock.zone(profile.timezone)
             last_at = last.get(profile.patient_id)
             nudge_on = nudge_day(last_at.astimezone(zone).date()) if last_at is not None else None
+            course_end = _course_end(profile)
             day = (window_start - _MARGIN).astimezone(zone).date()
             end = (window_end + _MARGIN).astimezone(zone).date()
             while day <= end:
                 if (
                     day.weekday() == profile.check_in_weekday
                     and (profile.ai_started_on is None or day >= profile.ai_started_on)
+                    and (course_end is None or day < course_end)
                     and (profile.patient_id, monday_of(day)) not in answered
                     and day != nudge_on  # that day the nudge asks instead: one push, not two
                 ):
@@ -192,6 +204,9 @@ class CheckInNudgeSource(_ProfileSource):
             zone = clock.zone(profile.timezone)
             answered_on = last_at.astimezone(zone).date()
             day = nudge_day(answered_on)
+            course_end = _course_end(profile)
+            if course_end is not None and day >= course_end:
+                continue  # her course is over: no nudge about it
             due_at = to_instant(day, profile.check_in_time, zone)
             if window_start <= due_at < window_end:
                 yield self._slot(

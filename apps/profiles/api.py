@@ -34,6 +34,9 @@ from backend.serializers import (
 )
 
 STAFF_WRITERS = (Role.COORDINATOR, Role.PHARMACIST, Role.ADMIN)
+# Who records or clears an AI stop (it stops her schedules and raises or resolves a high alert): she herself, her
+# coordinators, admins; pharmacists read it (as her profile, which they do not edit either).
+AI_COURSE_WRITERS = (Role.PATIENT, Role.COORDINATOR, Role.ADMIN)
 PHONE_HELP = (
     'A phone number in international (E.164) form, e.g. "+442079460123"; spaces and dashes are accepted and removed. '
     "Empty string: none."
@@ -318,9 +321,10 @@ class BoneHealthView(PatientDataView):
 
 
 class AiCourseStopView(PatientDataView):
-    """She stopped her aromatase inhibitor (issue 15): the patient herself or staff in scope record it."""
+    """She stopped her aromatase inhibitor (issue 15): the patient herself, her coordinators or an admin record it."""
 
     audit_resource = "ai_course"
+    roles_by_method = {"POST": AI_COURSE_WRITERS}
 
     class Input(StrictSerializer):
         stopped_on = BoundedDateField(help_text="Her local date: the first day she was off it; not in the future.")
@@ -351,6 +355,7 @@ class AiCourseResumeView(PatientDataView):
     """She restarted her aromatase inhibitor after a recorded stop."""
 
     audit_resource = "ai_course"
+    roles_by_method = {"POST": AI_COURSE_WRITERS}
 
     @extend_schema(
         request=None,

@@ -218,6 +218,8 @@ def ai_course_stop(*, actor: User, patient: Patient, stopped_on: date, reason: s
     if reason not in AiStopReason.values:
         raise ValidationError({"reason": [f"Must be one of: {', '.join(AiStopReason.values)}."]})
     profile = PatientProfile.objects.select_for_update().get(pk=patient.pk)
+    if not profile.aromatase_inhibitor:
+        raise ValidationError({"reason": ["No aromatase inhibitor is recorded for her: record it on her profile."]})
     today = clock.local_today(profile.timezone)
     if stopped_on > today:
         raise ValidationError(

@@ -226,7 +226,7 @@ def test_today_is_her_local_date(world: World, client_for) -> None:
         ("cody", "ann", 404),  # a coordinator she is not assigned to
         ("bea", "ann", 404),  # another patient
         ("cora", "ann", 200),
-        ("phil", "ann", 200),  # her organisation's pharmacist
+        ("phil", "ann", 403),  # her organisation's pharmacist reads the course but does not record a stop
         ("admin", "ann", 200),
         ("ann", "ann", 200),
     ],
@@ -237,10 +237,11 @@ def test_who_may_record_a_stop(world: World, client_for, who: str, whom: str, st
     target = getattr(world, whom)
     response = stop(client_for(user), target)
     assert response.status_code == status, response.content
+    if status in (403, 404):
+        assert PatientProfile.objects.get(pk=target.pk).ai_stopped_on is None
+        assert client_for(user).post(url(target, "ai-course/resume/")).status_code == status
     if status == 404:
         assert response.json()["error"]["code"] == "not_found"
-        assert PatientProfile.objects.get(pk=target.pk).ai_stopped_on is None
-        assert client_for(user).post(url(target, "ai-course/resume/")).status_code == 404
 
 
 def test_stopping_leaves_her_other_patients_alone(world: World, client_for) -> None:
@@ -264,3 +265,32 @@ def test_her_ai_reminders_end_with_the_stop(world: World, client_for) -> None:
     materialise(now=NOW, patient_ids=[world.ann.id])
     assert pending(letrozole) == 0  # not even tonight's: she is off it from today
     assert pending(alendronate) >= 1
+
+
+def test_no_stop_without_an_aromatase_inhibitor_on_record(world: World, client_for) -> None:
+    """Review: a high "her cancer treatment stopped" alert for a woman with no AI recorded would be noise."""
+    PatientProfile.objects.filter(pk=world.ann.pk).update(aromatase_inhibitor="")
+    assert_invalid(stop(client_for(world.cora), world.ann), "reason")
+    assert PatientProfile.objects.get(pk=world.ann.pk).ai_stopped_on is None
+
+
+def test_restarting_without_a_schedule_asks_her_coordinator_to_enter_one(world: World, client_for) -> None:
+    """Review: the stop stopped her AI schedule; on a restart nothing would remind her or measure her adherence, so
+    her coordinators get a normal `ai_restarted` alert (T1). With an active AI schedule (entered before the restart
+    was recorded) there is nothing to ask."""
+    schedule = make_schedule(world.ann, "letrozole", starts_on=TODAY - timedelta(days=60))
+    ann = client_for(world.ann.user)
+    assert stop(ann, world.ann, reason="doctor_decision").status_code == 200
+    schedule.refresh_from_db()
+    assert schedule.status == "stopped"
+    assert ann.post(url(world.ann, "ai-course/resume/")).status_code == 200
+    restarted = list(Alert.objects.filter(patient=world.ann, kind="ai_restarted"))
+    assert [(a.severity, a.rule, a.state) for a in restarted] == [("normal", "T1", "open")]
+    assert "enter her schedule" in restarted[0].message
+
+    with time_machine.travel(NOW + timedelta(seconds=5), tick=False):
+        assert stop(ann, world.ann, stopped_on="2026-06-15", reason="doctor_decision").status_code == 200
+    make_schedule(world.ann, "letrozole", starts_on=TODAY)
+    with time_machine.travel(NOW + timedelta(seconds=10), tick=False):
+        assert ann.post(url(world.ann, "ai-course/resume/")).status_code == 200
+    assert Alert.objects.filter(patient=world.ann, kind="ai_restarted").count() == 1

@@ -166,6 +166,20 @@ def test_not_before_she_starts_the_aromatase_inhibitor(world: World, tm: time_ma
 
 
 @pytest.mark.parametrize(
+    ("planned_end_on", "expected"),
+    [(date(2026, 3, 30), [MONDAY_GMT]), (date(2026, 3, 31), [MONDAY_GMT, MONDAY_BST])],
+    ids=["course-ends-that-monday", "course-ends-the-day-after"],
+)
+def test_not_after_her_planned_course_ends(
+    world: World, tm: time_machine.Traveller, planned_end_on: date, expected: list[datetime]
+) -> None:
+    """Review: once her planned AI course is over (T1) she is no longer asked about AI joint pain."""
+    profile(world.ann, ai_planned_end_on=planned_end_on, ai_planned_years=None)
+    materialise(patient_ids=[world.ann.id])
+    assert [r.due_at for r in occurrences(world.ann, CHECK_IN_KIND)] == expected
+
+
+@pytest.mark.parametrize(
     ("opt_in", "body"),
     [
         (False, CHECK_IN_TEXT),
