@@ -211,7 +211,7 @@ class DetectedIssueId(NamedTuple):
 
     source: str  # "decision" | "schedule"
     row_id: uuid.UUID
-    index: int
+    position: int  # 0-based, in the order of the findings
 
 
 _ID_PREFIX = {"decision": "d", "schedule": "s"}
@@ -342,7 +342,9 @@ _ACTIVITY_STATUS = {"active": "in-progress", "revoked": "stopped", "completed": 
 _GOAL_STATUS = {"active": "active", "revoked": "cancelled", "completed": "completed"}
 
 
-def _goal(goal_id: str, *, patient_id: uuid.UUID, status: str, description: str, target: dict[str, Any]) -> dict:
+def _goal(
+    goal_id: str, *, patient_id: uuid.UUID, status: str, description: str, target: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "resourceType": "Goal",
         "id": goal_id,
