@@ -1,6 +1,8 @@
 """The care mappers (apps/fhir/resources/care.py): rows made through the services, mapped, validated against the
 fhir.resources R4B models (an independent implementation of the specification) and checked value by value."""
 
+import json
+import re
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -42,10 +44,142 @@ def _at_now() -> Any:
         yield
 
 
+# R4 required bindings the models do not check (they take any code): element path -> the value set's codes, from
+# the R4 resource pages (hl7.org/fhir/R4/<resource>.html).
+REQUIRED_CODES: dict[str, dict[str, frozenset[str]]] = {
+    "Flag": {"status": frozenset({"active", "inactive", "entered-in-error"})},
+    "DetectedIssue": {
+        "status": frozenset(
+            {"registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error", "unknown"}
+        ),
+        "severity": frozenset({"high", "moderate", "low"}),
+    },
+    "CarePlan": {
+        "status": frozenset({"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}),
+        "intent": frozenset({"proposal", "plan", "order", "option"}),
+        "activity.detail.status": frozenset(
+            {
+                "not-started",
+                "scheduled",
+                "in-progress",
+                "on-hold",
+                "completed",
+                "cancelled",
+                "stopped",
+                "unknown",
+                "entered-in-error",
+            }
+        ),
+    },
+    "Goal": {
+        "lifecycleStatus": frozenset(
+            {
+                "proposed",
+                "planned",
+                "accepted",
+                "active",
+                "on-hold",
+                "completed",
+                "cancelled",
+                "entered-in-error",
+                "rejected",
+            }
+        )
+    },
+    "Appointment": {
+        "status": frozenset(
+            {
+                "proposed",
+                "pending",
+                "booked",
+                "arrived",
+                "fulfilled",
+                "cancelled",
+                "noshow",
+                "entered-in-error",
+                "checked-in",
+                "waitlist",
+            }
+        ),
+        "participant.status": frozenset({"accepted", "declined", "tentative", "needs-action"}),
+        "participant.required": frozenset({"required", "optional", "information-only"}),
+    },
+    "QuestionnaireResponse": {
+        "status": frozenset({"in-progress", "completed", "amended", "entered-in-error", "stopped"})
+    },
+    "Questionnaire": {
+        "status": frozenset({"draft", "active", "retired", "unknown"}),
+        "item.type": frozenset(
+            {
+                "group",
+                "display",
+                "boolean",
+                "decimal",
+                "integer",
+                "date",
+                "dateTime",
+                "time",
+                "string",
+                "text",
+                "url",
+                "choice",
+                "open-choice",
+                "attachment",
+                "reference",
+                "quantity",
+            }
+        ),
+    },
+}
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # R4 id datatype
+
+
+def values_at(node: Any, path: list[str]) -> list[Any]:
+    if isinstance(node, list):
+        return [v for item in node for v in values_at(item, path)]
+    if not path:
+        return [node]
+    if not isinstance(node, dict) or path[0] not in node:
+        return []
+    return values_at(node[path[0]], path[1:])
+
+
+def r4_problems(resource: dict[str, Any]) -> list[str]:
+    """What the R4B models leave unchecked: required-binding codes, the id datatype, dom-3 (every contained resource
+    is referenced) and app-3 (a booked or fulfilled appointment has a start and an end)."""
+    problems = [
+        f"{resource['resourceType']}.{path} = {value!r}"
+        for path, allowed in REQUIRED_CODES.get(resource["resourceType"], {}).items()
+        for value in values_at(resource, path.split("."))
+        if value not in allowed
+    ]
+    if "id" in resource and not FHIR_ID.match(resource["id"]):
+        problems.append(f"id {resource['id']!r}")
+    for contained in resource.get("contained", []):
+        problems += r4_problems(contained)
+        if f'"#{contained["id"]}"' not in json.dumps(resource):
+            problems.append(f"contained {contained['id']} is not referenced")
+    dated = "start" in resource and "end" in resource
+    if resource["resourceType"] == "Appointment" and resource["status"] not in ("proposed", "cancelled", "waitlist"):
+        problems += [] if dated else ["app-3: start and end"]
+    return problems
+
+
 def valid(model: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """Validate against the R4B model and return the data unchanged (a failure raises pydantic's error)."""
+    """Validate against the R4B model and the R4 rules it leaves unchecked; return the data unchanged."""
     model.model_validate(data)
+    assert r4_problems(data) == []
     return data
+
+
+def test_the_r4_checks_catch_what_the_models_let_through() -> None:
+    assert r4_problems({"resourceType": "Flag", "id": "a_b", "status": "open"}) == ["Flag.status = 'open'", "id 'a_b'"]
+    orphan = {"resourceType": "Goal", "id": "g", "lifecycleStatus": "done"}
+    assert r4_problems({"resourceType": "CarePlan", "status": "active", "intent": "plan", "contained": [orphan]}) == [
+        "Goal.lifecycleStatus = 'done'",
+        "contained g is not referenced",
+    ]
+    assert r4_problems({"resourceType": "Appointment", "status": "booked", "start": "x"}) == ["app-3: start and end"]
 
 
 def raise_alert(world: World, severity: str = "high", **changes: Any) -> Alert:
