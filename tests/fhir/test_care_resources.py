@@ -389,6 +389,7 @@ def test_a_calcium_plan_is_an_active_care_plan_with_its_timing_and_the_default_d
     (goal,) = care_plan["contained"]
     assert care_plan["goal"] == [{"reference": "#daily-target"}] and detail["goal"] == [{"reference": "#daily-target"}]
     assert goal["lifecycleStatus"] == "active"
+    assert goal["description"] == {"text": "Calcium 1,200 mg a day (default)"}
     assert goal["target"][0]["detailQuantity"] == {  # DOMAIN C1
         "value": 1200,
         "unit": "mg/d",
@@ -413,7 +414,7 @@ def test_a_vitamin_d_plan_with_a_target_set_by_the_care_team_uses_it_in_internat
 
     quantity = care_plan["contained"][0]["target"][0]["detailQuantity"]
     assert (quantity["value"], quantity["code"]) == (1000, "[iU]/d")
-    assert "set by the care team" in care_plan["contained"][0]["description"]["text"]
+    assert care_plan["contained"][0]["description"]["text"] == "Vitamin D 1,000 IU a day (set by the care team)"
     assert care_plan["activity"][0]["detail"]["quantity"]["code"] == "[iU]"
 
 

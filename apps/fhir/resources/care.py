@@ -27,7 +27,7 @@ from apps.joint_pain.models import SCORE_MAX, AiImpact, JointPainCheckIn
 from apps.medications.models import ReviewDecision, Schedule
 from apps.supplements.models import PlanStatus as SupplementPlanStatus
 from apps.supplements.models import Supplement, SupplementPlan
-from apps.supplements.rules import NUTRIENT_OF, NUTRITION_THRESHOLDS, TOTAL_UNIT, Nutrient
+from apps.supplements.rules import NUTRIENT_NAMES, NUTRIENT_OF, NUTRITION_THRESHOLDS, TOTAL_UNIT
 
 __all__ = [
     "AI_IMPACT_SYSTEM",
@@ -381,7 +381,7 @@ def care_plan_from_supplement_plan(plan: SupplementPlan, *, today: date | None =
     """
     status = _supplement_status(plan, today)
     label = str(Supplement(plan.supplement).label)
-    unit_label = "mg" if plan.unit == "mg" else str(plan.unit)
+    unit_label = str(plan.unit)
     times = [str(t) for t in plan.times_of_day]
     amount_text = f"{_number_text(plan.amount)} {unit_label}"
     title = f"{label} {amount_text}" + (f" at {', '.join(times)}" if times else "")
@@ -416,14 +416,14 @@ def care_plan_from_supplement_plan(plan: SupplementPlan, *, today: date | None =
         target = NUTRITION_THRESHOLDS.default_daily_target[nutrient]  # DOMAIN C1, C3 (C4: None)
     if nutrient is not None and target is not None:
         total_unit = TOTAL_UNIT[nutrient]
-        name = "vitamin D" if nutrient == Nutrient.VITAMIN_D else str(nutrient).replace("_", " ")
+        name = NUTRIENT_NAMES[nutrient]
         source = "set by the care team" if plan.daily_target is not None else "default"
         care_plan["contained"] = [
             _goal(
                 "daily-target",
                 patient_id=plan.patient_id,
                 status=status,
-                description=f"{name.capitalize()} {_number_text(target)} {total_unit} a day ({source})",
+                description=f"{name[0].upper()}{name[1:]} {_number_text(target)} {total_unit} a day ({source})",
                 target={
                     "measure": {"text": f"{name} a day"},
                     "detailQuantity": _quantity(target, f"{total_unit}/d", f"{_UCUM_UNITS[total_unit]}/d"),
