@@ -6,3 +6,8 @@ class FhirConfig(BoneSyncAppConfig):
 
     name = "apps.fhir"
     label = "fhir"
+
+    def register(self) -> None:
+        from apps.fhir.setup import register_all
+
+        register_all()
