@@ -32,7 +32,7 @@ def user_of(world: World, who: str) -> Any:
 
 @pytest.fixture
 def records(world: World) -> dict[str, dict[str, str]]:
-    """Per patient, one row of every type: {patient: {type: id}}."""
+    """Per patient, one row of every type: {patient: {type: id}} (and a second MedicationRequest, "injection")."""
     out: dict[str, dict[str, str]] = {}
     for name in ("ann", "bea", "zoe"):
         patient = getattr(world, name)
@@ -44,6 +44,7 @@ def records(world: World) -> dict[str, dict[str, str]]:
             "MedicationStatement": str(make_dose(patient, schedule).id),
             "MedicationAdministration": str(make_dose(patient, injection, source="clinic").id),
             "Observation": str(BoneDensityFactory.create(patient=patient).id),
+            "injection": str(injection.id),
         }
     return out
 
@@ -56,6 +57,8 @@ def test_each_role_reads_and_searches_exactly_its_scope(
     for type_name in ("Patient", "MedicationRequest", "MedicationStatement", "MedicationAdministration", "Observation"):
         bundle = fhir_json(client.get(f"{BASE}{type_name}"))
         expected = {records[name][type_name] for name in SEES[who]}
+        if type_name == "MedicationRequest":
+            expected |= {records[name]["injection"] for name in SEES[who]}
         found = {e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"}
         assert found == expected, (who, type_name)
         for name, ids in records.items():
