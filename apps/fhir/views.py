@@ -139,21 +139,21 @@ class FhirView(APIView):
         raise exc
 
 
+@extend_schema(exclude=True)  # described by the CapabilityStatement, not OpenAPI
 class NotSupportedView(FhirView):
     """Anything under /fhir/R4/ that is not served (a path with more parts, an operation): 404 not-supported."""
 
-    @extend_schema(exclude=True)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         raise FhirError(404, "not-supported", "This interaction is not supported; see /fhir/R4/metadata.")
 
 
+@extend_schema(exclude=True)  # described by the CapabilityStatement, not OpenAPI
 class MetadataView(FhirView):
     """The CapabilityStatement; public, as FHIR expects (it names no data)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
-    @extend_schema(exclude=True)
     def get(self, request: Request) -> HttpResponse:
         return fhir_response(capability_statement(base_url(request)))
 
@@ -169,8 +169,8 @@ def resource_type_or_404(name: str) -> ResourceType:
     return resource_type
 
 
+@extend_schema(exclude=True)  # described by the CapabilityStatement, not OpenAPI
 class ReadView(FhirView):
-    @extend_schema(exclude=True)
     def get(self, request: Request, resource_type: str, resource_id: str) -> HttpResponse:
         rtype = resource_type_or_404(resource_type)
         row, source = self._find(request, rtype, resource_id)
@@ -207,8 +207,8 @@ def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
     return min(int(raw), maximum)
 
 
+@extend_schema(exclude=True)  # described by the CapabilityStatement, not OpenAPI
 class SearchView(FhirView):
-    @extend_schema(exclude=True)
     def get(self, request: Request, resource_type: str) -> HttpResponse:
         rtype = resource_type_or_404(resource_type)
         count = _int_param(request, "_count", DEFAULT_COUNT, MAX_COUNT)
