@@ -174,7 +174,10 @@ def date_filter(column: str, *, instant: bool = False) -> Filter:
             any_of = NOTHING
             for one in split_values([value]):
                 prefix, start, end = parse_date_value(one)
-                lower, upper = bound(start), bound(end)
+                try:
+                    lower, upper = bound(start), bound(end)
+                except OverflowError as exc:  # the last day of year 9999
+                    raise SearchError(f"{one[:40]!r} is out of range") from exc
                 any_of |= {
                     "eq": Q(**{f"{column}__gte": lower, f"{column}__lt": upper}),
                     "ge": Q(**{f"{column}__gte": lower}),

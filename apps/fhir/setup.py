@@ -49,7 +49,7 @@ def name_filter(values: list[str]) -> Q:
     for value in values:
         any_of = NOTHING
         for part in split_values([value]):
-            key = search_key(part)
+            key = search_key(part).replace("\x00", "")  # PostgreSQL text holds no NUL
             any_of |= Q(user__search_name__contains=key) if key else ALL
         q &= any_of
     return q

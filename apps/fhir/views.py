@@ -86,7 +86,7 @@ class FhirView(APIView):
     """Base: FHIR JSON whatever the Accept header says, OperationOutcome errors, writes refused with 405."""
 
     permission_classes = [IsAuthenticated]
-    http_method_names = ["get", "head", "post", "put", "patch", "delete", "options"]
+    http_method_names = ["get", "head", "post", "put", "patch", "delete"]  # OPTIONS: 405 like the writes
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[BaseRenderer, str]:
         # Only JSON is served; `_format` is checked per request (406 for anything else), never the Accept header

@@ -312,6 +312,10 @@ def test_errors_are_operation_outcomes(world: World, client_for: Any, api: Any) 
     outcome(client.get(f"{BASE}Observation", {"date": "yesterday"}), 400, "invalid")
     outcome(client.get(f"{BASE}Observation", {"date": "ne2025-01-01"}), 400, "invalid")
     outcome(client.get(f"{BASE}Observation", {"date": "2025-13-01"}), 400, "invalid")
+    for edge in ("9999-12-31T10:00:00Z", "9999-12-31", "9999", "gt9999-12"):
+        outcome(client.get(f"{BASE}Observation", {"date": edge}), 400, "invalid")
+    assert client.get(f"{BASE}Patient", {"name": "a\x00b"}).status_code == 200
+    outcome(client.options(f"{BASE}Patient"), 405, "not-supported")
     outcome(client.get(f"{BASE}Observation", {"_format": "xml"}), 406, "not-supported")
     for method in ("post", "put", "patch", "delete"):
         outcome(getattr(client, method)(f"{BASE}Patient/{world.ann.id}"), 405, "not-supported")

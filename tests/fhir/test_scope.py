@@ -98,7 +98,7 @@ PARAM_NAMES = [
     "effective",
     "_format",
 ]
-TEXT = st.text(alphabet=string.printable + "éü\u00a0\uff11|,:/", max_size=40)
+TEXT = st.text(alphabet=string.printable + "éü\u00a0\uff11\x00|,:/", max_size=40)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
