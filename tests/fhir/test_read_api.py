@@ -339,3 +339,62 @@ def test_unknown_params_lenient_by_default_strict_on_request(world: World, clien
     strict = client.get(f"{BASE}Observation", {"foo": "bar"}, HTTP_PREFER="handling=strict")
     outcome(strict, 400, "not-supported")
     assert search(client, "Observation", patient=str(world.ann.id))["total"] == 1
+
+
+# --- the registry: a new type is served and advertised from its registration alone ------------------------------
+def test_a_registered_type_is_served_and_listed_in_metadata(world: World, client_for: Any, api: Any) -> None:
+    from fhir.resources.R4B.basic import Basic
+
+    from apps.fhir.registry import PATIENT, ResourceType, Source, patient_filter, register
+    from apps.profiles.models import BoneDensityResult
+    from backend.access import patient_scope
+
+    row = BoneDensityFactory.create(patient=world.ann)
+    register(
+        ResourceType(
+            name="Basic",
+            params={"patient": PATIENT},
+            sources=(
+                Source(
+                    rows=lambda user: BoneDensityResult.objects.filter(patient_scope(user)),
+                    mapper=lambda r: {
+                        "resourceType": "Basic",
+                        "id": str(r.id),
+                        "code": {"text": "a test"},
+                        "subject": {"reference": f"Patient/{r.patient_id}"},
+                    },
+                    order=("measured_on", "id"),
+                    filters={"patient": patient_filter()},
+                ),
+            ),
+        )
+    )
+    try:
+        listed = {r["type"]: r for r in fhir_json(api.get(f"{BASE}metadata"))["rest"][0]["resource"]}
+        assert {p["name"] for p in listed["Basic"]["searchParam"]} == {"_id", "patient"}
+        client = client_for(world.cora)
+        bundle = client.get(f"{BASE}Basic", {"patient": str(world.ann.id)})
+        assert bundle.status_code == 200
+        entry = bundle.json()["entry"][0]["resource"]
+        Basic.model_validate(entry)
+        assert entry["id"] == str(row.id)
+        outcome(client_for(world.zed).get(f"{BASE}Basic/{row.id}"), 404, "not-found")
+        assert AuditEvent.objects.filter(resource="fhir_basic", action="list").count() == 1
+    finally:
+        REGISTRY.pop("Basic")
+    outcome(client_for(world.cora).get(f"{BASE}Basic"), 404, "not-supported")
+
+
+def test_a_filter_for_an_undeclared_param_is_refused_at_registration() -> None:
+    from apps.fhir.registry import ResourceType, Source, patient_filter, register
+
+    with pytest.raises(ValueError, match="undeclared"):
+        register(
+            ResourceType(
+                name="Basic",
+                sources=(
+                    Source(rows=lambda user: None, mapper=dict, order=("id",), filters={"patient": patient_filter()}),  # type: ignore[arg-type,return-value]
+                ),
+            )
+        )
+    assert "Basic" not in REGISTRY
