@@ -30,6 +30,7 @@ urlpatterns = [
     path("admin/login/", sign_in_limited(admin_sign_in_paused)(admin.site.login)),
     path("admin/", admin.site.urls),
     path("console/", include("apps.console.urls")),
+    path("fhir/R4/", include("apps.fhir.urls")),
 ]
 
 handler400 = "backend.errors.bad_request_view"

@@ -1,0 +1,13 @@
+from backend.apps import BoneSyncAppConfig
+
+
+class FhirConfig(BoneSyncAppConfig):
+    """The FHIR R4 face of the data (issue 16): read API at /fhir/R4/, mappers from our rows to FHIR resources."""
+
+    name = "apps.fhir"
+    label = "fhir"
+
+    def register(self) -> None:
+        from apps.fhir.setup import register_all
+
+        register_all()

@@ -1,0 +1,51 @@
+"""The CapabilityStatement, built from the registry: it lists exactly the types and parameters served."""
+
+from typing import Any
+
+from apps.fhir.registry import FHIR_VERSION, ID, REGISTRY
+
+SOFTWARE = "BoneSync"
+COMMON_PARAMS = {"_id": ID}
+
+
+def capability_statement(base_url: str) -> dict[str, Any]:
+    resources = []
+    for name in sorted(REGISTRY):
+        rtype = REGISTRY[name]
+        params = {**COMMON_PARAMS, **rtype.params}
+        resources.append(
+            {
+                "type": name,
+                "profile": rtype.profile or f"http://hl7.org/fhir/StructureDefinition/{name}",
+                "interaction": [{"code": "read"}, {"code": "search-type"}],
+                "searchParam": [
+                    {"name": param, "type": spec.type, "documentation": spec.documentation}
+                    for param, spec in sorted(params.items())
+                ],
+            }
+        )
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-12-01",
+        "kind": "instance",
+        "software": {"name": SOFTWARE},
+        "implementation": {"description": "BoneSync FHIR R4 read API", "url": base_url.rstrip("/")},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    "Read and search only. Searches page with _count (default 50, at most 200) and the opaque next "
+                    "link. Unknown search parameters are ignored (reported in an OperationOutcome entry) unless the "
+                    "request says Prefer: handling=strict (then 400). Staff sign in with the API's bearer tokens."
+                ),
+                "security": {
+                    "cors": False,
+                    "description": "Bearer tokens of the BoneSync API; each caller sees only her scope.",
+                },
+                "resource": resources,
+            }
+        ],
+    }
