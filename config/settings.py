@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "apps.sync",
     "apps.console",
     "apps.demo",
+    "apps.fhir",
 ]
 
 MIDDLEWARE = [
