@@ -8,7 +8,7 @@
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from uuid import UUID
 
 from django.utils import timezone
@@ -16,7 +16,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from apps.accounts.models import User
 from apps.fhir.models import FhirAccessToken
+from backend.access import ScopedUser
 from backend.roles import SYSTEM
 
 # SMART scopes this server grants: system-level reads. v1 `system/<Type>.read`; v2 `system/<Type>.<r|s|rs>` (read,
@@ -79,6 +81,15 @@ def scope_allows(principal: Any, resource_type: str, interaction: Interaction = 
     if isinstance(principal, SystemPrincipal):
         return scopes_allow(principal.scopes, resource_type, interaction)
     return getattr(principal, "role", None) != SYSTEM and bool(getattr(principal, "is_authenticated", False))
+
+
+def request_principal(request: Request) -> ScopedUser:
+    """Who calls a FHIR view: a staff User (API token) or a SystemPrincipal (SMART token), for backend.access and
+    backend.audit (which records a system by its client id)."""
+    user = request.user
+    if not isinstance(user, User | SystemPrincipal):
+        raise exceptions.NotAuthenticated
+    return cast(ScopedUser, user)
 
 
 class FhirSystemTokenAuthentication(BaseAuthentication):

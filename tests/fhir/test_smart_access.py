@@ -20,7 +20,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.accounts.models import Organisation, Patient
-from apps.fhir.auth import FhirSystemTokenAuthentication, SystemPrincipal, scope_allows
+from apps.fhir.auth import FhirSystemTokenAuthentication, SystemPrincipal, request_principal, scope_allows
 from apps.fhir.models import FhirAccessToken, FhirAssertionUse, FhirClient
 from apps.fhir.tasks import smart_cleanup
 from backend.access import access_patient_data_by_user, organisation_scope, patient_scope
@@ -40,12 +40,13 @@ class PatientsProbe(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, pk: str | None = None) -> Response:
-        if not scope_allows(request.user, "Patient"):
+        caller = request_principal(request)
+        if not scope_allows(caller, "Patient"):
             return Response({"detail": "scope"}, status=403)
         queryset = Patient.objects.all()
         if pk is not None:
-            return Response({"id": str(access_patient_data_by_user(queryset, request.user, pk, via="").pk)})
-        ids = sorted(str(p) for p in queryset.filter(patient_scope(request.user, via="")).values_list("pk", flat=True))
+            return Response({"id": str(access_patient_data_by_user(queryset, caller, pk, via="").pk)})
+        ids = sorted(str(p) for p in queryset.filter(patient_scope(caller, via="")).values_list("pk", flat=True))
         return Response({"ids": ids})
 
 
