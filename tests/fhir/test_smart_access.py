@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
 from django.utils import timezone
 from rest_framework.permissions import IsAuthenticated
@@ -218,3 +220,20 @@ def test_the_cleanup_job_forgets_expired_assertion_ids_and_tokens(world: World) 
 
 def test_the_cleanup_job_is_scheduled(settings: Any) -> None:
     assert settings.CELERY_BEAT_SCHEDULE["fhir_smart_cleanup"]["task"] == "fhir.smart_cleanup"
+
+
+def test_query_counts_do_not_grow_with_clients_tokens_or_spent_assertions(world: World, probe_urls: None) -> None:
+    key = signing_key("RS384")
+    for n in range(5):  # other clients, their spent assertions and live tokens
+        other = register(world.org_b, key, name=f"other {n}")
+        assert form_post(token_request(assertion(other, key))).status_code == 200
+    client = register(world.org_a, key)
+    with CaptureQueriesContext(connection) as ctx:
+        response = form_post(token_request(assertion(client, key)))
+    assert response.status_code == 200
+    # The client; the jti insert in its savepoint (3); the token insert.
+    assert len(ctx.captured_queries) <= 5, [q["sql"] for q in ctx.captured_queries]
+    api = bearer(response.json()["access_token"])
+    with CaptureQueriesContext(connection) as ctx:
+        assert api.get("/probe/patients/").status_code == 200
+    assert len(ctx.captured_queries) == 2  # the token with its client; the patients
