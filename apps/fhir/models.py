@@ -79,6 +79,7 @@ class FhirClient(BaseModel):
 
     class Meta:
         ordering = ["organisation", "name", "created_at"]
+        verbose_name = "FHIR client"
 
     def __str__(self) -> str:
         return f"{self.name or self.client_id} ({self.organisation})"
