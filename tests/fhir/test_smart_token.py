@@ -271,3 +271,38 @@ def test_the_token_lifetime_is_a_setting(world: World, settings: object) -> None
     client = register(world.org_a, key)
     status, body = post(token_request(assertion(client, key)))
     assert (status, body["expires_in"]) == (200, 120)
+
+
+@pytest.mark.parametrize(
+    ("header", "claims"),
+    [
+        ({"alg": ["RS384"], "kid": "k"}, {}),
+        ({"alg": "RS384", "kid": {"a": 1}}, {}),
+        ({"alg": "RS384", "kid": "rs384-key"}, {"iss": ["x"], "sub": ["x"]}),
+        ({"alg": "RS384", "kid": "rs384-key"}, {"exp": "soon"}),
+        ({"alg": "RS384", "kid": "rs384-key"}, {"exp": 1e300}),
+        ({"alg": "RS384", "kid": "rs384-key"}, {"jti": 7}),
+        ({"alg": "RS384", "kid": "rs384-key"}, {"jti": "x" * 256}),
+        ({"alg": "RS384", "kid": "rs384-key"}, {"aud": [TOKEN_URL, 5]}),
+    ],
+)
+def test_odd_headers_and_claims_are_refused_without_a_500(
+    world: World, header: dict[str, Any], claims: dict[str, Any]
+) -> None:
+    key = signing_key("RS384")
+    client = register(world.org_a, key)
+    base = {
+        "iss": client.client_id,
+        "sub": client.client_id,
+        "aud": TOKEN_URL,
+        "exp": int(time.time()) + 60,
+        "jti": "j",
+    }
+    body = _b64({**base, **claims})
+    signature = base64.urlsafe_b64encode(b"\0" * 64).rstrip(b"=").decode()
+    signed = f"{_b64({'typ': 'JWT', **header})}.{body}.{signature}"
+    if header.get("kid") == key.kid and header.get("alg") == "RS384":  # a real signature over the odd claims
+        signed = jwt.api_jws.encode(json.dumps({**base, **claims}).encode(), key.private, "RS384", {"kid": key.kid})
+    status, response = post(token_request(signed))
+    assert (status, response["error"]) == (401, "invalid_client")
+    assert not FhirAccessToken.objects.exists()
