@@ -6,6 +6,8 @@ Http404 (never 403, so ids of other patients don't leak). Lists use the same sco
 - patients see their own data;
 - coordinators see the patients assigned to them (care team) within their organisation;
 - pharmacists see the patients of their organisation;
+- a backend system (SMART Backend Services, apps/fhir: role SYSTEM) sees the patients of its organisation, like a
+  pharmacist;
 - admins (platform operators) see everything; nobody else ever crosses an organisation.
 
 The functions are generic: `via` is the lookup path from the queried model to the patient ("" when the queryset
@@ -20,7 +22,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from backend.roles import Role
+from backend.roles import SYSTEM, Role
 
 M = TypeVar("M", bound=Model)
 
@@ -28,10 +30,18 @@ NOTHING = Q(pk__in=[])
 
 
 class ScopedUser(Protocol):
-    pk: Any
-    role: str
-    organisation_id: UUID | None
-    is_active: bool
+    # Read-only members, so that a frozen principal (apps.fhir.auth.SystemPrincipal) is one too.
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def organisation_id(self) -> UUID | None: ...
+
+    @property
+    def is_active(self) -> bool: ...
 
     @property
     def is_authenticated(self) -> bool: ...
@@ -53,7 +63,7 @@ def patient_scope(user: ScopedUser | None, *, via: str = "patient") -> Q:
     if user.organisation_id is None:
         return NOTHING
     same_org = Q(**{f"{p}organisation_id": user.organisation_id})
-    if user.role == Role.PHARMACIST:
+    if user.role in (Role.PHARMACIST, SYSTEM):
         return same_org
     if user.role == Role.COORDINATOR:
         # (patient, staff) is unique in the care team, so this join never duplicates rows.
@@ -67,7 +77,7 @@ def organisation_scope(user: ScopedUser | None, *, via: str = "organisation") ->
         return NOTHING
     if user.role == Role.ADMIN:
         return Q()
-    if user.role in (Role.COORDINATOR, Role.PHARMACIST) and user.organisation_id is not None:
+    if user.role in (Role.COORDINATOR, Role.PHARMACIST, SYSTEM) and user.organisation_id is not None:
         return Q(**{f"{via}_id" if via else "pk": user.organisation_id})
     return NOTHING
 

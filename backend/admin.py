@@ -33,7 +33,17 @@ class AuditEventAdmin(ViewOnlyAdmin, admin.ModelAdmin[AuditEvent]):
     """Read-only: the audit log is written by the application and never edited."""
 
     # object_id: the row read or changed; for `denied` the id asked for, for `burst` how many refusals.
-    list_display = ["at", "actor", "actor_role", "action", "resource", "patient_id", "object_id", "path"]
+    list_display = [
+        "at",
+        "actor",
+        "actor_role",
+        "actor_client",
+        "action",
+        "resource",
+        "patient_id",
+        "object_id",
+        "path",
+    ]
     list_filter = ["action", "resource", "actor_role"]
     search_fields = ["patient_id", "actor__email", "path", "object_id"]
     date_hierarchy = "at"

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from backend import clock
 from backend.models import AuditEvent
+from backend.roles import SYSTEM
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +26,11 @@ def audit_record(
     request: HttpRequest | None = None,
 ) -> int:
     """Write one event per patient touched; returns how many were written."""
+    user, client = _actor_columns(actor)
     events = [
         AuditEvent(
-            actor=actor,
+            actor=user,
+            actor_client=client,
             actor_role=getattr(actor, "role", "") or "",
             patient_id=patient_id,
             action=action,
@@ -40,6 +43,13 @@ def audit_record(
     ]
     AuditEvent.objects.bulk_create(events)
     return len(events)
+
+
+def _actor_columns(actor: Any) -> tuple[Any, str]:
+    """(user, client id): a backend system (apps.fhir.auth.SystemPrincipal) is recorded by its client id."""
+    if getattr(actor, "role", None) == SYSTEM:
+        return None, str(getattr(actor, "client_id", ""))[:64]
+    return actor, ""
 
 
 def audit_denied(*, actor: Any, resource: str, requested_id: str, request: HttpRequest | None = None) -> None:
@@ -58,7 +68,9 @@ def audit_denied(*, actor: Any, resource: str, requested_id: str, request: HttpR
     )
     threshold: int = settings.AUDIT_DENIED_BURST
     since = clock.now() - timedelta(minutes=settings.AUDIT_DENIED_WINDOW_MINUTES)
-    mine = AuditEvent.objects.filter(actor=actor, at__gte=since)
+    user, client = _actor_columns(actor)
+    mine = AuditEvent.objects.filter(actor_client=client, at__gte=since)
+    mine = mine.filter(actor=user) if user is not None else mine.filter(actor__isnull=True)
     refused = mine.filter(action=AuditEvent.Action.DENIED).count()
     if refused < threshold or mine.filter(action=AuditEvent.Action.BURST).exists():
         return

@@ -39,6 +39,9 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_events", null=True
     )
     actor_role = models.CharField(max_length=20)
+    # A backend system's client id (SMART Backend Services, apps/fhir; role `system`, `actor` empty): systems are
+    # not users. No foreign key, like patient_id.
+    actor_client = models.CharField(max_length=64, blank=True, db_index=True)
     # No foreign key: the log outlives the rows it talks about, and backend knows no patient model.
     patient_id = models.UUIDField(null=True, db_index=True)
     action = models.CharField(max_length=10, choices=Action.choices)

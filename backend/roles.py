@@ -9,3 +9,7 @@ class Role(models.TextChoices):
 
 
 STAFF_ROLES = frozenset({Role.COORDINATOR, Role.PHARMACIST})
+
+# A backend system calling the FHIR API (SMART Backend Services, apps/fhir): not a Role choice, since no User has
+# it; backend.access scopes it like a pharmacist (its organisation's patients, read-only).
+SYSTEM = "system"

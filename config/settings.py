@@ -317,7 +317,15 @@ CELERY_BEAT_SCHEDULE = {
     "push_staff_alerts": {"task": "reminders.push_staff_alerts", "schedule": crontab(minute="*/5")},
     # Sync: forget pulls older than 90 days (an app coming back with one gets a replacement sync).
     "prune_sync_pulls": {"task": "sync.prune_pulls", "schedule": crontab(hour=3, minute=37)},
+    # SMART Backend Services: forget spent assertion ids and access tokens once expired (both refused by then).
+    "fhir_smart_cleanup": {"task": "fhir.smart_cleanup", "schedule": crontab(minute="11-59/15")},
 }
+
+# SMART Backend Services (issue 16, apps/fhir): a system's access token lives this many seconds (SMART recommends
+# five minutes); FHIR_TOKEN_URL is the token endpoint's public URL, which client assertions name as `aud` (empty:
+# the URL this server is reached at, e.g. https://host/fhir/R4/auth/token).
+FHIR_ACCESS_TOKEN_SECONDS = env.int("FHIR_ACCESS_TOKEN_SECONDS", default=300)
+FHIR_TOKEN_URL = env.str("FHIR_TOKEN_URL", default="")
 
 # A dispatcher's claim on a batch lapses after this: a killed worker's reminders are retaken then (and may be pushed
 # twice, at most once more each, if the provider had them before the kill).

@@ -30,6 +30,8 @@ urlpatterns = [
     path("admin/login/", sign_in_limited(admin_sign_in_paused)(admin.site.login)),
     path("admin/", admin.site.urls),
     path("console/", include("apps.console.urls")),
+    # SMART Backend Services: .well-known/smart-configuration and the token endpoint (before the FHIR read API).
+    path("fhir/R4/", include("apps.fhir.smart_urls")),
     path("fhir/R4/", include("apps.fhir.urls")),
 ]
 
