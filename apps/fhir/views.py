@@ -20,8 +20,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from apps.accounts.models import User
+from apps.fhir.auth import FhirSystemTokenAuthentication, SystemPrincipal, scope_allows
 from apps.fhir.capability import capability_statement
 from apps.fhir.registry import REGISTRY, ResourceType, SearchError, Source, as_uuid, ids_q
 from backend.access import NotInScope, ScopedUser
@@ -77,14 +79,15 @@ def caller(request: Request) -> ScopedUser:
     return cast(ScopedUser, request.user)
 
 
-def _audit_actor(user: object) -> User | None:
+def _audit_actor(user: object) -> Any:
     """The audit log's actor: a signed-in account; a system client (SMART backend services) has none."""
-    return user if isinstance(user, User) else None
+    return user if isinstance(user, User | SystemPrincipal) else None
 
 
 class FhirView(APIView):
     """Base: FHIR JSON whatever the Accept header says, OperationOutcome errors, writes refused with 405."""
 
+    authentication_classes = [FhirSystemTokenAuthentication, JWTAuthentication]
     permission_classes = [IsAuthenticated]
     http_method_names = ["get", "head", "post", "put", "patch", "delete"]  # OPTIONS: 405 like the writes
 
@@ -173,6 +176,8 @@ def resource_type_or_404(name: str) -> ResourceType:
 class ReadView(FhirView):
     def get(self, request: Request, resource_type: str, resource_id: str) -> HttpResponse:
         rtype = resource_type_or_404(resource_type)
+        if not scope_allows(request.user, rtype.name, "read"):
+            raise FhirError(403, "forbidden", f"The token's scopes do not cover reading {rtype.name}.")
         row, source = self._find(request, rtype, resource_id)
         audit_record(
             actor=_audit_actor(request.user),
@@ -211,6 +216,8 @@ def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
 class SearchView(FhirView):
     def get(self, request: Request, resource_type: str) -> HttpResponse:
         rtype = resource_type_or_404(resource_type)
+        if not scope_allows(request.user, rtype.name, "search"):
+            raise FhirError(403, "forbidden", f"The token's scopes do not cover searching {rtype.name}.")
         count = _int_param(request, "_count", DEFAULT_COUNT, MAX_COUNT)
         offset = _int_param(request, "_offset", 0, MAX_OFFSET)
         strict = "handling=strict" in request.headers.get("Prefer", "").replace(" ", "").lower()
