@@ -34,6 +34,8 @@ from tests.factories import LabFactory, make_schedule
 from tests.joint_pain.factories import make_check_in
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
+# Parametrised ids are fixed: pytest-xdist requires every worker to collect the same test ids.
+ANY_ID = "5f0c2a4e-9a1b-4c3d-8e7f-0a1b2c3d4e5f"
 
 pytestmark = pytest.mark.django_db
 
@@ -339,11 +341,11 @@ def test_moderate_and_low_findings_keep_their_severity_and_an_unknown_one_is_lef
     [
         "",
         "d-",
-        "x-" + str(uuid.uuid4()) + "-0",
-        f"d-{uuid.uuid4()}-a",
-        f"d-{uuid.uuid4()}",
+        f"x-{ANY_ID}-0",
+        f"d-{ANY_ID}-a",
+        f"d-{ANY_ID}",
         "d-not-a-uuid-1",
-        f"s-{uuid.uuid4()}-1234",
+        f"s-{ANY_ID}-1234",
     ],
 )
 def test_a_detected_issue_id_that_names_nothing_parses_to_none(resource_id: str) -> None:
@@ -503,7 +505,7 @@ def test_a_stopped_exercise_plan_is_revoked_from_when_it_stopped(world: World) -
     assert {g["lifecycleStatus"] for g in care_plan["contained"]} == {"cancelled"}
 
 
-@pytest.mark.parametrize("resource_id", ["", "supplement-", "exercise-nope", f"other-{uuid.uuid4()}"])
+@pytest.mark.parametrize("resource_id", ["", "supplement-", "exercise-nope", f"other-{ANY_ID}"])
 def test_a_care_plan_id_that_names_nothing_parses_to_none(resource_id: str) -> None:
     assert care.parse_care_plan_id(resource_id) is None
 
