@@ -275,3 +275,21 @@ def test_rule_with_the_whole_window_paused_has_no_pdc() -> None:
 def test_paused_days_are_not_tracked_days() -> None:
     assert tracked_days(tracked_since=day(0), today=day(19), active_last=None) == 20
     assert tracked_days(tracked_since=day(0), today=day(19), active_last=None, pauses=[(day(2), day(10))]) == 12
+
+
+def test_the_migration_opens_the_pause_of_a_schedule_already_paused(world: World) -> None:
+    """Schedules paused before pauses were recorded: their pause runs from her local date of the last status change
+    (Sunday in Chicago, Monday in UTC)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("apps.medications.migrations.0008_schedule_pauses")
+    paused = set_status(world, weekly_alendronate(world.ann), "paused", local(ago(50), 21))
+    active = weekly_alendronate(world.ann)
+    Schedule.objects.update(pauses=[])
+    migration.open_current_pauses(apps, None)
+    paused.refresh_from_db()
+    active.refresh_from_db()
+    assert paused.pauses == [{"paused_on": str(ago(50)), "resumed_on": None}]
+    assert active.pauses == []
