@@ -256,6 +256,8 @@ def _judge(schedule: Schedule, now: datetime, report: AdherenceReport) -> None:
         return
     days = schedule.adherence_days or LIST_WINDOW_DAYS
     over = f"the last {days} days" if days == LIST_WINDOW_DAYS else f"the {days} days tracked so far"
+    if days < LIST_WINDOW_DAYS and schedule.pauses:  # DOMAIN P1 (design): its paused days are not in the window
+        over = f"the {days} days tracked in the last {LIST_WINDOW_DAYS}, paused days left out"
     if pdc < ADHERENT_PDC and not episode_open:
         covered = (pdc * days).to_integral_value()  # exact: pdc is covered / days truncated to 3 decimals
         # DOMAIN T1: the aromatase inhibitor is her cancer treatment; say so, not only "a medicine".

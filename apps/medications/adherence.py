@@ -3,7 +3,8 @@
 The window starts when tracking began (``tracking_start``) and ends today once a dose covers today, else yesterday
 (``judged_through``); a schedule tracked fewer than MIN_TRACKED_DAYS days has no PDC. The API, the console's patient
 page (computed here, live) and the patient list (the figure stored on the schedule by ``stored_adherence``,
-refreshed on every change that moves it) show the same number at every moment.
+refreshed on every change that moves it) show the same number at every moment. The days a schedule was paused
+(``Schedule.pauses``) are out of the window and not tracked, in all three (``schedule_pauses``).
 """
 
 from collections import defaultdict
@@ -20,10 +21,12 @@ from apps.medications.rules.adherence import (
     COVERAGE_DAYS,
     AdherenceResult,
     CoverDays,
+    Pause,
     active_days_in_window,
     calendar_month_cover_days,
     is_measured,
     judged_through,
+    paused_days,
     proportion_of_days_covered,
     tracked_days,
     tracking_start,
@@ -58,7 +61,8 @@ class ScheduleAdherence:
 
     @property
     def measured(self) -> bool:
-        return is_measured(self.tracked_days)
+        # A window paused throughout (resumed today, today not yet judged) has no day to judge: no PDC either.
+        return is_measured(self.tracked_days) and self.result.days_in_window > 0
 
     @property
     def pdc(self) -> Decimal | None:
@@ -90,7 +94,11 @@ def patient_adherence(*, patient: Patient, window_days: int, today: date | None 
             Schedule.objects.filter(patient=patient).select_related("medication", "patient__profile")
         )
         if active_days_in_window(
-            window_first=first, window_last=today, active_first=s.starts_on, active_last=active_last(s)
+            window_first=first,
+            window_last=today,
+            active_first=s.starts_on,
+            active_last=active_last(s),
+            pauses=schedule_pauses(s),
         )
         > 0
     ]
@@ -102,6 +110,17 @@ def active_last(schedule: Schedule) -> date | None:
         stopped = clock.local_today(schedule.patient.profile.timezone, schedule.status_changed_at)
         return min(stopped, schedule.ends_on) if schedule.ends_on else stopped
     return schedule.ends_on
+
+
+def schedule_pauses(schedule: Schedule) -> list[Pause]:
+    """Its pauses as (paused_on, resumed_on) local dates (DOMAIN P1: left out of the PDC's window)."""
+    return [
+        (
+            date.fromisoformat(p["paused_on"]),
+            date.fromisoformat(p["resumed_on"]) if p.get("resumed_on") else None,
+        )
+        for p in schedule.pauses
+    ]
 
 
 def schedule_tracked_since(schedule: Schedule) -> date:
@@ -129,7 +148,7 @@ def _taken_dates(schedules: list[Schedule], *, first: date, last: date) -> dict[
 
 
 def _covers(schedule: Schedule, taken: list[date], *, since: date, day: date) -> bool:
-    """Whether the doses taken cover this day (DOMAIN P2, with the PQA carry-over)."""
+    """Whether the doses taken cover this day (DOMAIN P2, with the PQA carry-over; coverage runs through pauses)."""
     if day < since:
         return False
     return (
@@ -149,17 +168,30 @@ def _covers(schedule: Schedule, taken: list[date], *, since: date, day: date) ->
 def _one(schedule: Schedule, taken: list[date], *, first: date, last: date) -> ScheduleAdherence:
     since = schedule_tracked_since(schedule)
     ends = active_last(schedule)
+    pauses = schedule_pauses(schedule)
     if ends is None or ends >= last:  # her day `last` is still running: judged once a dose covers it
         judged = judged_through(today=last, today_covered=_covers(schedule, taken, since=since, day=last))
         first, last = first - (last - judged), judged
-    tracked = tracked_days(tracked_since=since, today=last, active_last=ends)
+    tracked = tracked_days(tracked_since=since, today=last, active_last=ends, pauses=pauses)
     window_last = min(last, ends) if ends else last
     window_first = max(first, since)
-    if window_last < window_first:  # entered after it ended, or not tracked inside this window: nothing to measure
+    # Entered after it ended, not tracked inside this window, or paused throughout it: nothing to measure.
+    if (
+        window_last < window_first
+        or active_days_in_window(
+            window_first=window_first,
+            window_last=window_last,
+            active_first=window_first,
+            active_last=window_last,
+            pauses=pauses,
+        )
+        == 0
+    ):
         empty = AdherenceResult(
             pdc=Decimal("0.000"), days_covered=0, days_in_window=0, doses_expected=0, doses_taken=0, adherent=False
         )
         return ScheduleAdherence(schedule, empty, since, tracked)
+    paused = paused_days(pauses, first=window_first, last=window_last)
     result = proportion_of_days_covered(
         taken_on=[d for d in taken if d <= last],
         cover_days=cover_days(schedule),
@@ -167,7 +199,12 @@ def _one(schedule: Schedule, taken: list[date], *, first: date, last: date) -> S
         window_last=last,
         active_first=since,
         active_last=ends,
-        doses_expected=len(schedule_occurrences(schedule, first=window_first, last=window_last)),
+        doses_expected=sum(
+            1
+            for o in schedule_occurrences(schedule, first=window_first, last=window_last)
+            if o.local_date not in paused
+        ),
+        pauses=pauses,
     )
     return ScheduleAdherence(schedule, result, since, tracked)
 

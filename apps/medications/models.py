@@ -91,6 +91,11 @@ class Schedule(SyncVersioned, BaseModel):
     ends_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=ScheduleStatus.choices, default=ScheduleStatus.ACTIVE)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Its pauses, oldest first: [{"paused_on": "2026-05-04", "resumed_on": "2026-05-25" | null}], her local dates
+    # (paused from paused_on, active again from resumed_on; null: still paused, or stopped while paused). Written by
+    # services.schedule_update with the status, under its row lock; the PDC leaves these days out (DOMAIN P1). On the
+    # row, not in a table of their own: every adherence read loads the schedule anyway, so pauses cost no query.
+    pauses = models.JSONField(default=list, blank=True)
     review_status = models.CharField(max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
     # Injection watch (6-monthly injectables only; DOMAIN D1-D5). The state is what the watch last acted on;
     # next_check_at is the instant its answer can next change, so the job reads only rows that are due.

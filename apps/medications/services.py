@@ -165,9 +165,25 @@ def schedule_update(*, actor: User, schedule: Schedule, **changes: Any) -> Sched
     now = clock.now()
     if "status" in changed:
         schedule.status_changed_at = now
+        schedule.pauses = _pauses_after(schedule, now)
     if changed & REVIEWED_FIELDS:
         schedule.review_status = ReviewStatus.PENDING
     return _save_and_announce(schedule, now)
+
+
+def _pauses_after(schedule: Schedule, now: datetime) -> list[dict[str, str | None]]:
+    """Its pauses after a status change at `now` (DOMAIN P1: the PDC leaves paused days out). Her local date decides
+    the day. Pausing opens a pause from today; resuming closes the open one: active again from today. Stopping a
+    paused schedule leaves its pause open: she was not taking it on the day it stopped either (its active period ends
+    that day anyway)."""
+    today = clock.local_today(schedule.patient.profile.timezone, now).isoformat()
+    pauses = [dict(p) for p in schedule.pauses]
+    open_pause = next((p for p in reversed(pauses) if p.get("resumed_on") is None), None)
+    if schedule.status == ScheduleStatus.PAUSED and open_pause is None:
+        pauses.append({"paused_on": today, "resumed_on": None})
+    elif schedule.status == ScheduleStatus.ACTIVE and open_pause is not None:
+        open_pause["resumed_on"] = today
+    return pauses
 
 
 def _save_and_announce(schedule: Schedule, now: datetime) -> Schedule:

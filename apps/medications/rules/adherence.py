@@ -14,6 +14,13 @@ it if earlier, never before its start). Fewer than ``MIN_TRACKED_DAYS`` tracked 
 
 A day still running counts once a dose covers it (``judged_through``): until then the window ends yesterday.
 
+Pauses (design): the days a schedule was paused are left out of the window exactly like days outside its active
+period, neither covered nor uncovered, and are not tracked days (``MIN_TRACKED_DAYS`` counts days it was meant to be
+taken). A pause is ``(paused_on, resumed_on)`` in her local dates: paused from the day it was paused, active again
+from the day it was resumed (``resumed_on`` None: still paused), so a pause and a resume on the same day leave out
+nothing. Coverage still runs in calendar time (a dose's drug acts whether or not the schedule is paused): a dose
+taken before or during a pause covers the days after it ends, with the same PQA carry-over as before.
+
 Never rounded onto a threshold: the PDC is truncated to 3 decimals and shown truncated to one decimal of a percent
 (``pdc_percent``), so 0.7996 is 0.799 and "79.9%", never 0.800 or "80.0%", and ``adherent`` always agrees with both.
 """
@@ -21,7 +28,7 @@ Never rounded onto a threshold: the PDC is truncated to 3 decimals and shown tru
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -33,11 +40,13 @@ __all__ = [
     "PDC_PLACES",
     "AdherenceResult",
     "CoverDays",
+    "Pause",
     "active_days_in_window",
     "calendar_month_cover_days",
     "cover_days_for",
     "is_measured",
     "judged_through",
+    "paused_days",
     "pdc_percent",
     "proportion_of_days_covered",
     "tracked_days",
@@ -61,6 +70,8 @@ COVERAGE_DAYS: dict[str, int] = {
 MONTH = "month"
 
 CoverDays = int | Callable[[date], int]
+# (paused_on, resumed_on): paused from paused_on, active again from resumed_on (None: still paused). Local dates.
+Pause = tuple[date, date | None]
 
 
 @dataclass(frozen=True)
@@ -93,12 +104,30 @@ def cover_days_for(kind: str) -> CoverDays:
         ) from None
 
 
+def paused_days(pauses: Iterable[Pause], *, first: date, last: date) -> frozenset[date]:
+    """The days of [first, last] on which one of these pauses held: [paused_on, resumed_on - 1] each."""
+    days: set[date] = set()
+    for paused_on, resumed_on in pauses:
+        start = max(first, paused_on)
+        end = last if resumed_on is None else min(last, resumed_on - timedelta(days=1))
+        days.update(start + timedelta(days=i) for i in range((end - start).days + 1))
+    return frozenset(days)
+
+
 def active_days_in_window(
-    *, window_first: date, window_last: date, active_first: date, active_last: date | None
+    *,
+    window_first: date,
+    window_last: date,
+    active_first: date,
+    active_last: date | None,
+    pauses: Iterable[Pause] = (),
 ) -> int:
-    """Days of [window_first, window_last] on which the schedule was active ([active_first, active_last])."""
+    """Days of [window_first, window_last] on which the schedule was active ([active_first, active_last], less the
+    days it was paused)."""
     first, last = _active_window(window_first, window_last, active_first, active_last)
-    return max(0, (last - first).days + 1)
+    if last < first:
+        return 0
+    return (last - first).days + 1 - len(paused_days(pauses, first=first, last=last))
 
 
 def proportion_of_days_covered(
@@ -110,6 +139,7 @@ def proportion_of_days_covered(
     active_first: date,
     active_last: date | None,
     doses_expected: int,
+    pauses: Iterable[Pause] = (),
 ) -> AdherenceResult:
     """PDC of one schedule over [window_first, window_last] (both inclusive).
 
@@ -117,9 +147,10 @@ def proportion_of_days_covered(
     ``cover_days``: days each dose covers, or a function of the first day a dose covers (after carry-over) that
     returns them, e.g. ``calendar_month_cover_days``.
     ``active_last``: None while the schedule is still running.
+    ``pauses``: its pauses; their days are neither covered nor in the window. Coverage runs through them.
 
     Raises ValueError when the window is reversed, ``doses_expected`` is negative, a dose would cover less than one
-    day, or the schedule was not active on any day of the window: a PDC is then undefined, and calling such a
+    day, or the schedule was not active on any (unpaused) day of the window: a PDC is then undefined, and calling such a
     schedule adherent (or not) would be made up. Use ``active_days_in_window`` to skip those schedules.
     """
     if window_first > window_last:
@@ -127,7 +158,8 @@ def proportion_of_days_covered(
     if doses_expected < 0:
         raise ValueError("doses_expected must not be negative")
     first, last = _active_window(window_first, window_last, active_first, active_last)
-    days_in_window = (last - first).days + 1
+    paused = paused_days(pauses, first=first, last=last) if last >= first else frozenset()
+    days_in_window = (last - first).days + 1 - len(paused)
     if days_in_window <= 0:
         raise ValueError("the schedule was not active on any day of the window: PDC is undefined")
 
@@ -141,7 +173,9 @@ def proportion_of_days_covered(
         if length < 1:
             raise ValueError(f"a dose must cover at least one day, got {length}")
         end = start + timedelta(days=length - 1)
-        covered += max(0, (min(end, last) - max(start, first)).days + 1)
+        lo, hi = max(start, first), min(end, last)
+        if hi >= lo:  # a paused day is not a covered day: it is not in the window at all
+            covered += (hi - lo).days + 1 - sum(1 for day in paused if lo <= day <= hi)
         next_free = end + timedelta(days=1)
 
     pdc = (Decimal(covered) / Decimal(days_in_window)).quantize(PDC_PLACES, rounding=ROUND_DOWN)
@@ -163,10 +197,13 @@ def tracking_start(*, starts_on: date, entered_on: date, first_record_on: date |
     return max(starts_on, began)
 
 
-def tracked_days(*, tracked_since: date, today: date, active_last: date | None) -> int:
-    """Days from ``tracked_since`` to today (or the schedule's last active day, if earlier), both inclusive."""
+def tracked_days(*, tracked_since: date, today: date, active_last: date | None, pauses: Iterable[Pause] = ()) -> int:
+    """Days from ``tracked_since`` to today (or the schedule's last active day, if earlier), both inclusive, less
+    the days it was paused (design: a paused day is not a day she was meant to take it)."""
     last = today if active_last is None else min(today, active_last)
-    return max(0, (last - tracked_since).days + 1)
+    if last < tracked_since:
+        return 0
+    return (last - tracked_since).days + 1 - len(paused_days(pauses, first=tracked_since, last=last))
 
 
 def judged_through(*, today: date, today_covered: bool) -> date:
