@@ -210,9 +210,19 @@ def register_all() -> None:
     register_care()
 
 
+class JsonArrayLength(Func):
+    """The length of a JSON array column, in PostgreSQL and in the embedded SQLite (JSON1)."""
+
+    function = "jsonb_array_length"
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(compiler, connection, function="json_array_length", **extra)
+
+
 def findings_count() -> Func:
     """How many findings a review decision recorded (its DetectedIssues), counted in the database."""
-    return Func("findings", function="jsonb_array_length", output_field=IntegerField())
+    return JsonArrayLength("findings")
 
 
 def register_care() -> None:
