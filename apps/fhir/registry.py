@@ -91,6 +91,9 @@ class ResourceType:
     sources: Sequence[Source]
     params: Mapping[str, SearchParam] = field(default_factory=dict)
     profile: str = ""  # the base StructureDefinition; default http://hl7.org/fhir/StructureDefinition/<name>
+    # Definitions rather than patient data (the joint-pain Questionnaire): a fixed list every caller may read and
+    # search by `_id`, not audited (they name nobody). A type has sources or `fixed`, not both.
+    fixed: Callable[[], Sequence[dict[str, Any]]] | None = None
 
     @property
     def audit_resource(self) -> str:
@@ -106,6 +109,8 @@ def register(resource_type: ResourceType) -> None:
         unknown = set(source.filters) - set(resource_type.params)
         if unknown:
             raise ValueError(f"{resource_type.name}: filters for undeclared params {sorted(unknown)}")
+    if resource_type.fixed is not None and (resource_type.sources or resource_type.params):
+        raise ValueError(f"{resource_type.name}: a fixed type has no sources and no search params but _id")
     REGISTRY[resource_type.name] = resource_type
 
 

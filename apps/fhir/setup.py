@@ -30,6 +30,7 @@ from apps.fhir.resources.care import (
     care_plan_from_supplement_plan,
     detected_issues_from_decision,
     flag_from_alert,
+    joint_pain_questionnaire,
     questionnaire_response_from_check_in,
 )
 from apps.fhir.resources.medication import (
@@ -300,6 +301,8 @@ def register_care() -> None:
             ),
         )
     )
+    # The definition every QuestionnaireResponse names, so its canonical resolves here too.
+    register(ResourceType(name="Questionnaire", sources=(), fixed=lambda: [joint_pain_questionnaire()]))
     care_plan_status = SearchParam("token", "active | revoked (stopped)")
     register(
         ResourceType(

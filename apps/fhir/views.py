@@ -26,7 +26,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from apps.accounts.models import User
 from apps.fhir.auth import FhirSystemTokenAuthentication, SystemPrincipal, scope_allows
 from apps.fhir.capability import capability_statement
-from apps.fhir.registry import REGISTRY, ResourceType, SearchError, Source
+from apps.fhir.registry import REGISTRY, ResourceType, SearchError, Source, split_values
 from backend.access import NotInScope, ScopedUser
 from backend.audit import audit_denied, audit_record
 from backend.errors import database_busy
@@ -179,6 +179,11 @@ class ReadView(FhirView):
         rtype = resource_type_or_404(resource_type)
         if not scope_allows(request.user, rtype.name, "read"):
             raise FhirError(403, "forbidden", f"The token's scopes do not cover reading {rtype.name}.")
+        if rtype.fixed is not None:  # a definition: no patient, nothing to audit
+            for resource in rtype.fixed():
+                if resource["id"] == resource_id:
+                    return fhir_response(resource)
+            raise Http404
         row, source, resource = self._find(request, rtype, resource_id)
         audit_record(
             actor=_audit_actor(request.user),
@@ -242,6 +247,9 @@ class SearchView(FhirView):
                 400, "not-supported", f"Unknown or unsupported search parameter(s): {', '.join(ignored)[:200]}"
             )
 
+        fixed = list(rtype.fixed()) if rtype.fixed is not None else []
+        for id_value in criteria.get("_id", []) if fixed else []:  # each occurrence ANDs
+            fixed = [resource for resource in fixed if resource["id"] in split_values([id_value])]
         querysets = []
         for source in rtype.sources:
             queryset = source.rows(caller(request))
@@ -265,7 +273,9 @@ class SearchView(FhirView):
             else:
                 totals.append(queryset.count())
                 total += totals[-1]
-        row_total = sum(totals)
+        total += len(fixed)
+        row_total = sum(totals) + len(fixed)
+        matches = fixed[offset : offset + count]
         rows: list[tuple[Source, Model]] = []
         start = offset
         for (source, queryset), size in zip(querysets, totals, strict=True):
@@ -277,10 +287,10 @@ class SearchView(FhirView):
         link = [{"relation": "self", "url": _page_url(base, rtype.name, used, count, offset)}]
         if count and offset + count < row_total:
             link.append({"relation": "next", "url": _page_url(base, rtype.name, used, count, offset + count)})
+        matches += [resource for source, row in rows for resource in source.resources(row)]
         entries: list[dict[str, Any]] = [
             {"fullUrl": f"{base}{rtype.name}/{resource['id']}", "resource": resource, "search": {"mode": "match"}}
-            for source, row in rows
-            for resource in source.resources(row)
+            for resource in matches
         ]
         if ignored:
             entries.append(

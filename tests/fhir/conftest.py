@@ -14,6 +14,7 @@ from fhir.resources.R4B.medicationstatement import MedicationStatement
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 MODELS: dict[str, Any] = {
@@ -29,6 +30,7 @@ MODELS: dict[str, Any] = {
     "Observation": Observation,
     "OperationOutcome": OperationOutcome,
     "Patient": Patient,
+    "Questionnaire": Questionnaire,
     "QuestionnaireResponse": QuestionnaireResponse,
 }
 

@@ -191,8 +191,31 @@ def test_questionnaire_response_read_and_search_by_authored(world: World, client
         str(early.pk),
         str(late.pk),
     ]
-    # The Questionnaire definition itself is not a served type (see README "FHIR R4 API").
-    outcome(client.get(f"{BASE}Questionnaire/joint-pain-weekly"), 404, "not-supported")
+    # The canonical it names resolves: the Questionnaire is served, and answers each item the response has.
+    canonical, _, version = body["questionnaire"].partition("|")
+    questionnaire = checked(client.get(f"{BASE}Questionnaire/joint-pain-weekly"))
+    assert (questionnaire["url"], questionnaire["version"]) == (canonical, version)
+    assert [i["linkId"] for i in questionnaire["item"]] == [i["linkId"] for i in body["item"]]
+
+
+@pytest.mark.parametrize("who", ["ann", "cody", "pia", "admin"])
+def test_the_questionnaire_is_a_definition_every_caller_reads_unaudited(
+    world: World, client_for: Any, who: str
+) -> None:
+    client = client_for(world.ann.user if who == "ann" else getattr(world, who))
+    assert checked(client.get(f"{BASE}Questionnaire/joint-pain-weekly"))["status"] == "active"
+    outcome(client.get(f"{BASE}Questionnaire/joint-pain-monthly"), 404, "not-found")
+    bundle = search(client, "Questionnaire")
+    assert (bundle["total"], entry_ids(bundle)) == (1, ["joint-pain-weekly"])
+    assert bundle["entry"][0]["fullUrl"] == "http://testserver/fhir/R4/Questionnaire/joint-pain-weekly"
+    assert entry_ids(search(client, "Questionnaire", _id="joint-pain-weekly,other")) == ["joint-pain-weekly"]
+    assert search(client, "Questionnaire", _id="other")["total"] == 0
+    both = checked(client.get(f"{BASE}Questionnaire", {"_id": ["joint-pain-weekly", "other"]}))
+    assert both["total"] == 0  # repeated parameters AND
+    assert search(client, "Questionnaire", _count=0)["total"] == 1
+    assert "entry" not in search(client, "Questionnaire", _offset=1)
+    assert not AuditEvent.objects.filter(resource="fhir_questionnaire").exists()
+    outcome(APIClient().get(f"{BASE}Questionnaire/joint-pain-weekly"), 401, "login")
 
 
 def test_care_plans_from_both_sources_read_by_their_prefixed_ids(world: World, client_for: Any) -> None:
@@ -411,4 +434,12 @@ def test_the_capability_statement_lists_the_care_types_and_their_params(api: Any
     assert listed["QuestionnaireResponse"] == {"_id", "patient", "authored"}
     assert listed["CarePlan"] == {"_id", "patient", "status", "date"}
     assert listed["DetectedIssue"] == {"_id", "patient", "date"}
-    assert "Questionnaire" not in listed
+    assert listed["Questionnaire"] == {"_id"}
+
+
+def test_a_fixed_type_with_sources_or_params_is_refused_at_registration() -> None:
+    from apps.fhir.registry import PATIENT, REGISTRY, ResourceType, register
+
+    with pytest.raises(ValueError, match="fixed"):
+        register(ResourceType(name="Basic", sources=(), params={"patient": PATIENT}, fixed=list))
+    assert "Basic" not in REGISTRY
