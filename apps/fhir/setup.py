@@ -47,6 +47,7 @@ from apps.profiles.models import BoneDensityResult, LabKind, LabResult
 from apps.supplements.models import PlanStatus as SupplementPlanStatus
 from apps.supplements.models import SupplementPlan
 from backend.access import ScopedUser, patient_scope
+from backend.roles import Role
 from backend.text import search_key
 
 REQUEST_STATUS_SYSTEM = "http://hl7.org/fhir/CodeSystem/medicationrequest-status"
@@ -226,6 +227,13 @@ def findings_count() -> Func:
     return JsonArrayLength("findings")
 
 
+def staff_scope(user: ScopedUser, *, via: str = "patient") -> Q:
+    """Care-team records (alerts, the pharmacist's findings: staff text and DOMAIN rule ids): the API shows them to
+    staff only (apps.alerts.api, apps.medications.api_review), so a patient's token reads none of them here either
+    (her own id is a 404, logged as denied); staff and system clients within their patient scope."""
+    return NOTHING if user.role == Role.PATIENT else patient_scope(user, via=via)
+
+
 def register_care() -> None:
     """Alerts, review findings, supplement and exercise plans, appointments and joint-pain check-ins (the mappers in
     apps.fhir.resources.care; each docstring there names the search parameters served here)."""
@@ -239,7 +247,7 @@ def register_care() -> None:
             },
             sources=(
                 Source(
-                    rows=lambda user: Alert.objects.filter(patient_scope(user)),
+                    rows=lambda user: Alert.objects.filter(staff_scope(user)),
                     mapper=flag_from_alert,
                     order=("raised_at", "id"),
                     filters={
@@ -363,7 +371,7 @@ def register_care() -> None:
                 Source(
                     # The findings each review decision recorded; a decision without findings yields none.
                     rows=lambda user: (
-                        ReviewDecision.objects.filter(patient_scope(user, via="schedule__patient"))
+                        ReviewDecision.objects.filter(staff_scope(user, via="schedule__patient"))
                         .exclude(findings=[])
                         .select_related("schedule__medication", "reviewer")
                     ),
