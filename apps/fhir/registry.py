@@ -52,10 +52,37 @@ Filter = Callable[[list[str]], Q]
 @dataclass(frozen=True)
 class Source:
     rows: Callable[[ScopedUser], QuerySet[Any]]  # the rows the user may see, with what the mapper reads joined
-    mapper: Callable[[Any], dict[str, Any]]  # a row -> the resource (a plain dict, JSON-ready)
+    # a row -> the resource (a plain dict, JSON-ready); with `per_row` True, a row -> its resources (a list)
+    mapper: Callable[[Any], Any]
     order: tuple[str, ...]  # a stable order ending in a unique column, so pages never skip or repeat
     filters: Mapping[str, Filter] = field(default_factory=dict)  # search param -> its filter on this table
     patient_id: Callable[[Any], UUID | None] = lambda row: row.patient_id  # whose data the row is (the audit log)
+    # Resource ids that are not the row's pk: `<id_prefix><pk>` (CarePlan: "supplement-", "exercise-"), and with
+    # `per_row` (several resources from one row, DetectedIssue: a decision's findings) `<id_prefix><pk>-<n>`.
+    id_prefix: str = ""
+    per_row: bool = False
+    # With `per_row`: an expression of how many resources a row yields, so Bundle.total counts resources.
+    weight: Any = None
+
+    def row_pk(self, resource_id: str) -> UUID | None:
+        """The pk of the row a resource id names in this source, None if it cannot be one of its ids."""
+        if not resource_id.startswith(self.id_prefix):
+            return None
+        rest = resource_id[len(self.id_prefix) :]
+        if self.per_row:
+            rest, _, index = rest.rpartition("-")
+            if not index.isascii() or not index.isdigit() or len(index) > 3:
+                return None
+        return as_uuid(rest)
+
+    def resources(self, row: Any) -> list[dict[str, Any]]:
+        result = self.mapper(row)
+        return list(result) if self.per_row else [result]
+
+    def ids_q(self, values: list[str]) -> Q:
+        """`_id`: rows one of the ids names (with `per_row`, the row's every resource; an unknown id matches none)."""
+        pks = [pk for pk in (self.row_pk(v) for v in split_values(values)) if pk is not None]
+        return Q(pk__in=pks) if pks else NOTHING
 
 
 @dataclass(frozen=True)
@@ -64,6 +91,9 @@ class ResourceType:
     sources: Sequence[Source]
     params: Mapping[str, SearchParam] = field(default_factory=dict)
     profile: str = ""  # the base StructureDefinition; default http://hl7.org/fhir/StructureDefinition/<name>
+    # Definitions rather than patient data (the joint-pain Questionnaire): a fixed list every caller may read and
+    # search by `_id`, not audited (they name nobody). A type has sources or `fixed`, not both.
+    fixed: Callable[[], Sequence[dict[str, Any]]] | None = None
 
     @property
     def audit_resource(self) -> str:
@@ -79,6 +109,8 @@ def register(resource_type: ResourceType) -> None:
         unknown = set(source.filters) - set(resource_type.params)
         if unknown:
             raise ValueError(f"{resource_type.name}: filters for undeclared params {sorted(unknown)}")
+    if resource_type.fixed is not None and (resource_type.sources or resource_type.params):
+        raise ValueError(f"{resource_type.name}: a fixed type has no sources and no search params but _id")
     REGISTRY[resource_type.name] = resource_type
 
 
@@ -100,7 +132,7 @@ def split_values(values: list[str]) -> list[str]:
 def as_uuid(value: str) -> UUID | None:
     try:
         return UUID(value)
-    except ValueError:
+    except (ValueError, AttributeError):
         return None
 
 

@@ -2,9 +2,13 @@
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Func, IntegerField, Q, QuerySet
 
 from apps.accounts.models import Patient
+from apps.alerts.models import Alert, AlertState
+from apps.appointments.models import Appointment, AppointmentStatus
+from apps.exercise.models import ExercisePlan
+from apps.exercise.models import PlanStatus as ExercisePlanStatus
 from apps.fhir.codes import DXA_LOINC, LAB_LOINC, LAB_SYSTEM, LOINC, OBSERVATION_CATEGORY
 from apps.fhir.registry import (
     ALL,
@@ -20,6 +24,15 @@ from apps.fhir.registry import (
     split_values,
     token_filter,
 )
+from apps.fhir.resources.care import (
+    appointment_from_appointment,
+    care_plan_from_exercise_plan,
+    care_plan_from_supplement_plan,
+    detected_issues_from_decision,
+    flag_from_alert,
+    joint_pain_questionnaire,
+    questionnaire_response_from_check_in,
+)
 from apps.fhir.resources.medication import (
     REQUEST_STATUS,
     medication_administration_resource,
@@ -28,14 +41,21 @@ from apps.fhir.resources.medication import (
 )
 from apps.fhir.resources.observation import dxa_observation_resource, lab_observation_resource
 from apps.fhir.resources.patient import patient_resource
-from apps.medications.models import AdministeredBy, DoseRecord, DoseStatus, Schedule
+from apps.joint_pain.models import JointPainCheckIn
+from apps.medications.models import AdministeredBy, DoseRecord, DoseStatus, ReviewDecision, Schedule
 from apps.profiles.models import BoneDensityResult, LabKind, LabResult
+from apps.supplements.models import PlanStatus as SupplementPlanStatus
+from apps.supplements.models import SupplementPlan
 from backend.access import ScopedUser, patient_scope
+from backend.roles import Role
 from backend.text import search_key
 
 REQUEST_STATUS_SYSTEM = "http://hl7.org/fhir/CodeSystem/medicationrequest-status"
 STATEMENT_STATUS_SYSTEM = "http://hl7.org/fhir/CodeSystem/medication-statement-status"
 ADMINISTRATION_STATUS_SYSTEM = "http://terminology.hl7.org/CodeSystem/medication-admin-status"
+FLAG_STATUS_SYSTEM = "http://hl7.org/fhir/flag-status"
+APPOINTMENT_STATUS_SYSTEM = "http://hl7.org/fhir/appointmentstatus"
+CARE_PLAN_STATUS_SYSTEM = "http://hl7.org/fhir/request-status"
 
 
 def patient_rows(user: ScopedUser) -> QuerySet[Patient]:
@@ -185,6 +205,186 @@ def register_all() -> None:
                         ),
                         "category": token_filter({(OBSERVATION_CATEGORY, "laboratory"): ALL}),
                     },
+                ),
+            ),
+        )
+    )
+    register_care()
+
+
+class JsonArrayLength(Func):
+    """The length of a JSON array column, in PostgreSQL and in the embedded SQLite (JSON1)."""
+
+    function = "jsonb_array_length"
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(compiler, connection, function="json_array_length", **extra)
+
+
+def findings_count() -> Func:
+    """How many findings a review decision recorded (its DetectedIssues), counted in the database."""
+    return JsonArrayLength("findings")
+
+
+def staff_scope(user: ScopedUser, *, via: str = "patient") -> Q:
+    """Care-team records (alerts, the pharmacist's findings: staff text and DOMAIN rule ids): the API shows them to
+    staff only (apps.alerts.api, apps.medications.api_review), so a patient's token reads none of them here either
+    (her own id is a 404, logged as denied); staff and system clients within their patient scope."""
+    return NOTHING if user.role == Role.PATIENT else patient_scope(user, via=via)
+
+
+def register_care() -> None:
+    """Alerts, review findings, supplement and exercise plans, appointments and joint-pain check-ins (the mappers in
+    apps.fhir.resources.care; each docstring there names the search parameters served here)."""
+    register(
+        ResourceType(
+            name="Flag",
+            params={
+                "patient": PATIENT,
+                "status": SearchParam("token", "active (open or acknowledged alerts) | inactive (resolved)"),
+                "date": SearchParam("date", f"When the alert was raised (Flag.period.start). {DATE.documentation}"),
+            },
+            sources=(
+                Source(
+                    rows=lambda user: Alert.objects.filter(staff_scope(user)),
+                    mapper=flag_from_alert,
+                    order=("raised_at", "id"),
+                    filters={
+                        "patient": patient_filter(),
+                        "status": token_filter(
+                            {
+                                (FLAG_STATUS_SYSTEM, "active"): ~Q(state=AlertState.RESOLVED),
+                                (FLAG_STATUS_SYSTEM, "inactive"): Q(state=AlertState.RESOLVED),
+                            }
+                        ),
+                        "date": date_filter("raised_at", instant=True),
+                    },
+                ),
+            ),
+        )
+    )
+    register(
+        ResourceType(
+            name="Appointment",
+            params={
+                "patient": PATIENT,
+                "status": SearchParam("token", "booked | fulfilled (given) | cancelled"),
+                "date": SearchParam("date", f"When it starts (Appointment.start). {DATE.documentation}"),
+            },
+            sources=(
+                Source(
+                    rows=lambda user: Appointment.objects.filter(patient_scope(user)),
+                    mapper=appointment_from_appointment,
+                    order=("starts_at", "id"),
+                    filters={
+                        "patient": patient_filter(),
+                        "status": token_filter(
+                            {
+                                (APPOINTMENT_STATUS_SYSTEM, "booked"): Q(status=AppointmentStatus.BOOKED),
+                                (APPOINTMENT_STATUS_SYSTEM, "fulfilled"): Q(status=AppointmentStatus.GIVEN),
+                                (APPOINTMENT_STATUS_SYSTEM, "cancelled"): Q(status=AppointmentStatus.CANCELLED),
+                            }
+                        ),
+                        "date": date_filter("starts_at", instant=True),
+                    },
+                ),
+            ),
+        )
+    )
+    register(
+        ResourceType(
+            name="QuestionnaireResponse",
+            params={
+                "patient": PATIENT,
+                "authored": SearchParam("date", f"When she answered. {DATE.documentation}"),
+            },
+            sources=(
+                Source(
+                    rows=lambda user: JointPainCheckIn.objects.filter(patient_scope(user)),
+                    mapper=questionnaire_response_from_check_in,
+                    order=("answered_at", "id"),
+                    filters={"patient": patient_filter(), "authored": date_filter("answered_at", instant=True)},
+                ),
+            ),
+        )
+    )
+    # The definition every QuestionnaireResponse names, so its canonical resolves here too.
+    register(ResourceType(name="Questionnaire", sources=(), fixed=lambda: [joint_pain_questionnaire()]))
+    care_plan_status = SearchParam("token", "active | revoked (stopped)")
+    register(
+        ResourceType(
+            name="CarePlan",
+            params={
+                "patient": PATIENT,
+                "status": care_plan_status,
+                "date": SearchParam(
+                    "date",
+                    "When the plan starts (supplement plans: their start day; exercise plans: when set). "
+                    + DATE.documentation,
+                ),
+            },
+            sources=(
+                Source(
+                    rows=lambda user: SupplementPlan.objects.filter(patient_scope(user)),
+                    mapper=care_plan_from_supplement_plan,
+                    order=("starts_on", "id"),
+                    id_prefix="supplement-",
+                    filters={
+                        "patient": patient_filter(),
+                        "status": token_filter(
+                            {
+                                (CARE_PLAN_STATUS_SYSTEM, "active"): Q(status=SupplementPlanStatus.ACTIVE),
+                                (CARE_PLAN_STATUS_SYSTEM, "revoked"): Q(status=SupplementPlanStatus.STOPPED),
+                            }
+                        ),
+                        "date": date_filter("starts_on"),
+                    },
+                ),
+                Source(
+                    rows=lambda user: ExercisePlan.objects.filter(patient_scope(user)),
+                    mapper=care_plan_from_exercise_plan,
+                    order=("created_at", "id"),
+                    id_prefix="exercise-",
+                    filters={
+                        "patient": patient_filter(),
+                        "status": token_filter(
+                            {
+                                (CARE_PLAN_STATUS_SYSTEM, "active"): Q(status=ExercisePlanStatus.ACTIVE),
+                                (CARE_PLAN_STATUS_SYSTEM, "revoked"): Q(status=ExercisePlanStatus.STOPPED),
+                            }
+                        ),
+                        "date": date_filter("created_at", instant=True),
+                    },
+                ),
+            ),
+        )
+    )
+    register(
+        ResourceType(
+            name="DetectedIssue",
+            params={
+                "patient": PATIENT,
+                "date": SearchParam("date", f"When the pharmacist decided (identified). {DATE.documentation}"),
+            },
+            sources=(
+                Source(
+                    # The findings each review decision recorded; a decision without findings yields none.
+                    rows=lambda user: (
+                        ReviewDecision.objects.filter(staff_scope(user, via="schedule__patient"))
+                        .exclude(findings=[])
+                        .select_related("schedule__medication", "reviewer")
+                    ),
+                    mapper=detected_issues_from_decision,
+                    order=("created_at", "id"),
+                    id_prefix="d-",
+                    per_row=True,
+                    weight=findings_count(),
+                    filters={
+                        "patient": patient_filter("schedule__patient_id"),
+                        "date": date_filter("created_at", instant=True),
+                    },
+                    patient_id=lambda row: row.schedule.patient_id,
                 ),
             ),
         )

@@ -12,7 +12,8 @@ from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db.models import Model
+from django.db.models import Count, Model, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
@@ -25,7 +26,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from apps.accounts.models import User
 from apps.fhir.auth import FhirSystemTokenAuthentication, SystemPrincipal, scope_allows
 from apps.fhir.capability import capability_statement
-from apps.fhir.registry import REGISTRY, ResourceType, SearchError, Source, as_uuid, ids_q
+from apps.fhir.registry import REGISTRY, ResourceType, SearchError, Source, split_values
 from backend.access import NotInScope, ScopedUser
 from backend.audit import audit_denied, audit_record
 from backend.errors import database_busy
@@ -178,27 +179,37 @@ class ReadView(FhirView):
         rtype = resource_type_or_404(resource_type)
         if not scope_allows(request.user, rtype.name, "read"):
             raise FhirError(403, "forbidden", f"The token's scopes do not cover reading {rtype.name}.")
-        row, source = self._find(request, rtype, resource_id)
+        if rtype.fixed is not None:  # a definition: no patient, nothing to audit
+            for resource in rtype.fixed():
+                if resource["id"] == resource_id:
+                    return fhir_response(resource)
+            raise Http404
+        row, source, resource = self._find(request, rtype, resource_id)
         audit_record(
             actor=_audit_actor(request.user),
             action="read",
             resource=rtype.audit_resource,
             patient_ids=[source.patient_id(row)],
-            object_id=row.pk,
+            object_id=resource_id,  # the resource's id (a CarePlan's names its table; a DetectedIssue's its finding)
             request=request,
         )
-        return fhir_response(source.mapper(row))
+        return fhir_response(resource)
 
-    def _find(self, request: Request, rtype: ResourceType, resource_id: str) -> tuple[Model, Source]:
-        if as_uuid(resource_id) is None:
+    def _find(self, request: Request, rtype: ResourceType, resource_id: str) -> tuple[Model, Source, dict[str, Any]]:
+        candidates = [(source, pk) for source in rtype.sources if (pk := source.row_pk(resource_id)) is not None]
+        if not candidates:
             raise Http404
-        for source in rtype.sources:
-            row = source.rows(caller(request)).filter(pk=resource_id).first()
+        for source, pk in candidates:
+            row = source.rows(caller(request)).filter(pk=pk).first()
             if row is not None:
-                return row, source
+                # The row's resource with this id (a row with several: the n-th may not exist, a plain 404).
+                for resource in source.resources(row):
+                    if resource.get("id") == resource_id:
+                        return row, source, resource
+                raise Http404
         # Not in scope: logged as denied if it exists somewhere (an id of another patient), else a plain 404.
-        for source in rtype.sources:
-            if source.rows(caller(request)).model._default_manager.filter(pk=resource_id).exists():
+        for source, pk in candidates:
+            if source.rows(caller(request)).model._default_manager.filter(pk=pk).exists():
                 raise NotInScope(resource=rtype.audit_resource, requested_id=resource_id)
         raise Http404
 
@@ -236,20 +247,35 @@ class SearchView(FhirView):
                 400, "not-supported", f"Unknown or unsupported search parameter(s): {', '.join(ignored)[:200]}"
             )
 
+        fixed = list(rtype.fixed()) if rtype.fixed is not None else []
+        for id_value in criteria.get("_id", []) if fixed else []:  # each occurrence ANDs
+            fixed = [resource for resource in fixed if resource["id"] in split_values([id_value])]
         querysets = []
         for source in rtype.sources:
             queryset = source.rows(caller(request))
             for name, values in criteria.items():
                 if name == "_id":
-                    queryset = queryset.filter(ids_q(values))
+                    queryset = queryset.filter(source.ids_q(values))
                     continue
                 apply = source.filters.get(name)
                 queryset = queryset.filter(apply(values)) if apply is not None else queryset.none()
             querysets.append((source, queryset.order_by(*source.order)))
 
-        # One count per source, then only the sources the page overlaps (constant queries per page).
-        totals = [queryset.count() for _, queryset in querysets]
-        total = sum(totals)
+        # One count per source, then only the sources the page overlaps (constant queries per page). Pages and
+        # offsets count rows; Bundle.total counts resources (a source with several per row sums their number).
+        totals: list[int] = []
+        total = 0
+        for source, queryset in querysets:
+            if source.per_row:
+                sums = queryset.aggregate(rows=Count("pk"), resources=Coalesce(Sum(source.weight), 0))
+                totals.append(sums["rows"])
+                total += sums["resources"]
+            else:
+                totals.append(queryset.count())
+                total += totals[-1]
+        total += len(fixed)
+        row_total = sum(totals) + len(fixed)
+        matches = fixed[offset : offset + count]
         rows: list[tuple[Source, Model]] = []
         start = offset
         for (source, queryset), size in zip(querysets, totals, strict=True):
@@ -259,15 +285,12 @@ class SearchView(FhirView):
 
         base = base_url(request)
         link = [{"relation": "self", "url": _page_url(base, rtype.name, used, count, offset)}]
-        if count and offset + count < total:
+        if count and offset + count < row_total:
             link.append({"relation": "next", "url": _page_url(base, rtype.name, used, count, offset + count)})
+        matches += [resource for source, row in rows for resource in source.resources(row)]
         entries: list[dict[str, Any]] = [
-            {
-                "fullUrl": f"{base}{rtype.name}/{row.pk}",
-                "resource": source.mapper(row),
-                "search": {"mode": "match"},
-            }
-            for source, row in rows
+            {"fullUrl": f"{base}{rtype.name}/{resource['id']}", "resource": resource, "search": {"mode": "match"}}
+            for resource in matches
         ]
         if ignored:
             entries.append(

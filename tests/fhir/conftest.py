@@ -2,24 +2,36 @@
 
 from typing import Any
 
+from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.careplan import CarePlan
+from fhir.resources.R4B.detectedissue import DetectedIssue
+from fhir.resources.R4B.flag import Flag
 from fhir.resources.R4B.medicationadministration import MedicationAdministration
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.medicationstatement import MedicationStatement
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.questionnaire import Questionnaire
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 MODELS: dict[str, Any] = {
+    "Appointment": Appointment,
     "Bundle": Bundle,
     "CapabilityStatement": CapabilityStatement,
+    "CarePlan": CarePlan,
+    "DetectedIssue": DetectedIssue,
+    "Flag": Flag,
     "MedicationAdministration": MedicationAdministration,
     "MedicationRequest": MedicationRequest,
     "MedicationStatement": MedicationStatement,
     "Observation": Observation,
     "OperationOutcome": OperationOutcome,
     "Patient": Patient,
+    "Questionnaire": Questionnaire,
+    "QuestionnaireResponse": QuestionnaireResponse,
 }
 
 
