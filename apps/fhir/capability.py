@@ -2,10 +2,17 @@
 
 from typing import Any
 
+from django.conf import settings
+
 from apps.fhir.registry import FHIR_VERSION, ID, REGISTRY
 
 SOFTWARE = "BoneSync"
 COMMON_PARAMS = {"_id": ID}
+
+
+def _token_url(base_url: str) -> str:
+    """The SMART token endpoint (apps.fhir.token): the configured URL, else the one under this base."""
+    return str(settings.FHIR_TOKEN_URL) or f"{base_url.rstrip('/')}/auth/token"
 
 
 def capability_statement(base_url: str) -> dict[str, Any]:
@@ -43,7 +50,29 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                 ),
                 "security": {
                     "cors": False,
-                    "description": "Bearer tokens of the BoneSync API; each caller sees only her scope.",
+                    # SMART Backend Services for systems (the token endpoint also in .well-known/smart-configuration):
+                    # the service code and the oauth-uris extension are how a client finds it from /metadata.
+                    "extension": [
+                        {
+                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                            "extension": [{"url": "token", "valueUri": _token_url(base_url)}],
+                        }
+                    ],
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "description": (
+                        "Bearer tokens of the BoneSync API (staff, patients), or of SMART Backend Services for a "
+                        "clinic's system (client_credentials with a private_key_jwt assertion, RS384 or ES384); each "
+                        "caller sees only her scope."
+                    ),
                 },
                 "resource": resources,
             }

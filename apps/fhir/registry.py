@@ -196,9 +196,10 @@ def date_filter(column: str, *, instant: bool = False) -> Filter:
     def bound(moment: datetime) -> date | datetime:
         if instant:
             return moment
-        # A date column: the first whole day at or after `moment`.
+        # A date column (a UTC calendar day): the first whole day at or after `moment`, taken in UTC.
+        moment = moment.astimezone(UTC)
         day = moment.date()
-        return day if moment.timetz() == time(0, tzinfo=UTC) else day + timedelta(days=1)
+        return day if moment.time() == time(0) else day + timedelta(days=1)
 
     def apply(values: list[str]) -> Q:
         q = Q()

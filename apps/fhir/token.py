@@ -15,6 +15,7 @@ install.
 """
 
 import logging
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,6 +46,9 @@ class OAuthError(Exception):
         self.error = error
         self.description = description
         self.status = status
+
+
+CLIENT_ID_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # apps.fhir.models.new_client_id: token_urlsafe
 
 
 def _client_error(description: str) -> OAuthError:
@@ -83,6 +87,8 @@ def _authenticate_client(assertion: str, audience: str, claimed_client_id: str) 
     client_id = unverified.get("iss")
     if not isinstance(client_id, str) or not client_id or unverified.get("sub") != client_id:
         raise _client_error("The client assertion's iss and sub must both be the client id.")
+    if not CLIENT_ID_SHAPE.fullmatch(client_id):  # ours are token_urlsafe; anything else (a NUL...) names no client
+        raise _client_error("Unknown or disabled client.")
     if claimed_client_id and claimed_client_id != client_id:
         raise _client_error("client_id does not match the client assertion.")
     client = FhirClient.objects.filter(client_id=client_id, is_active=True).first()
@@ -116,7 +122,7 @@ def _authenticate_client(assertion: str, audience: str, claimed_client_id: str) 
     if not isinstance(exp, int | float) or exp - timezone.now().timestamp() > MAX_ASSERTION_SECONDS:
         raise _client_error("The client assertion's exp is more than five minutes ahead.")
     jti = claims["jti"]
-    if not isinstance(jti, str) or not jti or len(jti) > 255:
+    if not isinstance(jti, str) or not jti or len(jti) > 255 or "\x00" in jti:  # PostgreSQL text holds no NUL
         raise _client_error("The client assertion's jti must be a string of 1 to 255 characters.")
     return client, claims
 

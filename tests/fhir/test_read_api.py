@@ -52,6 +52,14 @@ def test_metadata_lists_exactly_the_registry_and_validates(api: Any) -> None:
         assert {p["name"] for p in listed[name]["searchParam"]} == {"_id", *rtype.params}
     assert {p["name"] for p in listed["Observation"]["searchParam"]} >= {"patient", "date", "code"}
     assert {p["name"] for p in listed["MedicationRequest"]["searchParam"]} >= {"patient", "status"}
+    # Review: an EHR finds the SMART Backend Services token endpoint from /metadata too.
+    security = body["rest"][0]["security"]
+    assert security["service"][0]["coding"][0]["code"] == "SMART-on-FHIR"
+    (oauth,) = security["extension"]
+    assert oauth["extension"] == [{"url": "token", "valueUri": "http://testserver/fhir/R4/auth/token"}]
+    assert (
+        api.get(f"{BASE}.well-known/smart-configuration").json()["token_endpoint"] == oauth["extension"][0]["valueUri"]
+    )
 
 
 # --- Patient --------------------------------------------------------------------------------------------------
@@ -234,6 +242,9 @@ def test_observation_date_prefixes_both_sides_of_the_boundary(world: World, clie
     assert ids("2025") == {str(before.id), str(on.id), str(after.id)}
     both = client.get(f"{BASE}Observation", {"date": ["ge2025-07-01", "le2025-07-01"]})
     assert entry_ids(fhir_json(both)) == [str(on.id)]
+    # Review: an instant with an offset is the UTC instant it names (00:00+02:00 on 2 July is 1 July 22:00 UTC).
+    assert ids("ge2025-07-02T00:00:00+02:00") == {str(after.id)}
+    assert ids("ge2025-07-01T00:00:00+02:00") == {str(on.id), str(after.id)}
 
 
 # --- paging ---------------------------------------------------------------------------------------------------

@@ -306,3 +306,12 @@ def test_odd_headers_and_claims_are_refused_without_a_500(
     status, response = post(token_request(signed))
     assert (status, response["error"]) == (401, "invalid_client")
     assert not FhirAccessToken.objects.exists()
+
+
+@pytest.mark.parametrize("iss", ["a\x00", "\x00", "x" * 65, "é"], ids=["nul-suffix", "nul", "too-long", "accent"])
+def test_an_iss_that_cannot_be_a_client_id_is_an_invalid_client_not_a_500(world: World, iss: str) -> None:
+    """Review: the unverified iss reached the database, and PostgreSQL refuses a NUL in text (a 500)."""
+    signed = assertion(iss, signing_key("ES384"), sub=iss)
+    response = form_post(token_request(signed))
+    assert response.status_code == 401, response.content
+    assert response.json()["error"] == "invalid_client"

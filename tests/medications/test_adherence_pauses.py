@@ -293,3 +293,20 @@ def test_the_migration_opens_the_pause_of_a_schedule_already_paused(world: World
     active.refresh_from_db()
     assert paused.pauses == [{"paused_on": str(ago(50)), "resumed_on": None}]
     assert active.pauses == []
+
+
+def test_a_dose_taken_while_paused_is_not_counted_against_the_doses_expected() -> None:
+    """Review: doses_taken and doses_expected are over the same (active) days; the paused-day dose still covers."""
+    result = proportion_of_days_covered(
+        taken_on=[day(0), day(7)],  # day 7 is inside the pause
+        cover_days=7,
+        window_first=day(0),
+        window_last=day(19),
+        active_first=day(0),
+        active_last=None,
+        doses_expected=2,
+        pauses=[(day(5), day(10))],
+    )
+    assert (result.doses_taken, result.doses_expected) == (1, 2)
+    # Days 0-4 and, from the paused-day dose carried on, 10-13: 9 of the 15 active days.
+    assert (result.days_covered, result.days_in_window) == (9, 15)

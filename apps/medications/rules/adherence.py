@@ -184,7 +184,9 @@ def proportion_of_days_covered(
         days_covered=covered,
         days_in_window=days_in_window,
         doses_expected=doses_expected,
-        doses_taken=sum(1 for d in taken_on if window_first <= d <= window_last),
+        # Over the same days as doses_expected: a dose taken on a paused day still covers what follows, but is not
+        # counted against the doses expected on her active days.
+        doses_taken=sum(1 for d in taken_on if window_first <= d <= window_last and d not in paused),
         # Truncation keeps this equal to covered / days >= 0.80, so the flag never contradicts the number shown.
         adherent=pdc >= ADHERENT_PDC,
     )
