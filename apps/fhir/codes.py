@@ -9,7 +9,8 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 URI = "urn:ietf:rfc:3986"
 
 # Our own code systems (catalogue codes, lab kinds): stable URIs naming BoneSync's tables, not resolvable pages.
-LOCAL_BASE = "https://bonesync.example/fhir/CodeSystem"
+FHIR_BASE = "https://bonesync.example/fhir"  # the one base of every system, identifier and canonical URL of ours
+LOCAL_BASE = f"{FHIR_BASE}/CodeSystem"
 MEDICATION_SYSTEM = f"{LOCAL_BASE}/medication"
 LAB_SYSTEM = f"{LOCAL_BASE}/lab-kind"
 DXA_SITE_SYSTEM = f"{LOCAL_BASE}/dxa-site"

@@ -23,6 +23,7 @@ from apps.alerts.models import Alert
 from apps.appointments.models import Appointment, AppointmentKind, AppointmentStatus
 from apps.exercise.models import ExerciseKind, ExercisePlan
 from apps.exercise.models import PlanStatus as ExercisePlanStatus
+from apps.fhir.codes import FHIR_BASE, LOCAL_BASE
 from apps.joint_pain.models import SCORE_MAX, AiImpact, JointPainCheckIn
 from apps.medications.models import ReviewDecision, Schedule
 from apps.supplements.models import PlanStatus as SupplementPlanStatus
@@ -56,8 +57,7 @@ __all__ = [
 ]
 
 # --- our URLs: one base for every code system, identifier system and canonical of ours --------------------------
-FHIR_BASE = "https://bonesync.example/fhir"
-_CODE_SYSTEM = f"{FHIR_BASE}/CodeSystem"
+_CODE_SYSTEM = LOCAL_BASE
 IDENTIFIER_BASE = f"{FHIR_BASE}/identifier"  # + "/<row kind>": our row id as a business identifier
 ALERT_KIND_SYSTEM = f"{_CODE_SYSTEM}/alert-kind"
 ALERT_SEVERITY_SYSTEM = f"{_CODE_SYSTEM}/alert-severity"
