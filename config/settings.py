@@ -5,6 +5,7 @@ secret key or no allowed hosts (see `_refuse_unsafe_production`). Any other valu
 `production` refuses to start.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -326,6 +327,13 @@ CELERY_BEAT_SCHEDULE = {
 # the URL this server is reached at, e.g. https://host/fhir/R4/auth/token).
 FHIR_ACCESS_TOKEN_SECONDS = env.int("FHIR_ACCESS_TOKEN_SECONDS", default=300)
 FHIR_TOKEN_URL = env.str("FHIR_TOKEN_URL", default="")
+# SMART token requests (apps/fhir/token_limits.py): per client address (every POST), per client (verified assertions);
+# DRF rate syntax, e.g. "30/minute"; empty: no limit. An EHR needs one token per FHIR_ACCESS_TOKEN_SECONDS.
+FHIR_TOKEN_ADDRESS_RATE = env.str("FHIR_TOKEN_ADDRESS_RATE", default="60/minute")
+FHIR_TOKEN_CLIENT_RATE = env.str("FHIR_TOKEN_CLIENT_RATE", default="30/minute")
+for _name in ("FHIR_TOKEN_ADDRESS_RATE", "FHIR_TOKEN_CLIENT_RATE"):
+    if globals()[_name] and not re.fullmatch(r"[0-9]+/(s|m|h|d)[a-z]*", globals()[_name]):
+        raise ImproperlyConfigured(f"{_name} is a rate like 30/minute (or empty: no limit)")
 
 # A dispatcher's claim on a batch lapses after this: a killed worker's reminders are retaken then (and may be pushed
 # twice, at most once more each, if the provider had them before the kill).

@@ -25,11 +25,19 @@ DXA_LOINC: dict[str, tuple[str, str]] = {
     "femoral_neck": ("38263-0", "DXA Femur [T-score] Bone density"),
 }
 
-# Labs: (kind, unit as stored) -> LOINC (code, display), only where verified; the others carry our own code only.
+# Labs: (kind, unit as stored) -> LOINC (code, display), only where verified (the rulebook's table names each source);
+# the others carry our own code only. The unit picks the term: LOINC's mass and molar concentrations are distinct.
 LAB_LOINC: dict[tuple[str, str], tuple[str, str]] = {
     ("vitamin_d_25oh", "ng/mL"): (
         "62292-8",
         "25-Hydroxyvitamin D2+25-Hydroxyvitamin D3 [Mass/volume] in Serum or Plasma",
+    ),
+    ("serum_calcium", "mg/dL"): ("17861-6", "Calcium [Mass/volume] in Serum or Plasma"),
+    ("serum_calcium", "mmol/L"): ("2000-8", "Calcium [Moles/volume] in Serum or Plasma"),
+    # The method-less eGFR term: we record no equation, so no per-equation term (CKD-EPI, MDRD) would be honest.
+    ("egfr", "mL/min/1.73m2"): (
+        "69405-9",
+        "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, Plasma or Blood",
     ),
 }
 

@@ -9,6 +9,7 @@ from apps.alerts.models import Alert, AlertState
 from apps.appointments.models import Appointment, AppointmentStatus
 from apps.exercise.models import ExercisePlan
 from apps.exercise.models import PlanStatus as ExercisePlanStatus
+from apps.fhir.care_status import supplement_care_plan, supplement_plan_rows, supplement_status_filter
 from apps.fhir.codes import DXA_LOINC, LAB_LOINC, LAB_SYSTEM, LOINC, OBSERVATION_CATEGORY
 from apps.fhir.registry import (
     ALL,
@@ -27,7 +28,6 @@ from apps.fhir.registry import (
 from apps.fhir.resources.care import (
     appointment_from_appointment,
     care_plan_from_exercise_plan,
-    care_plan_from_supplement_plan,
     detected_issues_from_decision,
     flag_from_alert,
     joint_pain_questionnaire,
@@ -44,8 +44,6 @@ from apps.fhir.resources.patient import patient_resource
 from apps.joint_pain.models import JointPainCheckIn
 from apps.medications.models import AdministeredBy, DoseRecord, DoseStatus, ReviewDecision, Schedule
 from apps.profiles.models import BoneDensityResult, LabKind, LabResult
-from apps.supplements.models import PlanStatus as SupplementPlanStatus
-from apps.supplements.models import SupplementPlan
 from backend.access import ScopedUser, patient_scope
 from backend.roles import Role
 from backend.text import search_key
@@ -311,7 +309,9 @@ def register_care() -> None:
     )
     # The definition every QuestionnaireResponse names, so its canonical resolves here too.
     register(ResourceType(name="Questionnaire", sources=(), fixed=lambda: [joint_pain_questionnaire()]))
-    care_plan_status = SearchParam("token", "active | revoked (stopped)")
+    care_plan_status = SearchParam(
+        "token", "active | completed (a supplement plan past its planned end, in her zone) | revoked (stopped)"
+    )
     register(
         ResourceType(
             name="CarePlan",
@@ -326,18 +326,13 @@ def register_care() -> None:
             },
             sources=(
                 Source(
-                    rows=lambda user: SupplementPlan.objects.filter(patient_scope(user)),
-                    mapper=care_plan_from_supplement_plan,
+                    rows=supplement_plan_rows,  # with her zone: past its planned end in her zone is completed
+                    mapper=supplement_care_plan,
                     order=("starts_on", "id"),
                     id_prefix="supplement-",
                     filters={
                         "patient": patient_filter(),
-                        "status": token_filter(
-                            {
-                                (CARE_PLAN_STATUS_SYSTEM, "active"): Q(status=SupplementPlanStatus.ACTIVE),
-                                (CARE_PLAN_STATUS_SYSTEM, "revoked"): Q(status=SupplementPlanStatus.STOPPED),
-                            }
-                        ),
+                        "status": supplement_status_filter(CARE_PLAN_STATUS_SYSTEM),
                         "date": date_filter("starts_on"),
                     },
                 ),

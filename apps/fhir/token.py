@@ -31,6 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.fhir.auth import hash_token, parse_scopes
 from apps.fhir.models import ASSERTION_ALGORITHMS, FhirAccessToken, FhirAssertionUse, FhirClient
+from apps.fhir.token_limits import TokenRateLimitError, check_address, check_client
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ def _spend_jti(client: FhirClient, claims: dict[str, Any]) -> None:
 @require_POST
 def token_view(request: HttpRequest) -> JsonResponse:
     try:
+        check_address(request)  # token_limits: per address first, per client once its assertion verifies
         data = request.POST
         if request.content_type != "application/x-www-form-urlencoded":
             raise OAuthError("invalid_request", "The token request is application/x-www-form-urlencoded.")
@@ -158,6 +160,7 @@ def token_view(request: HttpRequest) -> JsonResponse:
         if not raw_scope.strip():
             raise OAuthError("invalid_request", "scope is missing (e.g. system/*.read).")
         client, claims = _authenticate_client(assertion, token_endpoint_url(request), data.get("client_id", ""))
+        check_client(request, client.client_id)
         _spend_jti(client, claims)
         scopes = parse_scopes(raw_scope)
         if not scopes:
@@ -173,6 +176,9 @@ def token_view(request: HttpRequest) -> JsonResponse:
             scopes=" ".join(scopes),
             expires_at=timezone.now() + timedelta(seconds=lifetime),
         )
+    except TokenRateLimitError as exc:
+        log.warning("SMART token request refused: %s", exc)
+        return exc.response()
     except OAuthError as exc:
         log.info("SMART token request refused: %s (%s)", exc.error, exc.description)
         return _oauth_response({"error": exc.error, "error_description": exc.description}, exc.status)

@@ -223,6 +223,65 @@ def test_observation_codes_units_and_body_site(world: World, client_for: Any) ->
     assert search(client, "Observation", patient=str(world.ann.id))["total"] == 5
 
 
+LAB_SYSTEM = "https://bonesync.example/fhir/CodeSystem/lab-kind"
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "unit", "loinc", "ucum"),
+    [
+        ("serum_calcium", "9.4", "mg/dL", ("17861-6", "Calcium [Mass/volume] in Serum or Plasma"), "mg/dL"),
+        ("serum_calcium", "2.35", "mmol/L", ("2000-8", "Calcium [Moles/volume] in Serum or Plasma"), "mmol/L"),
+        (
+            "egfr",
+            "72",
+            "mL/min/1.73m2",
+            ("69405-9", "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, Plasma or Blood"),
+            "mL/min/{1.73_m2}",
+        ),
+        (
+            "vitamin_d_25oh",
+            "18",
+            "ng/mL",
+            ("62292-8", "25-Hydroxyvitamin D2+25-Hydroxyvitamin D3 [Mass/volume] in Serum or Plasma"),
+            "ng/mL",
+        ),
+        # Not verified (or no honest term for what we record): our own code only, never a guessed LOINC.
+        ("vitamin_d_25oh", "45", "nmol/L", None, "nmol/L"),
+        ("crcl", "48", "mL/min", None, "mL/min"),
+    ],
+    ids=["calcium-mass", "calcium-molar", "egfr", "vitamin-d-mass", "vitamin-d-molar", "crcl"],
+)
+def test_each_lab_kind_and_unit_carries_its_verified_loinc_code(
+    world: World,
+    client_for: Any,
+    kind: str,
+    value: str,
+    unit: str,
+    loinc: tuple[str, str] | None,
+    ucum: str,
+) -> None:
+    lab = LabFactory.create(patient=world.ann, kind=kind, value=Decimal(value), unit=unit)
+    other_unit = {"mg/dL": "mmol/L", "mmol/L": "mg/dL", "ng/mL": "nmol/L", "nmol/L": "ng/mL"}.get(unit)
+    if other_unit is not None:  # the same kind in the other unit must not answer to this unit's LOINC term
+        LabFactory.create(patient=world.ann, kind=kind, value=Decimal("2"), unit=other_unit)
+    client = client_for(world.cora)
+    body = fhir_json(client.get(f"{BASE}Observation/{lab.id}"))
+    codings = body["code"]["coding"]
+    assert codings[-1]["system"] == LAB_SYSTEM and codings[-1]["code"] == kind
+    if loinc is None:
+        assert [c["system"] for c in codings] == [LAB_SYSTEM]
+    else:
+        assert codings[0] == {"system": LOINC, "code": loinc[0], "display": loinc[1]}
+        assert entry_ids(search(client, "Observation", code=f"{LOINC}|{loinc[0]}")) == [str(lab.id)]
+    assert body["valueQuantity"] == {
+        "value": float(value),
+        "unit": unit,
+        "system": "http://unitsofmeasure.org",
+        "code": ucum,
+    }
+    assert str(lab.id) in entry_ids(search(client, "Observation", code=f"{LAB_SYSTEM}|{kind}"))
+
+
 def test_observation_date_prefixes_both_sides_of_the_boundary(world: World, client_for: Any) -> None:
     before = BoneDensityFactory.create(patient=world.ann, measured_on=date(2025, 6, 30))
     on = LabFactory.create(patient=world.ann, measured_on=date(2025, 7, 1))
