@@ -21,6 +21,7 @@ Registering a type (apps.fhir.setup does it at start-up):
 `_id` and `_count` need no entry: every type has them.
 """
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -148,7 +149,8 @@ def patient_filter(column: str = "patient_id") -> Filter:
     def apply(values: list[str]) -> Q:
         q = Q()
         for value in values:
-            refs = [v.removeprefix("Patient/") for v in split_values([value])]
+            # `Patient/<id>`, `<id>`, or an absolute URL ending in `Patient/<id>` (FHIR references may be absolute)
+            refs = [v.rpartition("Patient/")[2] for v in split_values([value])]
             q &= ids_q(refs, column)
         return q
 
@@ -182,12 +184,21 @@ def parse_date_value(raw: str) -> tuple[str, datetime, datetime]:
         elif "T" in value:
             instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
             start = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
-            end = start + timedelta(seconds=1)
+            end = start + _precision(value)
         else:
             raise ValueError(value)
     except (ValueError, OverflowError) as exc:
         raise SearchError(f"{raw!r} is not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD or a dateTime)") from exc
     return prefix, start, end
+
+
+def _precision(value: str) -> timedelta:
+    """The width of a dateTime search value's implicit range: its last given unit (FHIR search, "date": 12:00 is the
+    whole minute, 12:00:05 the whole second, 12:00:05.25 a hundredth of a second)."""
+    clock_part = re.split(r"[Z+-]", value.split("T", 1)[1], maxsplit=1)[0]
+    if "." in clock_part:
+        return timedelta(seconds=10 ** -min(len(clock_part.split(".", 1)[1]), 6))
+    return {0: timedelta(hours=1), 1: timedelta(minutes=1)}.get(clock_part.count(":"), timedelta(seconds=1))
 
 
 def date_filter(column: str, *, instant: bool = False) -> Filter:

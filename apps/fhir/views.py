@@ -7,6 +7,7 @@ the CapabilityStatement at /fhir/R4/metadata describes them.
 """
 
 import json
+import math
 from decimal import Decimal
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -134,7 +135,7 @@ class FhirView(APIView):
             response = outcome_response(429, "throttled", "Too many requests.")
             wait = getattr(exc, "wait", None)
             if wait is not None:
-                response["Retry-After"] = str(int(wait))
+                response["Retry-After"] = str(math.ceil(wait))  # "0" would invite an immediate retry
             return response
         if isinstance(exc, exceptions.APIException):
             return outcome_response(exc.status_code, "processing", str(exc.detail))

@@ -175,6 +175,27 @@ def test_doses_split_into_statements_and_administrations(world: World, client_fo
     assert search(client, "MedicationAdministration", **{"effective-time": "gt2026-04-13"})["total"] == 0
 
 
+def test_a_date_time_value_covers_its_precision_and_patient_takes_an_absolute_reference(
+    world: World, client_for: Any
+) -> None:
+    oral = make_schedule(world.ann, "alendronate")
+    late_in_the_minute = make_dose(world.ann, oral, taken_at=datetime(2026, 4, 12, 7, 30, 40, tzinfo=UTC))
+    client = client_for(world.cora)
+
+    def found(**params: str) -> list[str]:
+        return entry_ids(search(client, "MedicationStatement", **params))
+
+    # Review: 07:30 is the whole minute, 07 the whole hour, 07:30:40.5 half a second (FHIR search, "date").
+    assert found(effective="2026-04-12T07:30Z") == [str(late_in_the_minute.id)]
+    assert found(effective="2026-04-12T07Z") == [str(late_in_the_minute.id)]
+    assert found(effective="2026-04-12T07:30:40.5Z") == []
+    assert found(effective="2026-04-12T07:30:40Z") == [str(late_in_the_minute.id)]
+    assert found(effective="2026-04-12T07:31Z") == []
+    assert found(effective="gt2026-04-12T07:30Z") == []
+    # A reference may be absolute: the URL of her Patient resource names her.
+    assert found(patient=f"http://testserver/fhir/R4/Patient/{world.ann.id}") == [str(late_in_the_minute.id)]
+
+
 # --- Observation ----------------------------------------------------------------------------------------------
 def test_observation_codes_units_and_body_site(world: World, client_for: Any) -> None:
     spine = BoneDensityFactory.create(patient=world.ann, site="lumbar_spine", t_score=Decimal("-2.6"))
@@ -468,3 +489,13 @@ def test_a_filter_for_an_undeclared_param_is_refused_at_registration() -> None:
             )
         )
     assert "Basic" not in REGISTRY
+
+
+def test_a_throttled_fhir_request_is_told_to_wait_at_least_a_second() -> None:
+    from rest_framework.exceptions import Throttled
+
+    from apps.fhir.views import SearchView
+
+    response = SearchView().handle_exception(Throttled(wait=0.4))
+    assert response.status_code == 429
+    assert response["Retry-After"] == "1"  # review: int(0.4) said "0", inviting an immediate retry
