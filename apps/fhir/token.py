@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.fhir.auth import hash_token, parse_scopes
+from apps.fhir.auth import hash_token, is_write_scope, parse_scopes
 from apps.fhir.models import ASSERTION_ALGORITHMS, FhirAccessToken, FhirAssertionUse, FhirClient
 
 log = logging.getLogger(__name__)
@@ -164,6 +164,9 @@ def token_view(request: HttpRequest) -> JsonResponse:
             raise OAuthError(
                 "invalid_scope", "Only system read scopes are granted: system/*.read, system/<Type>.read or .rs."
             )
+        # Issue 16 (Observation import): write scopes only for a client registered with allow_write.
+        if not client.allow_write and any(is_write_scope(scope) for scope in scopes):
+            raise OAuthError("invalid_scope", "This client is registered read-only: write scopes are not granted.")
         lifetime = settings.FHIR_ACCESS_TOKEN_SECONDS
         token = secrets.token_urlsafe(32)
         FhirAccessToken.objects.create(
