@@ -73,9 +73,23 @@ def observations_import(
     """Record the entries for `actor` (a staff user, or a system client: recorded_by is then empty); one result per
     entry, in order. ImportRefusedError (nothing written) naming each entry that cannot be recorded, together with the
     entries the parser `refused` already (so one answer names every bad entry)."""
+    denied: list[UUID] = []
+    try:
+        return _import(actor, entries, list(refused or []), denied, request)
+    finally:  # refused lookups stay logged when the import is rolled back
+        for pk in denied:
+            audit_denied(actor=actor, resource="fhir_patient", requested_id=str(pk), request=request)
+
+
+def _import(
+    actor: ScopedUser,
+    entries: list[ParsedObservation],
+    issues: list[Issue],
+    denied: list[UUID],
+    request: HttpRequest | None,
+) -> list[EntryResult]:
     with transaction.atomic():
-        patients = _patients(actor, entries, request)
-        issues: list[Issue] = list(refused or [])
+        patients = _patients(actor, entries, denied)
         planned: list[tuple[ParsedObservation, Patient, date]] = []
         for entry in entries:
             patient = patients.get(entry.index)
@@ -117,9 +131,9 @@ def _entry_order(expression: str) -> int:
     return int(expression.split("[", 1)[1].split("]", 1)[0])
 
 
-def _patients(actor: ScopedUser, entries: list[ParsedObservation], request: HttpRequest | None) -> dict[int, Patient]:
+def _patients(actor: ScopedUser, entries: list[ParsedObservation], denied: list[UUID]) -> dict[int, Patient]:
     """Each entry's patient in the actor's scope, in one query (locked, so that two imports of the same results do
-    not both create them)."""
+    not both create them); the ids that name a patient outside it are added to `denied`."""
     ids = {e.subject.patient_id for e in entries if e.subject.patient_id is not None}
     mrns = {e.subject.value for e in entries if e.subject.patient_id is None}
     rows = list(
@@ -146,8 +160,7 @@ def _patients(actor: ScopedUser, entries: list[ParsedObservation], request: Http
             found[entry.index] = patient
     missing = ids - by_id.keys()
     if missing:  # ids of patients outside the scope are refused lookups, logged like the read API's
-        for pk in Patient.objects.filter(pk__in=missing).values_list("pk", flat=True):
-            audit_denied(actor=actor, resource="fhir_patient", requested_id=str(pk), request=request)
+        denied.extend(Patient.objects.filter(pk__in=missing).values_list("pk", flat=True))
     return found
 
 
