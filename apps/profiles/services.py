@@ -154,12 +154,16 @@ def patient_enrol(
 MRN_TAKEN = "Another patient of this organisation has this MRN."
 
 
+def _mrn_taken(patient: Patient) -> bool:
+    same = Patient.objects.filter(organisation_id=patient.organisation_id, mrn=patient.mrn)
+    return same.exclude(pk=patient.pk).exists()
+
+
 def _save_patient(patient: Patient, **save: Any) -> None:
     """Validate and save the patient row; an MRN another patient of the organisation has (checked, and caught again
     from the unique constraint when two requests race) is a ValidationError on `mrn`, never a 500."""
     patient.full_clean(exclude=["user", "organisation"], validate_unique=False, validate_constraints=False)
-    taken = Patient.objects.filter(organisation_id=patient.organisation_id, mrn=patient.mrn).exclude(pk=patient.pk)
-    if patient.mrn and taken.exists():
+    if patient.mrn and _mrn_taken(patient):
         raise ValidationError({"mrn": [MRN_TAKEN]})
     try:
         with transaction.atomic():
