@@ -275,3 +275,13 @@ def test_unit_text_alone_and_a_loinc_lab_term_are_read(world: World, client_for:
     assert LabResult.objects.get(kind="vitamin_d_25oh").unit == "ng/mL"
     assert LabResult.objects.get(kind="crcl").unit == "mL/min"
     assert UCUM  # the helper's default system
+
+
+def test_the_capability_statement_names_the_transaction_and_observation_create(api: APIClient) -> None:
+    statement = fhir_json(api.get("/fhir/R4/metadata"))
+    rest = statement["rest"][0]
+    assert [i["code"] for i in rest["interaction"]] == ["transaction"]
+    by_type = {r["type"]: [i["code"] for i in r["interaction"]] for r in rest["resource"]}
+    assert by_type["Observation"] == ["read", "search-type", "create"]
+    assert by_type["Patient"] == ["read", "search-type"]
+    assert "identifier" in {p["name"] for r in rest["resource"] if r["type"] == "Patient" for p in r["searchParam"]}

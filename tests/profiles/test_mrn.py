@@ -139,3 +139,13 @@ def test_fhir_patient_search_by_identifier(world: World, client_for: Any) -> Non
     # A pharmacist of org A finds only her organisation's.
     r = client_for(world.phil).get("/fhir/R4/Patient", {"identifier": "A-1001"})
     assert {e["resource"]["id"] for e in r.json().get("entry", [])} == {ann}
+
+
+def test_the_console_patient_page_shows_her_mrn(world: World, client_for: Any) -> None:
+    from django.test import Client
+
+    console = Client()
+    console.force_login(world.cora)
+    assert "<dt>MRN</dt>" not in console.get(f"/console/patients/{world.ann.pk}/").content.decode()
+    Patient.objects.filter(pk=world.ann.pk).update(mrn="A-1001")
+    assert "<dt>MRN</dt><dd>A-1001</dd>" in console.get(f"/console/patients/{world.ann.pk}/").content.decode()
