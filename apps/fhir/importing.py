@@ -181,11 +181,8 @@ def _code(resource: dict[str, Any]) -> Target:
     if not isinstance(codings, list):
         raise _EntryError("required", "resource.code", "code.coding is missing.")
     table = code_table()
-    known = [
-        table[(c.get("system"), c.get("code"))]
-        for c in codings
-        if isinstance(c, dict) and (c.get("system"), c.get("code")) in table
-    ]
+    pairs = [(str(c.get("system")), str(c.get("code"))) for c in codings if isinstance(c, dict)]
+    known = [table[pair] for pair in pairs if pair in table]
     if not known:
         raise _EntryError(
             "code-invalid",
@@ -287,6 +284,7 @@ def _quantity(resource: dict[str, Any], kind: Kind, name: str, loinc_unit: str) 
     value = Decimal(str(raw))
     if not value.is_finite():
         raise _EntryError("value", "resource.valueQuantity.value", "The value is not a finite number.")
+    value = _without_trailing_zeros(value)
     system, code, unit = quantity.get("system"), quantity.get("code"), quantity.get("unit")
     if kind == "dxa":
         if system not in (None, UCUM) or code not in (None, T_SCORE_UNIT) or unit not in (None, T_SCORE_UNIT):
@@ -303,6 +301,13 @@ def _quantity(resource: dict[str, Any], kind: Kind, name: str, loinc_unit: str) 
         raise _EntryError("value", where, messages[0])
     _field_check(LabResult, "value", value)
     return value, stored
+
+
+def _without_trailing_zeros(value: Decimal) -> Decimal:
+    """-2.60 is -2.6 (an EHR's fixed-point rendering), so the model's decimal places count significant digits."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1)) if abs(value) < Decimal("1e12") else value
+    return value.normalize()
 
 
 def _stored_unit(kind: str, system: Any, code: Any, unit: Any) -> str:

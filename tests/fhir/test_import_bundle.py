@@ -285,3 +285,12 @@ def test_the_capability_statement_names_the_transaction_and_observation_create(a
     assert by_type["Observation"] == ["read", "search-type", "create"]
     assert by_type["Patient"] == ["read", "search-type"]
     assert "identifier" in {p["name"] for r in rest["resource"] if r["type"] == "Patient" for p in r["searchParam"]}
+
+
+def test_trailing_zeros_are_not_extra_decimals(world: World, client_for: Any) -> None:
+    body = json.dumps(bundle(dxa(ref(world.ann), -2.6), lab(ref(world.ann), "egfr", 75, "mL/min/{1.73_m2}")))
+    body = body.replace('"value": -2.6', '"value": -2.60').replace('"value": 75', '"value": 75.000')
+    assert "-2.60" in body and "75.000" in body
+    response_bundle(post(client_for(world.cora), body))
+    assert BoneDensityResult.objects.get(patient=world.ann).t_score == Decimal("-2.6")
+    assert LabResult.objects.get(patient=world.ann).value == Decimal("75")

@@ -280,3 +280,49 @@ def test_a_system_client_imports_for_its_organisation_only(world: World) -> None
     status, token = system_client(world, "system/Observation.c", allow_write=True)
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api.get(f"{BASE}Observation").status_code == 403
+
+
+ODD_ENTRIES: list[Any] = [
+    None,
+    [],
+    "Observation",
+    {"request": "POST"},
+    {"request": {"method": "POST", "url": "Observation"}},
+    {"request": {"method": "POST", "url": "Observation"}, "resource": []},
+    {"request": {"method": "POST", "url": "Observation"}, "resource": {"resourceType": "Observation"}},
+]
+ODD_RESOURCES: list[dict[str, Any]] = [
+    {"code": "38267-1"},
+    {"code": {"coding": "38267-1"}},
+    {"code": {"coding": [None, 3, {"system": None}]}},
+    {"subject": {"reference": 42}},
+    {"subject": {"reference": "Patient/../../etc"}},
+    {"subject": {"identifier": {"system": 1, "value": None}}},
+    {"subject": {"identifier": "A-1"}},
+    {"subject": None},
+    {"effectiveDateTime": 20260401},
+    {"effectiveDateTime": "2026-02-30"},
+    {"effectiveDateTime": "2026-04-01T10:00:00"},
+    {"effectiveDateTime": None, "effectivePeriod": {"start": None}},
+    {"valueQuantity": {"value": True}},
+    {"valueQuantity": {"value": 1e308}},
+    {"valueQuantity": []},
+    {"bodySite": "neck", "code": {"coding": [{"system": LOINC, "code": "38263-0"}]}},
+    {
+        "bodySite": {"coding": [{"system": "x", "code": "y"}]},
+        "code": {"coding": [{"system": LOINC, "code": "38263-0"}]},
+    },
+    {"status": None},
+]
+
+
+@pytest.mark.parametrize("index", range(len(ODD_ENTRIES) + len(ODD_RESOURCES)))
+def test_odd_shapes_are_a_400_naming_the_entry_never_a_500(world: World, client_for: Any, index: int) -> None:
+    body = bundle(good(world), good(world))
+    if index < len(ODD_ENTRIES):
+        body["entry"][1] = ODD_ENTRIES[index]
+    else:
+        body["entry"][1]["resource"] = {**good(world), **ODD_RESOURCES[index - len(ODD_ENTRIES)]}
+    issues = refused(post(client_for(world.cora), body))
+    assert [issue["expression"][0].split("]")[0] for issue in issues] == ["Bundle.entry[1"]
+    assert rows() == (0, 0, 0)
