@@ -38,6 +38,7 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # SMART: the assertion's exp is "no more than five minutes in the future".
 MAX_ASSERTION_SECONDS = 300
 SCOPES_SUPPORTED = ["system/*.read", "system/*.rs"]
+SCOPES_SUPPORTED += ["system/Observation.write", "system/Observation.c"]  # issue 16, import: --allow-write clients
 
 
 class OAuthError(Exception):
