@@ -9,8 +9,9 @@ from backend.admin import AuditedPatientAdmin, PatientFixedAdmin
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin[Organisation]):
-    list_display = ["name", "created_at"]
+    list_display = ["name", "mrn_system", "created_at"]
     search_fields = ["name"]
+    fields = ["name", "mrn_system"]  # mrn_system: the EHR's MRN identifier system (FHIR import and Patient)
 
 
 @admin.register(User)
@@ -46,7 +47,7 @@ class PatientAdmin(AuditedPatientAdmin, admin.ModelAdmin[Patient]):
     audit_patient_path = "pk"
     list_display = ["__str__", "organisation", "created_at"]
     list_filter = ["organisation"]
-    search_fields = ["user__email", "user__full_name"]
+    search_fields = ["user__email", "user__full_name", "mrn"]
     raw_id_fields = ["user"]
     inlines = [CareTeamInline]
 

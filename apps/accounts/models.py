@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -17,9 +18,28 @@ from backend.models import BaseModel
 from backend.roles import Role
 from backend.text import search_key
 
+# A clinic's medical record number (issue 16): what its EHR prints on her record. Letters, digits and . _ / -, starting
+# and ending with a letter or digit, at most 40 characters (no spaces, so a copy-paste stray is refused).
+MRN_MAX_LENGTH = 40
+MRN_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,38}[A-Za-z0-9])?\Z",
+    "An MRN is 1 to 40 letters, digits, '.', '_', '/' or '-', starting and ending with a letter or digit.",
+)
+# An identifier system is an absolute URI (FHIR Identifier.system: a URL or urn:oid:...), no whitespace.
+URI_VALIDATOR = RegexValidator(
+    r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+\Z", "An absolute URI, e.g. urn:oid:1.2.3 or https://..."
+)
+
 
 class Organisation(BaseModel):
     name = models.CharField(max_length=200)
+    mrn_system = models.CharField(
+        max_length=255,
+        blank=True,
+        validators=[URI_VALIDATOR],
+        help_text="The identifier system (URI) the clinic's EHR uses for its MRNs (FHIR Identifier.system); empty: "
+        "BoneSync's own, https://bonesync.example/fhir/identifier/mrn/<organisation id>.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -109,11 +129,18 @@ class Patient(BaseModel):
 
     user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="patient")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="patients")
+    # Her clinic's medical record number (empty: not known); staff set it, she does not. Unique in the organisation.
+    mrn = models.CharField("MRN", max_length=MRN_MAX_LENGTH, blank=True, default="", validators=[MRN_VALIDATOR])
 
     class Meta:
         ordering = ["created_at", "id"]
         # Serves a pharmacist's paged patient list without sorting the whole organisation (bench patient_list).
         indexes = [models.Index(fields=["organisation", "created_at", "id"], name="patient_org_enrolled_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "mrn"], condition=~models.Q(mrn=""), name="patient_mrn_unique_per_org"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.user.full_name or self.user.email

@@ -14,7 +14,7 @@ from apps.accounts.selectors import access_organisation_by_user
 from apps.caseload.selectors import patient_caseload
 from apps.medications.services import adherence_catch_up
 from apps.profiles import services as profile_services
-from apps.profiles.api import PatientOutput, ProfileFields
+from apps.profiles.api import PatientOutput, ProfileFields, mrn_field
 from backend.audit import audit_record
 from backend.pagination import PaginatedListMixin
 from backend.permissions import require_role
@@ -78,9 +78,10 @@ class PatientListCreateView(PaginatedListMixin, APIView):
         password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
         full_name = serializers.CharField(max_length=200, required=False, default="")
         organisation = serializers.UUIDField(required=False, help_text="Admins only; staff enrol into their own.")
+        mrn = mrn_field()
 
         class Meta(ProfileFields.Meta):
-            fields = [*ProfileFields.Meta.fields, "email", "password", "full_name", "organisation"]
+            fields = [*ProfileFields.Meta.fields, "email", "password", "full_name", "organisation", "mrn"]
             extra_kwargs = {"birth_date": {"required": True}, "timezone": {"required": True}}
 
     @extend_schema(

@@ -13,8 +13,8 @@ class FhirClientAdmin(admin.ModelAdmin[FhirClient]):
     """Register a backend system (or use `manage.py fhir_client_create`), see its keys, deactivate it. The keys of an
     existing client are read-only: a new key set means a new client (the old one deactivated)."""
 
-    list_display = ["name", "client_id", "organisation", "is_active", "created_at", "created_by"]
-    list_filter = ["is_active", "organisation"]
+    list_display = ["name", "client_id", "organisation", "is_active", "allow_write", "created_at", "created_by"]
+    list_filter = ["is_active", "allow_write", "organisation"]
     search_fields = ["name", "client_id"]
     actions = ["deactivate"]
 

@@ -21,11 +21,15 @@ from apps.fhir.models import FhirAccessToken
 from backend.access import ScopedUser
 from backend.roles import SYSTEM
 
-# SMART scopes this server grants: system-level reads. v1 `system/<Type>.read`; v2 `system/<Type>.<r|s|rs>` (read,
-# search, both). `*` is every resource type. Writes (`write`, `c`, `u`, `d`), `patient/` and `user/` scopes and
-# v2 query restrictions (`?category=...`) are refused (SMART App Launch 2.x, "Scopes and Launch Context").
-SCOPE_PATTERN = re.compile(r"system/(?P<type>\*|[A-Z][A-Za-z]{0,63})\.(?P<perm>read|rs|r|s)")
-Interaction = Literal["read", "search"]
+# SMART scopes this server grants: system-level. v1 `system/<Type>.read`; v2 `system/<Type>.<r|s|rs>` (read,
+# search, both). `*` is every resource type. Writes (issue 16, the Observation import): v1 `system/<Type>.write`, v2
+# any of c, r, u, d, s in that order (`.c`, `.cu`, `.cruds`); only create is served (a transaction of
+# Observations), and only a client registered with write allowed (FhirClient.allow_write) may ask for them.
+# `patient/` and `user/` scopes and v2 query restrictions (`?category=...`) are refused (SMART App Launch 2.x,
+# "Scopes and Launch Context").
+SCOPE_PATTERN = re.compile(r"system/(?P<type>\*|[A-Z][A-Za-z]{0,63})\.(?P<perm>read|write|(?=[cruds])c?r?u?d?s?)")
+Interaction = Literal["read", "search", "create"]
+V1_PERMS = ("read", "write")
 
 
 def hash_token(token: str) -> str:
@@ -33,7 +37,7 @@ def hash_token(token: str) -> str:
 
 
 def parse_scopes(raw: str) -> list[str] | None:
-    """The requested scopes, deduplicated in order, or None when any of them is not a system read scope."""
+    """The requested scopes, deduplicated in order, or None when any of them is not a system scope we know."""
     scopes: list[str] = []
     for scope in raw.split():
         if not SCOPE_PATTERN.fullmatch(scope):
@@ -43,13 +47,25 @@ def parse_scopes(raw: str) -> list[str] | None:
     return scopes
 
 
+def is_write_scope(scope: str) -> bool:
+    """Does the scope (one parse_scopes accepted) ask to change data (v1 write, v2 c, u or d)?"""
+    match = SCOPE_PATTERN.fullmatch(scope)
+    perm = match["perm"] if match is not None else ""
+    return perm == "write" or (perm not in V1_PERMS and bool(set(perm) & set("cud")))
+
+
+def _perm_allows(perm: str, interaction: Interaction) -> bool:
+    if perm in V1_PERMS:
+        return (perm == "write") == (interaction == "create")
+    return {"read": "r", "search": "s", "create": "c"}[interaction] in perm
+
+
 def scopes_allow(scopes: tuple[str, ...] | list[str], resource_type: str, interaction: Interaction = "read") -> bool:
-    wanted = "r" if interaction == "read" else "s"
     for scope in scopes:
         match = SCOPE_PATTERN.fullmatch(scope)
         if match is None or match["type"] not in ("*", resource_type):
             continue
-        if match["perm"] == "read" or wanted in match["perm"]:
+        if _perm_allows(match["perm"], interaction):
             return True
     return False
 
@@ -57,7 +73,7 @@ def scopes_allow(scopes: tuple[str, ...] | list[str], resource_type: str, intera
 @dataclass(frozen=True)
 class SystemPrincipal:
     """A backend system acting for one organisation (backend.access.ScopedUser): sees that organisation's patients,
-    read-only, like a pharmacist. `pk` is the FhirClient's id; it is not a User."""
+    like a pharmacist; reads, or with a write scope imports Observations. `pk` is the FhirClient's id; not a User."""
 
     pk: UUID
     client_id: str
@@ -76,7 +92,7 @@ class SystemPrincipal:
 
 
 def scope_allows(principal: Any, resource_type: str, interaction: Interaction = "read") -> bool:
-    """May `principal` read (or search) resources of `resource_type` under its SMART scopes? A staff user has no
+    """May `principal` read (search, create) resources of `resource_type` under its SMART scopes? A staff user has no
     scopes: what she sees is bounded by backend.access alone."""
     if isinstance(principal, SystemPrincipal):
         return scopes_allow(principal.scopes, resource_type, interaction)

@@ -8,6 +8,14 @@ from apps.fhir.registry import FHIR_VERSION, ID, REGISTRY
 
 SOFTWARE = "BoneSync"
 COMMON_PARAMS = {"_id": ID}
+# Issue 16, the import: Observations are created only inside a transaction Bundle POSTed to the base
+# (apps.fhir.transaction_views); no plain POST /Observation.
+CREATE_IN_TRANSACTION = {"Observation"}
+TRANSACTION_DOC = (
+    "POST a transaction Bundle of Observation creates (DXA T-scores, labs) to the base: all or nothing, at most "
+    "1,000 entries and 2 MB; duplicates (same patient, code, day and value) answer 200 OK with the existing one. "
+    "Staff who may record results, or a system token with system/Observation.write (or a v2 scope with c)."
+)
 
 
 def _token_url(base_url: str) -> str:
@@ -24,7 +32,12 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             {
                 "type": name,
                 "profile": rtype.profile or f"http://hl7.org/fhir/StructureDefinition/{name}",
-                "interaction": [{"code": "read"}, {"code": "search-type"}],
+                "interaction": [{"code": "read"}, {"code": "search-type"}]
+                + (
+                    [{"code": "create", "documentation": "Only within a transaction Bundle POSTed to the base."}]
+                    if name in CREATE_IN_TRANSACTION
+                    else []
+                ),
                 "searchParam": [
                     {"name": param, "type": spec.type, "documentation": spec.documentation}
                     for param, spec in sorted(params.items())
@@ -37,14 +50,15 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         "date": "2026-12-01",
         "kind": "instance",
         "software": {"name": SOFTWARE},
-        "implementation": {"description": "BoneSync FHIR R4 read API", "url": base_url.rstrip("/")},
+        "implementation": {"description": "BoneSync FHIR R4 API", "url": base_url.rstrip("/")},
         "fhirVersion": FHIR_VERSION,
         "format": ["json"],
         "rest": [
             {
                 "mode": "server",
                 "documentation": (
-                    "Read and search only. Searches page with _count (default 50, at most 200) and the opaque next "
+                    "Read and search; Observations are imported with a transaction Bundle. Searches page with _count "
+                    "(default 50, at most 200) and the opaque next "
                     "link. Unknown search parameters are ignored (reported in an OperationOutcome entry) unless the "
                     "request says Prefer: handling=strict (then 400). Staff sign in with the API's bearer tokens."
                 ),
@@ -75,6 +89,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                     ),
                 },
                 "resource": resources,
+                "interaction": [{"code": "transaction", "documentation": TRANSACTION_DOC}],
             }
         ],
     }

@@ -73,6 +73,11 @@ class FhirClient(BaseModel):
     name = models.CharField(max_length=200, blank=True)
     jwks = models.JSONField(validators=[validate_public_jwks], help_text="Public JWK Set (RS384 or ES384 keys).")
     is_active = models.BooleanField(default=True)
+    # May it ask for write scopes (system/Observation.write, .c): the Observation import (issue 16). Read-only unless
+    # registered so.
+    allow_write = models.BooleanField(
+        default=False, help_text="May request write scopes (import Observations); read-only otherwise."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -11,6 +11,7 @@ from apps.exercise.models import ExercisePlan
 from apps.exercise.models import PlanStatus as ExercisePlanStatus
 from apps.fhir.care_status import supplement_care_plan, supplement_plan_rows, supplement_status_filter
 from apps.fhir.codes import DXA_LOINC, LAB_LOINC, LAB_SYSTEM, LOINC, OBSERVATION_CATEGORY
+from apps.fhir.identifiers import identifier_filter
 from apps.fhir.registry import (
     ALL,
     DATE,
@@ -86,13 +87,20 @@ def register_all() -> None:
     register(
         ResourceType(
             name="Patient",
-            params={"name": SearchParam("string", "Her name contains the value (case and accents ignored).")},
+            params={
+                "name": SearchParam("string", "Her name contains the value (case and accents ignored)."),
+                "identifier": SearchParam(  # issue 16: EHRs look her up by MRN (apps.fhir.identifiers)
+                    "token",
+                    "system|value: her MRN in the organisation's MRN system, or urn:ietf:rfc:3986|urn:uuid:<id>; "
+                    "a value alone matches either.",
+                ),
+            },
             sources=(
                 Source(
                     rows=patient_rows,
                     mapper=patient_resource,
                     order=("created_at", "id"),
-                    filters={"name": name_filter},
+                    filters={"name": name_filter, "identifier": identifier_filter},
                     patient_id=lambda row: row.id,
                 ),
             ),

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.fhir.auth import hash_token, parse_scopes
+from apps.fhir.auth import hash_token, is_write_scope, parse_scopes
 from apps.fhir.models import ASSERTION_ALGORITHMS, FhirAccessToken, FhirAssertionUse, FhirClient
 from apps.fhir.token_limits import TokenRateLimitError, check_address, check_client
 
@@ -39,6 +39,7 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # SMART: the assertion's exp is "no more than five minutes in the future".
 MAX_ASSERTION_SECONDS = 300
 SCOPES_SUPPORTED = ["system/*.read", "system/*.rs"]
+SCOPES_SUPPORTED += ["system/Observation.write", "system/Observation.c"]  # issue 16, import: --allow-write clients
 
 
 class OAuthError(Exception):
@@ -167,6 +168,9 @@ def token_view(request: HttpRequest) -> JsonResponse:
             raise OAuthError(
                 "invalid_scope", "Only system read scopes are granted: system/*.read, system/<Type>.read or .rs."
             )
+        # Issue 16 (Observation import): write scopes only for a client registered with allow_write.
+        if not client.allow_write and any(is_write_scope(scope) for scope in scopes):
+            raise OAuthError("invalid_scope", "This client is registered read-only: write scopes are not granted.")
         lifetime = settings.FHIR_ACCESS_TOKEN_SECONDS
         token = secrets.token_urlsafe(32)
         FhirAccessToken.objects.create(

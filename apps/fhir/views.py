@@ -39,6 +39,8 @@ MAX_COUNT = 200
 MAX_OFFSET = 10_000_000
 # Parameters every search understands besides the registered ones.
 RESULT_PARAMS = {"_count", "_offset", "_format", "_id"}
+# The one write is the import (apps.fhir.transaction_views): a transaction Bundle POSTed to the base.
+READ_ONLY = "Only GET is served here; Observations are imported by POSTing a transaction Bundle to the base."
 
 
 class FhirError(Exception):
@@ -87,7 +89,8 @@ def _audit_actor(user: object) -> Any:
 
 
 class FhirView(APIView):
-    """Base: FHIR JSON whatever the Accept header says, OperationOutcome errors, writes refused with 405."""
+    """Base: FHIR JSON whatever the Accept header says, OperationOutcome errors, writes refused with 405 (but the
+    transaction at the base, apps.fhir.transaction_views)."""
 
     authentication_classes = [FhirSystemTokenAuthentication, JWTAuthentication]
     permission_classes = [IsAuthenticated]
@@ -105,7 +108,7 @@ class FhirView(APIView):
             raise FhirError(406, "not-supported", "Only JSON is served (_format=json or application/fhir+json).")
 
     def _write_refused(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
-        raise FhirError(405, "not-supported", "This server is read-only: GET only.")
+        raise FhirError(405, "not-supported", READ_ONLY)
 
     post = put = patch = delete = _write_refused
 
@@ -130,7 +133,7 @@ class FhirView(APIView):
                 )
             return outcome_response(404, "not-found", "Not found.")
         if isinstance(exc, exceptions.MethodNotAllowed):
-            return outcome_response(405, "not-supported", "This server is read-only: GET only.")
+            return outcome_response(405, "not-supported", READ_ONLY)
         if isinstance(exc, exceptions.Throttled):
             response = outcome_response(429, "throttled", "Too many requests.")
             wait = getattr(exc, "wait", None)

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.api_base import PatientDataView, request_user
+from apps.accounts.models import MRN_MAX_LENGTH, MRN_VALIDATOR
 from apps.profiles import selectors, services
 from apps.profiles.models import (
     AiPlannedYears,
@@ -45,6 +46,16 @@ PHONE_HELP = (
 # Her weekly joint-pain check-in reminder (issue 15): she chooses the day and time; both are in her zone.
 CHECK_IN_WEEKDAY_HELP = "The weekday of her weekly joint-pain check-in reminder: 0 = Monday ... 6 = Sunday."
 CHECK_IN_TIME_HELP = 'Local time of her weekly joint-pain check-in reminder in her zone, e.g. "18:00".'
+MRN_HELP = (
+    "Her clinic's medical record number (staff set it; she cannot): 1 to 40 letters, digits, '.', '_', '/' or '-', "
+    "unique in the organisation (a duplicate: 400 on mrn). Empty string: none. FHIR: Patient.identifier of type MR."
+)
+
+
+def mrn_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=MRN_MAX_LENGTH, required=False, allow_blank=True, validators=[MRN_VALIDATOR], help_text=MRN_HELP
+    )
 
 
 @extend_schema_field({"type": "string"})
@@ -135,6 +146,7 @@ class PatientOutput(serializers.Serializer[Any]):
     email = serializers.EmailField(source="user.email")
     full_name = serializers.CharField(source="user.full_name")
     organisation = serializers.UUIDField(source="organisation_id")
+    mrn = serializers.CharField(help_text="Her clinic's medical record number; empty when not known.")
     birth_date = BoundedDateField(source="profile.birth_date")
     timezone = serializers.CharField(source="profile.timezone")
     aromatase_inhibitor = serializers.CharField(source="profile.aromatase_inhibitor")
@@ -193,9 +205,10 @@ class PatientDetailView(PatientDataView):
 
     class Input(ProfileFields):
         full_name = serializers.CharField(max_length=200, required=False)
+        mrn = mrn_field()
 
         class Meta(ProfileFields.Meta):
-            fields = [*ProfileFields.Meta.fields, "full_name"]
+            fields = [*ProfileFields.Meta.fields, "full_name", "mrn"]
 
     @extend_schema(responses=PatientOutput, summary="A patient's profile")
     def get(self, request: Request, patient_id: str) -> Response:

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from apps.accounts.models import Organisation, Patient, User
 from apps.accounts.services import care_team_assign, user_create
@@ -132,28 +132,59 @@ def patient_enrol(
     birth_date: date,
     timezone: str,
     full_name: str = "",
+    mrn: str = "",
     **profile_fields: Any,
 ) -> Patient:
-    """Create a patient's login, her membership and profile; the enrolling coordinator joins her care team."""
+    """Create a patient's login, her membership and profile; the enrolling coordinator joins her care team. `mrn`:
+    her clinic's medical record number, unique in the organisation (a duplicate: ValidationError on `mrn`)."""
     unknown = set(profile_fields) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
     user = user_create(
         email=email, password=password, role=Role.PATIENT, organisation=organisation, full_name=full_name, actor=actor
     )
-    patient = Patient.objects.create(user=user, organisation=organisation)
+    patient = Patient(user=user, organisation=organisation, mrn=mrn)
+    _save_patient(patient, force_insert=True)
     _save_profile(PatientProfile(patient=patient, birth_date=birth_date, timezone=timezone, **profile_fields))
     if actor.role == Role.COORDINATOR:
         care_team_assign(actor=actor, patient=patient, staff=actor)
     return patient
 
 
+MRN_TAKEN = "Another patient of this organisation has this MRN."
+
+
+def _mrn_taken(patient: Patient) -> bool:
+    same = Patient.objects.filter(organisation_id=patient.organisation_id, mrn=patient.mrn)
+    return same.exclude(pk=patient.pk).exists()
+
+
+def _save_patient(patient: Patient, **save: Any) -> None:
+    """Validate and save the patient row; an MRN another patient of the organisation has (checked, and caught again
+    from the unique constraint when two requests race) is a ValidationError on `mrn`, never a 500."""
+    patient.full_clean(exclude=["user", "organisation"], validate_unique=False, validate_constraints=False)
+    if patient.mrn and _mrn_taken(patient):
+        raise ValidationError({"mrn": [MRN_TAKEN]})
+    try:
+        with transaction.atomic():
+            patient.save(**save)
+    except IntegrityError as exc:
+        if "patient_mrn_unique_per_org" not in str(exc):
+            raise
+        raise ValidationError({"mrn": [MRN_TAKEN]}) from exc
+
+
 @transaction.atomic
-def patient_profile_update(*, actor: User, patient: Patient, full_name: str | None = None, **changes: Any) -> Patient:
-    """Change profile fields and her name. A patient (the actor) changes only PATIENT_EDITABLE; a field she may not
-    change refuses the whole update, naming each such field. Who may write at all is the caller's scope check."""
+def patient_profile_update(
+    *, actor: User, patient: Patient, full_name: str | None = None, mrn: str | None = None, **changes: Any
+) -> Patient:
+    """Change profile fields, her name and her MRN. A patient (the actor) changes only PATIENT_EDITABLE (not her
+    MRN); a field she may not change refuses the whole update, naming each such field. Who may write at all is the
+    caller's scope check."""
     if actor.role == Role.PATIENT:
-        asked = set(changes) | ({"full_name"} if full_name is not None else set())
+        asked = (
+            set(changes) | ({"full_name"} if full_name is not None else set()) | ({"mrn"} if mrn is not None else set())
+        )
         refused = sorted(asked - PATIENT_EDITABLE)
         if refused:
             raise ValidationError({name: ["Only your care team can change this."] for name in refused})
@@ -169,6 +200,9 @@ def patient_profile_update(*, actor: User, patient: Patient, full_name: str | No
     if full_name is not None:
         patient.user.full_name = full_name.strip()
         patient.user.save(update_fields=["full_name"])
+    if mrn is not None and mrn != patient.mrn:
+        patient.mrn = mrn
+        _save_patient(patient, update_fields=["mrn", "updated_at"])
     patient.profile = profile
     if changed:
         publish(ProfileChanged(patient_id=patient.pk, changed=frozenset(changed)))
@@ -185,7 +219,7 @@ def _check_measured_on(patient: Patient, measured_on: date) -> None:
 
 @transaction.atomic
 def bone_density_record(
-    *, actor: User, patient: Patient, measured_on: date, site: str, t_score: Decimal
+    *, actor: User | None, patient: Patient, measured_on: date, site: str, t_score: Decimal
 ) -> BoneDensityResult:
     _check_measured_on(patient, measured_on)
     result = BoneDensityResult(patient=patient, measured_on=measured_on, site=site, t_score=t_score, recorded_by=actor)
@@ -196,7 +230,9 @@ def bone_density_record(
 
 
 @transaction.atomic
-def lab_record(*, actor: User, patient: Patient, kind: str, value: Decimal, unit: str, measured_on: date) -> LabResult:
+def lab_record(
+    *, actor: User | None, patient: Patient, kind: str, value: Decimal, unit: str, measured_on: date
+) -> LabResult:
     _check_measured_on(patient, measured_on)
     errors = lab_value_errors(kind, unit, value)
     if errors:

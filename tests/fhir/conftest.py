@@ -39,7 +39,8 @@ def validate(resource: dict[str, Any]) -> dict[str, Any]:
     """Validate a resource (a Bundle's entries too) with the independent models; returns it for chaining."""
     MODELS[resource["resourceType"]].model_validate(resource)
     for entry in resource.get("entry", []):
-        validate(entry["resource"])
+        if "resource" in entry:  # a transaction-response's entries may carry only a response
+            validate(entry["resource"])
     return resource
 
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from apps.accounts.models import Patient
 from apps.fhir.codes import uuid_identifier
+from apps.fhir.identifiers import mrn_identifier
 
 
 def patient_resource(patient: Patient) -> dict[str, Any]:
@@ -14,7 +15,7 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Patient",
         "id": str(patient.id),
-        "identifier": [uuid_identifier(patient.id)],
+        "identifier": [uuid_identifier(patient.id), *filter(None, [mrn_identifier(patient)])],
         "active": user.is_active,
         # Our patients are women on an aromatase inhibitor after breast cancer; the app records no other gender.
         "gender": "female",

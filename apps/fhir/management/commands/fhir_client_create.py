@@ -20,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--jwks-file", required=True, help="a JSON file with the client's PUBLIC JWK Set")
         parser.add_argument("--name", default="", help="a label, e.g. the EHR integration's name")
         parser.add_argument(
+            "--allow-write",
+            action="store_true",
+            help="may request write scopes (system/Observation.write or .c) to import Observations; default read-only",
+        )
+        parser.add_argument(
             "--base-url", default="https://<this server>", help="printed in front of the token endpoint's path"
         )
 
@@ -39,8 +44,11 @@ class Command(BaseCommand):
             validate_public_jwks(jwks)
         except ValidationError as exc:
             raise CommandError(f"{path}: {' '.join(exc.messages)}") from exc
-        client = FhirClient.objects.create(organisation=organisation, name=options["name"][:200], jwks=jwks)
+        client = FhirClient.objects.create(
+            organisation=organisation, name=options["name"][:200], jwks=jwks, allow_write=options["allow_write"]
+        )
         token_url = options["base_url"].rstrip("/") + reverse("fhir-smart-token")
         self.stdout.write(f"client_id: {client.client_id}")
         self.stdout.write(f"organisation: {organisation.name} ({organisation.pk})")
         self.stdout.write(f"token endpoint: {token_url}")
+        self.stdout.write(f"write scopes: {'allowed' if client.allow_write else 'not allowed (read-only)'}")
