@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+from apps.fhir.bulk_views import bulk_urlpatterns  # Bulk Data export
 from apps.fhir.views import MetadataView, NotSupportedView, ReadView, SearchView
 
 # FHIR ids and type names: [A-Za-z0-9\-\.]{1,64}; anything else under /fhir/R4/ is an OperationOutcome too.
@@ -11,5 +12,6 @@ urlpatterns = [
         ReadView.as_view(),
         name="fhir-read",
     ),
+    *bulk_urlpatterns,
     re_path(r"^.*$", NotSupportedView.as_view(), name="fhir-not-supported"),
 ]
