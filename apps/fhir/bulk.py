@@ -51,9 +51,9 @@ NOT_EXPORTED = frozenset({"Group"})
 # also gets rows whose writing transaction was still open then (updated_at is stamped before commit). A few
 # resources may come twice; they are identified by id.
 SINCE_OVERLAP = timedelta(minutes=1)
-# A type's resources also change when these related rows do (Patient: her name and active flag on the user, birth
-# date and phones on the profile), for `_since`.
-SINCE_ALSO: Mapping[type, tuple[str, ...]] = {Patient: ("user__updated_at", "profile__updated_at")}
+# A type's resources also change when these related rows do (Patient: birth date and phones on the profile), for
+# `_since`. Her account (name, active flag) has no modification time: a change there alone is not seen by `_since`.
+SINCE_ALSO: Mapping[type, tuple[str, ...]] = {Patient: ("profile__updated_at",)}
 RETRY_AFTER_SECONDS = 5  # the poll's Retry-After while the export runs
 # A FHIR instant: seconds and a zone required (FHIR R4 datatypes, "instant").
 INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
