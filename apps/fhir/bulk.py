@@ -198,8 +198,10 @@ def enqueue(job_id: UUID) -> None:
     from apps.fhir.bulk_tasks import bulk_export_task
 
     try:
-        queue = settings.FHIR_EXPORT_QUEUE or None
-        bulk_export_task.apply_async(args=[str(job_id)], queue=queue)
+        if settings.FHIR_EXPORT_QUEUE:
+            bulk_export_task.apply_async(args=(str(job_id),), queue=settings.FHIR_EXPORT_QUEUE)
+        else:
+            bulk_export_task.apply_async(args=(str(job_id),))
     except Exception:  # broker unreachable: `fhir_export_cleanup` re-sends queued jobs
         logger.warning("could not enqueue FHIR export %s", job_id)
 
@@ -249,7 +251,8 @@ def job_principal(job: ExportJob) -> ScopedUser | None:
     if job.requester_user_id is not None:
         user = User.objects.filter(pk=job.requester_user_id, is_active=True).first()
         return user if user is not None and user.role != Role.PATIENT else None
-    client = FhirClient.objects.filter(pk=job.requester_client_id, is_active=True).first()
+    client_id = job.requester_client_id
+    client = FhirClient.objects.filter(pk=client_id, is_active=True).first() if client_id is not None else None
     if client is None:
         return None
     return SystemPrincipal(

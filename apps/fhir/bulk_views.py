@@ -4,7 +4,7 @@ files the manifest lists. Same authentication, scope and OperationOutcome errors
 from typing import Any
 from uuid import UUID
 
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import re_path
 from django.utils import timezone
 from django.utils.http import http_date
@@ -150,7 +150,7 @@ class ExportStatusView(FhirView):
             response["Expires"] = http_date(job.expires_at.timestamp())
         return response
 
-    def delete(self, request: Request, job_id: UUID | str) -> HttpResponse:  # type: ignore[override]
+    def delete(self, request: Request, job_id: UUID | str) -> HttpResponse:
         job = requested_job(request, str(job_id))
         export_cancel(job)
         return outcome_response_info(f"Export {job.pk} cancelled; its files are deleted.")
@@ -160,7 +160,7 @@ class ExportStatusView(FhirView):
 class ExportFileView(FhirView):
     """One NDJSON file of a completed export, streamed, to its requester only; each download is audited."""
 
-    def get(self, request: Request, job_id: str, file_name: str) -> HttpResponse:
+    def get(self, request: Request, job_id: str, file_name: str) -> HttpResponseBase:
         job = requested_job(request, job_id)
         file = ExportFile.objects.filter(job=job, name=file_name).first() if job.status == "completed" else None
         if file is None:

@@ -59,7 +59,7 @@ def _history(patients: list[Patient], rng: random.Random) -> None:
     denosumab = Medication.objects.get(code="denosumab")
     start = TODAY - timedelta(days=364)
     schedules: list[Schedule] = []
-    rows: dict[type, list[Any]] = {}
+    rows: dict[Any, list[Any]] = {}
     for patient in patients:
         weekly = Schedule(
             id=uuid.uuid4(),
