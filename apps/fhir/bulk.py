@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Organisation, Patient, User
 from apps.fhir.auth import SystemPrincipal, scope_allows
-from apps.fhir.bulk_models import ACTIVE_STATUSES, ExportFile, ExportJob, ExportLevel, ExportStatus
+from apps.fhir.bulk_models import ExportFile, ExportJob, ExportLevel, ExportStatus
 from apps.fhir.jsonio import dumps
 from apps.fhir.models import FhirClient
 from apps.fhir.registry import REGISTRY, Source, split_values
@@ -207,10 +207,13 @@ def enqueue(job_id: UUID) -> None:
 
 
 def export_cancel(job: ExportJob) -> bool:
-    """DELETE on the status URL: a queued or running job is cancelled (its worker stops at its next chunk), a
-    completed one too; its files are deleted now. False if it was over already (failed, cancelled)."""
-    cancelled = ExportJob.objects.filter(pk=job.pk, status__in=(*ACTIVE_STATUSES, ExportStatus.COMPLETED)).update(
-        status=ExportStatus.CANCELLED, finished_at=timezone.now(), updated_at=timezone.now()
+    """DELETE on the status URL: the job is cancelled whatever its state (a running worker stops at its next chunk;
+    later polls are a 404) and its files are deleted now. False if it was cancelled already."""
+    now = timezone.now()
+    cancelled = (
+        ExportJob.objects.filter(pk=job.pk)
+        .exclude(status=ExportStatus.CANCELLED)
+        .update(status=ExportStatus.CANCELLED, finished_at=now, updated_at=now)
     )
     delete_files(job)
     return bool(cancelled)
