@@ -332,6 +332,22 @@ def test_a_failed_export_is_a_500_outcome_without_files(
     assert run_export(job_of(response).pk) == "failed"
     outcome(client.get(response["Content-Location"]), 500, "exception")
     assert not any(export_dir.rglob("*.ndjson"))
+    assert client.delete(response["Content-Location"]).status_code == 202  # the client acknowledges the failure
+    outcome(client.get(response["Content-Location"]), 404, "not-found")
+
+
+def test_an_export_whose_worker_was_lost_is_retaken_when_its_message_comes_back(
+    world: World, client_for: Any, settings: Any
+) -> None:
+    LabFactory.create(patient=world.ann)
+    client = client_for(world.phil)
+    response = kickoff(client)
+    job = job_of(response)
+    ExportJob.objects.filter(pk=job.pk).update(status="running", started_at=NOW, heartbeat_at=NOW)
+    assert run_export(job.pk) == "not claimed"  # its worker may still be writing
+    with time_machine.travel(NOW + timedelta(minutes=settings.FHIR_EXPORT_STALE_MINUTES + 1), tick=False):
+        assert run_export(job.pk) == "completed"
+        assert {o["type"] for o in manifest_of(client, response["Content-Location"])["output"]} >= {"Observation"}
 
 
 def test_a_requester_deactivated_before_the_worker_starts_gets_a_failed_export(world: World, client_for: Any) -> None:
