@@ -28,6 +28,10 @@ RUN DJANGO_SECRET_KEY=build-only-not-secret-q7Xv2mR9tLk4Wz8pN3sHc6YdJ1fBa5Ge0uTo
     DJANGO_DEBUG=false \
     python manage.py collectstatic --noinput
 
+# FHIR Bulk Data export files (FHIR_EXPORT_DIR, a volume shared by web and worker in docker-compose.yml): the one
+# directory the runtime user writes.
+RUN mkdir -p /data/fhir-exports && chown app:app /data/fhir-exports && chmod 0700 /data/fhir-exports
+
 # Source and collected static files stay root-owned (read-only for the runtime user).
 USER app
 

@@ -32,6 +32,8 @@ class AuditEvent(models.Model):
         # The actor's refused lookups reached AUDIT_DENIED_BURST within AUDIT_DENIED_WINDOW_MINUTES (one per window;
         # `object_id` holds the count): someone may be probing ids.
         BURST = "burst", "Burst of refused lookups"
+        # A FHIR Bulk Data export wrote the patient's data of one type to a file (`object_id`: the export job).
+        EXPORT = "export", "Exported (FHIR Bulk Data)"
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -176,7 +176,7 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STORAGES = {
+STORAGES: dict[str, dict[str, object]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -320,6 +320,8 @@ CELERY_BEAT_SCHEDULE = {
     "prune_sync_pulls": {"task": "sync.prune_pulls", "schedule": crontab(hour=3, minute=37)},
     # SMART Backend Services: forget spent assertion ids and access tokens once expired (both refused by then).
     "fhir_smart_cleanup": {"task": "fhir.smart_cleanup", "schedule": crontab(minute="11-59/15")},
+    # FHIR Bulk Data export: delete expired files and jobs, fail exports whose worker was lost, re-send unclaimed ones.
+    "fhir_export_cleanup": {"task": "fhir.bulk_cleanup", "schedule": crontab(minute="7-59/15")},
 }
 
 # SMART Backend Services (issue 16, apps/fhir): a system's access token lives this many seconds (SMART recommends
@@ -334,6 +336,22 @@ FHIR_TOKEN_CLIENT_RATE = env.str("FHIR_TOKEN_CLIENT_RATE", default="30/minute")
 for _name in ("FHIR_TOKEN_ADDRESS_RATE", "FHIR_TOKEN_CLIENT_RATE"):
     if globals()[_name] and not re.fullmatch(r"[0-9]+/(s|m|h|d)[a-z]*", globals()[_name]):
         raise ImproperlyConfigured(f"{_name} is a rate like 30/minute (or empty: no limit)")
+
+# FHIR Bulk Data export (README "Bulk Data export"): the NDJSON files go to the `fhir_exports` storage (a directory
+# by default; any Django storage, e.g. S3, may be configured instead), are kept FHIR_EXPORT_RETENTION_HOURS after the
+# export completes, and hold at most FHIR_EXPORT_FILE_MAX_RESOURCES resources each. FHIR_EXPORT_QUEUE: the Celery
+# queue of export tasks (empty: the default queue; a queue of their own keeps long exports away from reminders).
+FHIR_EXPORT_DIR = Path(env.str("FHIR_EXPORT_DIR", default=str(VAR_DIR / "fhir-exports")))
+STORAGES["fhir_exports"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(FHIR_EXPORT_DIR), "directory_permissions_mode": 0o700, "file_permissions_mode": 0o600},
+}
+FHIR_EXPORT_RETENTION_HOURS = env.int("FHIR_EXPORT_RETENTION_HOURS", default=24)
+FHIR_EXPORT_FILE_MAX_RESOURCES = env.int("FHIR_EXPORT_FILE_MAX_RESOURCES", default=100_000)
+FHIR_EXPORT_CHUNK_SIZE = env.int("FHIR_EXPORT_CHUNK_SIZE", default=2_000)
+FHIR_EXPORT_QUEUE = env.str("FHIR_EXPORT_QUEUE", default="")
+# A running export whose worker wrote no progress for this long was lost (killed, restarted): it is marked failed.
+FHIR_EXPORT_STALE_MINUTES = env.int("FHIR_EXPORT_STALE_MINUTES", default=15)
 
 # A dispatcher's claim on a batch lapses after this: a killed worker's reminders are retaken then (and may be pushed
 # twice, at most once more each, if the provider had them before the kill).

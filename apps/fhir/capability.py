@@ -16,6 +16,12 @@ TRANSACTION_DOC = (
     "1,000 entries and 2 MB; duplicates (same patient, code, day and value) answer 200 OK with the existing one. "
     "Staff who may record results, or a system token with system/Observation.write (or a v2 scope with c)."
 )
+# Bulk Data export (apps.fhir.bulk_views): the operation on the types it starts from, and the IG's statement.
+BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
+EXPORT_OPERATIONS = {
+    "Group": [{"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/group-export"}],
+    "Patient": [{"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/patient-export"}],
+}
 
 
 def _token_url(base_url: str) -> str:
@@ -42,6 +48,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                     {"name": param, "type": spec.type, "documentation": spec.documentation}
                     for param, spec in sorted(params.items())
                 ],
+                **({"operation": EXPORT_OPERATIONS[name]} if name in EXPORT_OPERATIONS else {}),
             }
         )
     return {
@@ -49,6 +56,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         "status": "active",
         "date": "2026-12-01",
         "kind": "instance",
+        "instantiates": [f"{BULK_DATA}/CapabilityStatement/bulk-data"],
         "software": {"name": SOFTWARE},
         "implementation": {"description": "BoneSync FHIR R4 API", "url": base_url.rstrip("/")},
         "fhirVersion": FHIR_VERSION,
@@ -60,7 +68,10 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                     "Read and search; Observations are imported with a transaction Bundle. Searches page with _count "
                     "(default 50, at most 200) and the opaque next "
                     "link. Unknown search parameters are ignored (reported in an OperationOutcome entry) unless the "
-                    "request says Prefer: handling=strict (then 400). Staff sign in with the API's bearer tokens."
+                    "request says Prefer: handling=strict (then 400). Staff sign in with the API's bearer tokens. "
+                    "Bulk Data export (2.0): GET Group/<organisation id>/$export or Patient/$export with Prefer: "
+                    "respond-async (_type, _since, _outputFormat=application/fhir+ndjson); poll the Content-Location "
+                    "URL; one export at a time per requester; files kept FHIR_EXPORT_RETENTION_HOURS."
                 ),
                 "security": {
                     "cors": False,

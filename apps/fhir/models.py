@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from apps.accounts.models import Organisation
+from apps.fhir.bulk_models import ExportFile, ExportJob  # noqa: F401  (Bulk Data export: its own module)
 from backend.models import BaseModel
 
 # The JWS algorithms SMART asks servers to support for client assertions (SMART App Launch 2.x, "Client

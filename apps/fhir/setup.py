@@ -34,6 +34,7 @@ from apps.fhir.resources.care import (
     joint_pain_questionnaire,
     questionnaire_response_from_check_in,
 )
+from apps.fhir.resources.group import register_group  # Group/<id>/$export names an organisation
 from apps.fhir.resources.medication import (
     REQUEST_STATUS,
     medication_administration_resource,
@@ -216,6 +217,7 @@ def register_all() -> None:
         )
     )
     register_care()
+    register_group()
 
 
 class JsonArrayLength(Func):

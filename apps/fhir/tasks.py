@@ -14,3 +14,6 @@ def smart_cleanup() -> dict[str, int]:
     jtis, _ = FhirAssertionUse.objects.filter(expires_at__lte=now).delete()
     tokens, _ = FhirAccessToken.objects.filter(expires_at__lte=now).delete()
     return {"assertion_ids_deleted": jtis, "access_tokens_deleted": tokens}
+
+
+from apps.fhir.bulk_tasks import bulk_cleanup_task, bulk_export_task  # noqa: E402,F401  (found by autodiscovery)

@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+from apps.fhir.bulk_views import bulk_urlpatterns  # Bulk Data export
 from apps.fhir.transaction_views import TransactionView
 from apps.fhir.views import MetadataView, NotSupportedView, ReadView, SearchView
 
@@ -13,5 +14,6 @@ urlpatterns = [
         ReadView.as_view(),
         name="fhir-read",
     ),
+    *bulk_urlpatterns,
     re_path(r"^.*$", NotSupportedView.as_view(), name="fhir-not-supported"),
 ]

@@ -8,7 +8,6 @@ the CapabilityStatement at /fhir/R4/metadata describes them.
 
 import json
 import math
-from decimal import Decimal
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -27,6 +26,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from apps.accounts.models import User
 from apps.fhir.auth import FhirSystemTokenAuthentication, SystemPrincipal, scope_allows
 from apps.fhir.capability import capability_statement
+from apps.fhir.jsonio import json_default
 from apps.fhir.registry import REGISTRY, ResourceType, SearchError, Source, split_values
 from backend.access import NotInScope, ScopedUser
 from backend.audit import audit_denied, audit_record
@@ -53,15 +53,9 @@ class FhirError(Exception):
         self.message = message
 
 
-def _default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(type(value).__name__)
-
-
 def fhir_response(body: dict[str, Any], status: int = 200) -> HttpResponse:
     return HttpResponse(
-        json.dumps(body, default=_default, ensure_ascii=False),
+        json.dumps(body, default=json_default, ensure_ascii=False),
         status=status,
         content_type=f"{FHIR_JSON}; charset=utf-8",
     )

@@ -8,6 +8,7 @@ from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.detectedissue import DetectedIssue
 from fhir.resources.R4B.flag import Flag
+from fhir.resources.R4B.group import Group
 from fhir.resources.R4B.medicationadministration import MedicationAdministration
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.medicationstatement import MedicationStatement
@@ -24,6 +25,7 @@ MODELS: dict[str, Any] = {
     "CarePlan": CarePlan,
     "DetectedIssue": DetectedIssue,
     "Flag": Flag,
+    "Group": Group,
     "MedicationAdministration": MedicationAdministration,
     "MedicationRequest": MedicationRequest,
     "MedicationStatement": MedicationStatement,
