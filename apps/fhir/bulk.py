@@ -34,6 +34,7 @@ from apps.fhir.bulk_models import ExportFile, ExportJob, ExportLevel, ExportStat
 from apps.fhir.jsonio import dumps
 from apps.fhir.models import FhirClient
 from apps.fhir.registry import REGISTRY, Source, split_values
+from apps.supplements.models import SupplementPlan
 from backend.access import ScopedUser
 from backend.audit import audit_record
 from backend.models import AuditEvent
@@ -54,6 +55,11 @@ SINCE_OVERLAP = timedelta(minutes=1)
 # A type's resources also change when these related rows do (Patient: birth date and phones on the profile), for
 # `_since`. Her account (name, active flag) has no modification time: a change there alone is not seen by `_since`.
 SINCE_ALSO: Mapping[type, tuple[str, ...]] = {Patient: ("profile__updated_at",)}
+# A resource whose status changes with the calendar, no row written (a supplement CarePlan turns `completed` when her
+# local date passes its planned end: apps.fhir.care_status): with `_since`, rows whose date column puts that change
+# after `_since` are exported too. The window is widened by two days for zones up to 14 hours from UTC; a plan that
+# completed just before `_since` may come again (allowed: ids identify it).
+SINCE_CALENDAR: Mapping[type, str] = {SupplementPlan: "ends_on"}
 RETRY_AFTER_SECONDS = 5  # the poll's Retry-After while the export runs
 # A FHIR instant: seconds and a zone required (FHIR R4 datatypes, "instant").
 INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
@@ -288,6 +294,9 @@ def export_queryset(job: ExportJob, principal: ScopedUser, source: Source) -> Qu
         changed = Q(updated_at__gt=job.since)
         for column in SINCE_ALSO.get(rows.model, ()):
             changed |= Q(**{f"{column}__gt": job.since})
+        if (day_column := SINCE_CALENDAR.get(rows.model)) is not None:
+            window = (job.since.date() - timedelta(days=2), timezone.now().date() + timedelta(days=1))
+            changed |= Q(**{f"{day_column}__range": window})
         rows = rows.filter(changed)
     return rows.order_by(*source.order)
 

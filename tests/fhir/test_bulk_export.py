@@ -2,7 +2,8 @@
 validated, `_type` and `_since`, cancel, only the requester, expiry, constant queries. The task runs in-process here
 (`run_export`, what the worker calls); tests/fhir/test_bulk_worker.py runs it through a real Celery worker."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from apps.fhir import bulk
 from apps.fhir.bulk import export_cleanup, run_export
 from apps.fhir.bulk_models import ExportFile, ExportJob
 from apps.profiles.models import LabResult
+from apps.supplements.services import supplement_plan_create
 from backend.models import AuditEvent
 from tests.conftest import World
 from tests.factories import LabFactory, PatientFactory, make_dose, make_schedule
@@ -225,6 +227,38 @@ def test_since_exports_only_what_changed_after_it(world: World, client_for: Any)
     assert [r["id"] for r in resources["Patient"]] == [str(world.bea.pk)]  # her profile changed (a phone)
     assert resources["Patient"][0]["telecom"][0]["value"] == "+447700900123"
     assert "MedicationRequest" not in resources  # the schedule did not change since (the dose is its own row)
+
+
+def test_since_exports_a_supplement_care_plan_completed_by_the_calendar(world: World, client_for: Any) -> None:
+    """Review: a plan past its planned end turns `completed` with no row written; `_since` must still bring it."""
+    with time_machine.travel(NOW - timedelta(days=10), tick=False):
+        ending = supplement_plan_create(
+            actor=world.phil,
+            patient=world.ann,
+            supplement="calcium_carbonate",
+            amount=Decimal("500"),
+            unit="mg",
+            times_of_day=[time(8, 0)],
+            starts_on=date(2026, 1, 5),
+            ends_on=NOW.date(),
+        )
+        supplement_plan_create(  # ends months later: unchanged, not exported again
+            actor=world.phil,
+            patient=world.ann,
+            supplement="vitamin_d3",
+            amount=Decimal("800"),
+            unit="IU",
+            times_of_day=[time(8, 0)],
+            starts_on=date(2026, 1, 5),
+            ends_on=date(2026, 9, 30),
+        )
+    client = client_for(world.phil)
+    first = completed(client, kickoff(client, _type="CarePlan"))
+    with time_machine.travel(NOW + timedelta(days=2), tick=False):
+        resources = exported(
+            client, completed(client, kickoff(client, _type="CarePlan", _since=first["transactionTime"]))
+        )
+    assert [(r["id"], r["status"]) for r in resources["CarePlan"]] == [(f"supplement-{ending.pk}", "completed")]
 
 
 def test_files_are_split_at_the_configured_size(world: World, client_for: Any, settings: Any) -> None:
