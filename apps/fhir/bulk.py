@@ -17,7 +17,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 from uuid import UUID
 
@@ -96,6 +96,13 @@ def prefer_tokens(header: str) -> set[str]:
     return {token.strip().replace(" ", "").lower() for token in re.split(r"[,;]", header) if token.strip()}
 
 
+MAX_OFFSET = timedelta(hours=14)  # the furthest zone from UTC (the pattern allows more; no place uses it)
+# Stored and read back in UTC: an instant outside these cannot be (nor the days around it that the CarePlan window
+# reads), so it is refused at kick-off rather than failing the export, its polls and the cleanup job later.
+EARLIEST_SINCE = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_SINCE = datetime(9999, 12, 1, tzinfo=UTC)
+
+
 def parse_instant(raw: str) -> datetime:
     value = raw.strip()
     if not INSTANT.fullmatch(value):
@@ -103,9 +110,16 @@ def parse_instant(raw: str) -> datetime:
             400, "invalid", f"_since {raw[:40]!r} is not a FHIR instant (e.g. 2026-01-31T09:00:00Z, with its zone)"
         )
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        offset = instant.utcoffset()
+        in_utc = instant.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise ExportRequestError(400, "invalid", f"_since {raw[:40]!r} is not a valid instant") from exc
+    if offset is None or abs(offset) > MAX_OFFSET or not EARLIEST_SINCE <= in_utc <= LATEST_SINCE:
+        raise ExportRequestError(
+            400, "invalid", f"_since {raw[:40]!r} is out of range (years 1900 to 9999, zones within 14 hours of UTC)"
+        )
+    return in_utc
 
 
 def parse_kickoff(params: Mapping[str, list[str]], prefer: str, principal: ScopedUser) -> ExportRequest:
@@ -235,10 +249,18 @@ def delete_files(job: ExportJob) -> None:
     for name in ExportFile.objects.filter(job=job).values_list("storage_name", flat=True):
         store.delete(name)
     ExportFile.objects.filter(job=job).delete()
-    _remove_directory(store, str(job.pk))
+    _remove_tree(store, str(job.pk))
 
 
-def _remove_directory(store: Storage, name: str) -> None:
+def _remove_tree(store: Storage, name: str) -> None:
+    """Everything under the job's prefix, recorded or not (a worker that died between saving a file and recording
+    it leaves one): patient data must not outlive the retention."""
+    with contextlib.suppress(OSError, NotImplementedError):  # absent; or a storage that cannot list
+        directories, files = store.listdir(name)
+        for file_name in files:
+            store.delete(f"{name}/{file_name}")
+        for directory in directories:
+            _remove_tree(store, f"{name}/{directory}")
     try:
         path = store.path(name)
     except NotImplementedError:  # object storage: no directories
@@ -305,8 +327,11 @@ class FileSet:
     """The NDJSON files of one type: lines go to a temporary file; at FHIR_EXPORT_FILE_MAX_RESOURCES lines (and at
     the end) it is saved to the storage as `<Type>-<n>.ndjson` and recorded."""
 
-    def __init__(self, job: ExportJob, resource_type: str, *, is_error: bool = False) -> None:
+    def __init__(self, job: ExportJob, resource_type: str, claim: datetime, *, is_error: bool = False) -> None:
         self.job = job
+        # Each run writes under its own prefix: a retaken job's new run and the old run it replaced (still alive,
+        # about to notice and delete what it wrote) never name the same file.
+        self.prefix = f"{job.pk}/{claim.astimezone(UTC):%Y%m%dT%H%M%S%f}"
         self.resource_type = resource_type
         self.is_error = is_error
         self.limit = max(1, int(settings.FHIR_EXPORT_FILE_MAX_RESOURCES))
@@ -342,7 +367,7 @@ class FileSet:
         size = self.temp.tell()
         self.temp.seek(0)
         try:
-            stored = storage().save(f"{self.job.pk}/{name}", File(self.temp, name=name))
+            stored = storage().save(f"{self.prefix}/{name}", File(self.temp, name=name))
         finally:
             self.temp.close()
             self.temp = None
@@ -391,7 +416,7 @@ class Export:
             rtype = REGISTRY.get(type_name)
             if rtype is None or not scope_allows(self.principal, type_name, "search"):
                 continue  # checked at kick-off; a type dropped since is left out
-            files = FileSet(self.job, type_name)
+            files = FileSet(self.job, type_name, self.claim)
             self.files.append(files)
             audited: set[UUID | None] = set()  # each patient once per type (ids only: bounded by the patients)
             for source in rtype.sources:
@@ -420,7 +445,7 @@ class Export:
 
     def _write_outcome(self) -> None:
         """The parameters ignored under `Prefer: handling=lenient`, as an OperationOutcome (the manifest's error)."""
-        files = FileSet(self.job, "OperationOutcome", is_error=True)
+        files = FileSet(self.job, "OperationOutcome", self.claim, is_error=True)
         self.files.append(files)
         files.write(
             {
@@ -507,13 +532,13 @@ def export_cleanup(now: datetime | None = None) -> dict[str, int]:
         | Q(status__in=(ExportStatus.FAILED, ExportStatus.CANCELLED), finished_at__lte=now - retention)
     )
     expired = 0
-    for job in over.iterator(chunk_size=100):
+    for job in over.only("pk").iterator(chunk_size=100):
         delete_files(job)
         job.delete()
         expired += 1
     stale = now - timedelta(minutes=settings.FHIR_EXPORT_STALE_MINUTES)
     lost = 0
-    for job in ExportJob.objects.filter(status=ExportStatus.RUNNING, heartbeat_at__lt=stale):
+    for job in ExportJob.objects.filter(status=ExportStatus.RUNNING, heartbeat_at__lt=stale).only("pk"):
         if ExportJob.objects.filter(pk=job.pk, status=ExportStatus.RUNNING, heartbeat_at__lt=stale).update(
             status=ExportStatus.FAILED,
             error="The export stopped (its worker was lost); start a new one.",

@@ -24,13 +24,14 @@ Each bad entry is one Issue naming it (`Bundle.entry[3].resource.code`), its fir
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
 
+from apps.accounts.models import MRN_MAX_LENGTH, MRN_VALIDATOR, URI_VALIDATOR
 from apps.fhir.codes import DXA_LOINC, DXA_SITE_SYSTEM, LAB_LOINC, LAB_SYSTEM, LOINC, T_SCORE_UNIT, UCUM, UCUM_UNITS
 from apps.fhir.identifiers import UUID_PREFIX
 from apps.fhir.registry import as_uuid
@@ -211,7 +212,10 @@ def _dxa_site(resource: dict[str, Any], sites: set[str]) -> str:
     named: str | None = None
     if isinstance(body, dict):
         labels = {DxaSite(site).label.lower(): site for site in DxaSite.values}
-        for c in body.get("coding") or []:
+        codings = body.get("coding") or []
+        if not isinstance(codings, list):
+            raise _EntryError("structure", "resource.bodySite.coding", "bodySite.coding must be a list.")
+        for c in codings:
             if isinstance(c, dict) and c.get("system") == DXA_SITE_SYSTEM and c.get("code") in DxaSite.values:
                 named = str(c["code"])
         text = body.get("text")
@@ -247,7 +251,13 @@ def _subject(raw: Any) -> Subject:
         if patient_id is None:
             raise _EntryError("not-found", "resource.subject", "Patient not found.")
         return Subject(patient_id=patient_id)
-    return Subject(system=system[:255], value=value.strip()[:64])
+    mrn = value.strip()
+    # Neither an MRN nor an identifier system of anyone's (a NUL, a lone surrogate...): nobody, before any query.
+    if len(mrn) > MRN_MAX_LENGTH or not MRN_VALIDATOR.regex.match(mrn):
+        raise _EntryError("not-found", "resource.subject", "Patient not found.")
+    if not system.isprintable() or not URI_VALIDATOR.regex.match(system):
+        raise _EntryError("not-found", "resource.subject", "Patient not found.")
+    return Subject(system=system[:255], value=mrn)
 
 
 # --- effective ----------------------------------------------------------------------------------------------------
@@ -267,8 +277,10 @@ def _effective(resource: dict[str, Any]) -> tuple[date | None, datetime | None]:
         if FHIR_DATE.fullmatch(raw):
             return date.fromisoformat(raw), None
         if FHIR_DATETIME.fullmatch(raw):
-            return None, datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as exc:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            moment.astimezone(UTC)  # year 1 at +14:00 or 9999 at -14:00 is outside what an instant can be
+            return None, moment
+    except (ValueError, OverflowError) as exc:
         raise _EntryError("value", where, f"{raw[:40]!r} is not a valid date.") from exc
     raise _EntryError("value", where, f"{raw[:40]!r}: give the day (YYYY-MM-DD) or a dateTime with its offset.")
 
@@ -282,8 +294,9 @@ def _quantity(resource: dict[str, Any], kind: Kind, name: str, loinc_unit: str) 
     if isinstance(raw, bool) or not isinstance(raw, int | Decimal | float):
         raise _EntryError("required", "resource.valueQuantity.value", "The value is missing or not a number.")
     value = Decimal(str(raw))
-    if not value.is_finite():
-        raise _EntryError("value", "resource.valueQuantity.value", "The value is not a finite number.")
+    # 7e999999999999 is finite but overflows any arithmetic: no result of ours is beyond +-1e12 nor below 1e-12.
+    if not value.is_finite() or (value and not -12 <= value.adjusted() <= 12):
+        raise _EntryError("value", "resource.valueQuantity.value", "The value is not a finite number in range.")
     value = _without_trailing_zeros(value)
     system, code, unit = quantity.get("system"), quantity.get("code"), quantity.get("unit")
     if kind == "dxa":

@@ -85,6 +85,10 @@ BAD_KICKOFFS = {
     "since-no-zone": ({"_since": "2026-01-01T10:00:00"}, 400, "invalid"),
     "since-garbage": ({"_since": "yesterday"}, 400, "invalid"),
     "since-impossible": ({"_since": "2026-02-30T10:00:00Z"}, 400, "invalid"),
+    # Review: accepted, then unreadable once stored in UTC (every poll a 500, the requester locked out by the 429).
+    "since-after-9999-in-utc": ({"_since": "9999-12-31T23:59:59-14:00"}, 400, "invalid"),
+    "since-before-year-1-in-utc": ({"_since": "0001-01-01T00:00:00+14:00"}, 400, "invalid"),
+    "since-offset-beyond-14h": ({"_since": "2026-01-01T10:00:00+23:59"}, 400, "invalid"),
     "elements": ({"_elements": "id"}, 400, "not-supported"),
     "patient": ({"patient": "Patient/x"}, 400, "not-supported"),
     "type-filter": ({"_typeFilter": "Observation?code=x"}, 400, "not-supported"),
@@ -382,6 +386,44 @@ def test_an_export_whose_worker_was_lost_is_retaken_when_its_message_comes_back(
     with time_machine.travel(NOW + timedelta(minutes=settings.FHIR_EXPORT_STALE_MINUTES + 1), tick=False):
         assert run_export(job.pk) == "completed"
         assert {o["type"] for o in manifest_of(client, response["Content-Location"])["output"]} >= {"Observation"}
+
+
+def test_the_old_run_of_a_retaken_export_does_not_delete_the_new_runs_files(
+    world: World, client_for: Any, settings: Any, export_dir: Path
+) -> None:
+    """Review: both runs saved `<job>/<Type>-<n>.ndjson`; the old run, noticing it lost the job, deleted the new
+    run's files and rows, leaving a completed export with an empty manifest."""
+    LabFactory.create(patient=world.ann)
+    client = client_for(world.phil)
+    response = kickoff(client)
+    job = job_of(response)
+    ExportJob.objects.filter(pk=job.pk).update(status="running", started_at=NOW, heartbeat_at=NOW)
+    old = bulk.Export(ExportJob.objects.get(pk=job.pk), world.phil, NOW)  # a stalled worker, still alive
+    old_files = bulk.FileSet(old.job, "Observation", NOW)
+    old.files.append(old_files)
+    old_files.write({"resourceType": "Observation", "id": "from-the-old-run"})
+    old_files.close()
+    with time_machine.travel(NOW + timedelta(minutes=settings.FHIR_EXPORT_STALE_MINUTES + 1), tick=False):
+        assert run_export(job.pk) == "completed"
+        with pytest.raises(bulk.CancelledError):
+            old.checkpoint("still writing")
+        old.abandon()
+        resources = exported(client, manifest_of(client, response["Content-Location"]))
+    assert resources["Observation"] and all(r["id"] != "from-the-old-run" for r in resources["Observation"])
+
+
+def test_deleting_an_export_removes_files_its_worker_saved_but_never_recorded(
+    world: World, client_for: Any, export_dir: Path
+) -> None:
+    """Review: a worker that died between saving a file and recording it left patient data past the retention."""
+    client = client_for(world.phil)
+    response = kickoff(client)
+    job = job_of(response)
+    orphan = export_dir / str(job.pk) / "20260415T120000000000" / "Observation-1.ndjson"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_text('{"resourceType": "Observation"}\n')
+    assert client.delete(response["Content-Location"]).status_code == 202
+    assert not (export_dir / str(job.pk)).exists()
 
 
 def test_a_requester_deactivated_before_the_worker_starts_gets_a_failed_export(world: World, client_for: Any) -> None:

@@ -104,6 +104,31 @@ BAD: dict[str, tuple[Callable[[World], dict[str, Any]], str]] = {
         "resource.bodySite",
     ),
     "not an observation": (lambda w: _with(good(w), resourceType="Patient"), "resource.resourceType"),
+    # Review: each of these was a 500.
+    "body site coding not a list": (
+        lambda w: _with(dxa(ref(w.ann), -1.0, code="38263-0"), bodySite={"coding": 5}),
+        "resource.bodySite.coding",
+    ),
+    "date time before year 1 in UTC": (
+        lambda w: _with(_without(good(w), "effectiveDateTime"), effectiveDateTime="0001-01-01T00:00:00+14:00"),
+        "resource.effectiveDateTime",
+    ),
+    "date time after year 9999 in UTC": (
+        lambda w: _with(_without(good(w), "effectiveDateTime"), effectiveDateTime="9999-12-31T23:59:59-14:00"),
+        "resource.effectiveDateTime",
+    ),
+    "mrn with a nul": (
+        lambda w: dxa({"identifier": {"system": "urn:oid:1.2.3", "value": "AB\u0000C"}}, -1.0),
+        "resource.subject",
+    ),
+    "mrn a lone surrogate": (
+        lambda w: dxa({"identifier": {"system": "urn:oid:1.2.3", "value": "\ud800"}}, -1.0),
+        "resource.subject",
+    ),
+    "identifier system with a nul": (
+        lambda w: dxa({"identifier": {"system": "urn:oid:1.2\u0000", "value": "A-1"}}, -1.0),
+        "resource.subject",
+    ),
 }
 
 
@@ -116,6 +141,17 @@ def test_a_bad_entry_is_named_and_nothing_is_written(world: World, client_for: A
     )
     assert [issue["expression"] for issue in issues] == [[f"Bundle.entry[1].{where}"]]
     assert issues[0]["diagnostics"].startswith(f"Bundle.entry[1].{where}: ")
+    assert rows() == before
+
+
+def test_a_value_with_a_vast_exponent_is_refused_not_a_500(world: World, client_for: Any) -> None:
+    """Review: 7e999999999999 is a finite decimal whose arithmetic overflows."""
+    text = json.dumps(bundle(lab(ref(world.ann), "egfr", 12345.5, "mL/min/{1.73_m2}"))).replace(
+        "12345.5", "7e999999999999"
+    )
+    before = rows()
+    issues = refused(post(client_for(world.cora), text))
+    assert [issue["expression"] for issue in issues] == [["Bundle.entry[0].resource.valueQuantity.value"]]
     assert rows() == before
 
 
