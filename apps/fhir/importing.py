@@ -30,6 +30,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 
 from apps.accounts.models import MRN_MAX_LENGTH, MRN_VALIDATOR, URI_VALIDATOR
 from apps.fhir.codes import DXA_LOINC, DXA_SITE_SYSTEM, LAB_LOINC, LAB_SYSTEM, LOINC, T_SCORE_UNIT, UCUM, UCUM_UNITS
@@ -253,11 +254,19 @@ def _subject(raw: Any) -> Subject:
         return Subject(patient_id=patient_id)
     mrn = value.strip()
     # Neither an MRN nor an identifier system of anyone's (a NUL, a lone surrogate...): nobody, before any query.
-    if len(mrn) > MRN_MAX_LENGTH or not MRN_VALIDATOR.regex.match(mrn):
+    if len(mrn) > MRN_MAX_LENGTH or not _matches(MRN_VALIDATOR, mrn):
         raise _EntryError("not-found", "resource.subject", "Patient not found.")
-    if not system.isprintable() or not URI_VALIDATOR.regex.match(system):
+    if not system.isprintable() or not _matches(URI_VALIDATOR, system):
         raise _EntryError("not-found", "resource.subject", "Patient not found.")
     return Subject(system=system[:255], value=mrn)
+
+
+def _matches(validator: RegexValidator, value: str) -> bool:
+    try:
+        validator(value)
+    except ValidationError:
+        return False
+    return True
 
 
 # --- effective ----------------------------------------------------------------------------------------------------
