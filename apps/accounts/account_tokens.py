@@ -141,13 +141,14 @@ class Secrets:
 
 
 def account_token_send(row_id: object) -> tuple[AccountToken, Secrets] | None:
-    """Make the row's secrets and store their hashes; None when the row is no longer live (revoked, used, expired,
-    its account deactivated): nothing to send. The expiry runs from now, when the email goes out."""
+    """Claim the row for sending (once: `sent_at`), make its secrets and store their hashes; None when it was sent
+    already or is no longer live (revoked, used, expired, its account deactivated): nothing to send. The expiry runs
+    from now, when the email goes out. If the email then fails, `account_token_unsend` gives the claim back."""
     with transaction.atomic():
         row = (
             AccountToken.objects.select_for_update(of=("self",))
             .select_related("user", "user__organisation")
-            .filter(pk=row_id, used_at__isnull=True, revoked_at__isnull=True)
+            .filter(pk=row_id, used_at__isnull=True, revoked_at__isnull=True, sent_at__isnull=True)
             .first()
         )
         if row is None or not row.user.is_active or row.expires_at <= clock.now():
@@ -163,6 +164,11 @@ def account_token_send(row_id: object) -> tuple[AccountToken, Secrets] | None:
         row.expires_at = now + _lifetime(row.purpose)
         row.save(update_fields=["token_hash", "code_hash", "sent_at", "expires_at", "updated_at"])
     return row, found
+
+
+def account_token_unsend(row_id: object) -> None:
+    """The email did not go out: the row can be sent again (its secrets, which nobody received, are dropped)."""
+    AccountToken.objects.filter(pk=row_id, used_at__isnull=True).update(sent_at=None, token_hash="", code_hash="")
 
 
 # --- redeeming -------------------------------------------------------------------------------------------------

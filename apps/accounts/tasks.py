@@ -1,6 +1,7 @@
 """Periodic housekeeping for accounts, and the account emails (invitations, password resets)."""
 
 import logging
+import smtplib
 from typing import Any
 
 from celery import Task, shared_task
@@ -8,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from apps.accounts.account_tokens import account_token_send, password_reset_issue
+from apps.accounts.account_tokens import account_token_send, account_token_unsend, password_reset_issue
 from apps.accounts.emails import account_email
 from apps.accounts.models import Patient
 from backend.audit import audit_record
@@ -25,14 +26,24 @@ def flush_expired_tokens() -> dict[str, int]:
 
 
 # --- her own account (issue 17 part 6) ---------------------------------------------------------------------------
-@shared_task(name="accounts.send_account_email")
+@shared_task(
+    name="accounts.send_account_email",
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=30,
+    max_retries=6,
+)
 def send_account_email(row_id: str) -> bool:
-    """Make the secrets of an invitation or reset, store their hashes, and email them. Nothing for a row no longer
-    live. Run twice (a late ack after a crash), she gets a second email whose link replaces the first's."""
+    """Make the secrets of an invitation or reset, store their hashes, and email them: once per row (a second run
+    finds it sent, or no longer live, and does nothing). A mail server that fails is tried again, with backoff; after
+    that the row shows as not sent (`sent_at` null) and staff can resend."""
     made = account_token_send(row_id)
     if made is None:
         return False
-    account_email(*made).send()
+    try:
+        account_email(*made).send()
+    except Exception:
+        account_token_unsend(row_id)
+        raise
     return True
 
 
