@@ -228,7 +228,7 @@ INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
 PASSWORD_RESET_TTL_MINUTES = env.int("PASSWORD_RESET_TTL_MINUTES", default=60)
 # Wrong short codes an invitation or reset survives: the next wrong one revokes it (a new one must be sent).
 ACCOUNT_CODE_MAX_FAILURES = env.int("ACCOUNT_CODE_MAX_FAILURES", default=5)
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(  # type: ignore[union-attr]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
     {
         # Accepting an invitation or confirming a reset, per client address (each invitation also dies after
         # ACCOUNT_CODE_MAX_FAILURES wrong codes).
@@ -327,6 +327,8 @@ CELERY_TIMEZONE = "UTC"
 # Periodic jobs: name -> task and schedule. Each also runs by hand: `python manage.py runjob NAME`.
 CELERY_BEAT_SCHEDULE = {
     "flush_expired_tokens": {"task": "accounts.flush_expired_tokens", "schedule": crontab(hour=3, minute=17)},
+    # Issue 17: invitation and reset emails still unsent (broker or mail server down when they were due).
+    "send_unsent_account_emails": {"task": "accounts.send_unsent_account_emails", "schedule": crontab(minute="*/5")},
     # Cheap when idle (an index on the next check instant); states change at patients' local midnights.
     "injection_watch": {"task": "alerts.injection_watch", "schedule": crontab(minute="*/5")},
     # Cheap when idle (an index on the next judgement instant): alerts follow dose writes within minutes, and each

@@ -21,6 +21,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -140,7 +141,7 @@ class Secrets:
     code: str
 
 
-def account_token_send(row_id: object) -> tuple[AccountToken, Secrets] | None:
+def account_token_send(row_id: UUID | str) -> tuple[AccountToken, Secrets] | None:
     """Claim the row for sending (once: `sent_at`), make its secrets and store their hashes; None when it was sent
     already or is no longer live (revoked, used, expired, its account deactivated): nothing to send. The expiry runs
     from now, when the email goes out. If the email then fails, `account_token_unsend` gives the claim back."""
@@ -166,7 +167,22 @@ def account_token_send(row_id: object) -> tuple[AccountToken, Secrets] | None:
     return row, found
 
 
-def account_token_unsend(row_id: object) -> None:
+def account_tokens_unsent(*, older_than: timedelta) -> list[UUID]:
+    """Live rows whose email has not gone out `older_than` after they were made (a lost message, a mail server that
+    kept failing): the periodic sweep sends them."""
+    now = clock.now()
+    return list(
+        AccountToken.objects.filter(
+            sent_at__isnull=True,
+            used_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+            created_at__lte=now - older_than,
+        ).values_list("pk", flat=True)[:500]
+    )
+
+
+def account_token_unsend(row_id: UUID | str) -> None:
     """The email did not go out: the row can be sent again (its secrets, which nobody received, are dropped)."""
     AccountToken.objects.filter(pk=row_id, used_at__isnull=True).update(sent_at=None, token_hash="", code_hash="")
 

@@ -8,7 +8,7 @@ import hashlib
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts import account_tokens
 from apps.accounts.account_tokens import NOT_VALID, NotRedeemableError, Purpose
+from apps.accounts.api import TokenPairSerializer
 from apps.accounts.api_base import PatientDataView, request_user
 from apps.accounts.models import Patient, User, normalise_email
 from apps.accounts.tasks import enqueue_after_commit, password_reset_send, send_account_email
@@ -82,20 +83,11 @@ def _patient_ids(user: User) -> list[Any]:
     return [Patient.objects.filter(user=user).values_list("id", flat=True).first()]
 
 
-class TokenPair(serializers.Serializer[Any]):
-    access = serializers.CharField()
-    refresh = serializers.CharField()
-
-
-NOT_VALID_RESPONSE = OpenApiResponse(
-    description="Invalid input, a password the rules refuse, or (one answer for all) a token or code that is wrong, "
-    "used, expired or revoked, or an email without such an invitation."
-)
-
-
 class InvitationAcceptView(APIView):
     """She chooses her first password with her invitation's link token, or her email and its short code, and is
-    signed in (the same token pair as sign-in). Five wrong codes revoke the invitation (ACCOUNT_CODE_MAX_FAILURES)."""
+    signed in (the same token pair as sign-in). A token or code that is wrong, used, expired or revoked, or an email
+    without a live invitation, all get one and the same 400; a password the rules refuse is a 400 on `new_password`
+    (the invitation stays usable). Five wrong codes revoke the invitation (ACCOUNT_CODE_MAX_FAILURES)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -104,7 +96,7 @@ class InvitationAcceptView(APIView):
 
     @extend_schema(
         request=RedeemInput,
-        responses={200: TokenPair, 400: NOT_VALID_RESPONSE},
+        responses={200: TokenPairSerializer},
         summary="Accept an invitation: set her first password and sign in",
     )
     def post(self, request: Request) -> Response:
@@ -143,7 +135,8 @@ class PasswordResetView(APIView):
 class PasswordResetConfirmView(APIView):
     """Set a new password with the reset email's link token, or the email and its short code. Every refresh token of
     the account stops working and its console sessions end; staff still need their second factor to sign in again
-    (a reset never turns it off), so this answers 204 and the app signs in as usual."""
+    (a reset never turns it off), so this answers 204 and the app signs in as usual. Bad tokens and codes: one 400,
+    as for invitations."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -152,7 +145,7 @@ class PasswordResetConfirmView(APIView):
 
     @extend_schema(
         request=RedeemInput,
-        responses={204: None, 400: NOT_VALID_RESPONSE},
+        responses={204: None},
         summary="Set a new password with a reset link or code",
     )
     def post(self, request: Request) -> Response:

@@ -3,7 +3,7 @@ for every role; no answer says whether an email has an account."""
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,8 +49,9 @@ def enrol(client: APIClient, capture: Capture, email: str = "nora@example.org", 
 
 
 def secrets_of(message: mail.EmailMessage) -> tuple[str, str]:
-    token = re.search(r"#token=([A-Za-z0-9_\-]+)", message.body)
-    code = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", message.body)
+    body = str(message.body)
+    token = re.search(r"#token=([A-Za-z0-9_\-]+)", body)
+    code = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", body)
     assert token and code, message.body
     return token.group(1), code.group(1)
 
@@ -74,7 +75,7 @@ def test_enrolment_without_a_password_sends_one_invitation_without_health_words(
     assert message.to == ["nora@example.org"]
     assert "North Clinic" in message.subject
     assert f"https://app.bonesync.example/invitation#token={token}" in message.body
-    text = (message.subject + message.body).lower()
+    text = f"{message.subject} {message.body}".lower()
     assert not [word for word in DRUG_WORDS if word in text]
     assert not user.has_usable_password()
     stored = AccountToken.objects.get(user=user)
@@ -379,3 +380,47 @@ def test_public_account_endpoints_are_throttled_per_client_address(
     assert statuses == [202, 202, 429] if url == RESET else [400, 400, 429]
     last = api.post(url, body, format="json")
     assert last.json()["error"]["code"] == "throttled" and "Retry-After" in last
+
+
+# --- delivery -----------------------------------------------------------------------------------------------------
+def test_an_invitation_lost_with_the_broker_is_sent_by_the_sweep_once(
+    world: World, client_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apps.accounts.tasks import send_unsent_account_emails
+
+    with time_machine.travel(NOW, tick=False) as traveller:
+        # no commit callbacks run: the message that would have sent it is lost
+        response = client_for(world.cora).post(
+            PATIENTS,
+            {"email": "nora@example.org", "birth_date": "1960-02-03", "timezone": "Europe/London"},
+            format="json",
+        )
+        assert response.status_code == 201 and mail.outbox == []
+        assert send_unsent_account_emails() == {"sent": 0, "failed": 0}  # too young: its message may still come
+        traveller.move_to(NOW + timedelta(minutes=3))
+        assert send_unsent_account_emails() == {"sent": 1, "failed": 0}
+        assert send_unsent_account_emails() == {"sent": 0, "failed": 0}
+    assert [m.to for m in mail.outbox] == [["nora@example.org"]]
+
+
+def test_a_failing_mail_server_leaves_the_invitation_unsent_for_a_retry(
+    world: World, client_for, django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apps.accounts.tasks import send_unsent_account_emails
+
+    def refuse(*args: Any, **kwargs: Any) -> int:
+        raise ConnectionRefusedError("no mail server")
+
+    with time_machine.travel(NOW, tick=False) as traveller:
+        with monkeypatch.context() as patched:
+            patched.setattr(mail.EmailMessage, "send", refuse)
+            with suppress(ConnectionRefusedError):  # eager tasks keep the failure in their result; retries fail too
+                enrol(client_for(world.cora), django_capture_on_commit_callbacks)
+        user = User.objects.get(email="nora@example.org")
+        detail = client_for(world.cora).get(f"{PATIENTS}{user.patient.id}/").json()["invitation"]
+        assert detail["state"] == "pending" and detail["sent_at"] is None
+        traveller.move_to(NOW + timedelta(minutes=3))
+        assert send_unsent_account_emails()["sent"] == 1
+        token, _ = secrets_of(mail.outbox[0])
+        accepted = APIClient().post(ACCEPT, {"token": token, "new_password": NEW_PASSWORD}, format="json")
+    assert accepted.status_code == 200
