@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import AccountToken, User, normalise_email
 from backend import clock
@@ -41,7 +42,8 @@ Purpose = AccountToken.Purpose
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 
-NOT_VALID = "This link or code is not valid any more. Ask for a new one."
+# Shown to her by the app: marked for translation.
+NOT_VALID = gettext_lazy("This link or code is not valid any more. Ask for a new one.")
 ALREADY_SET = "She has already set her password: there is no invitation to resend."
 INACTIVE = "This account is deactivated."
 

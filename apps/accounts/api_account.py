@@ -8,6 +8,7 @@ import hashlib
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -123,13 +124,15 @@ class PasswordResetView(APIView):
     class Output(serializers.Serializer[Any]):
         detail = serializers.CharField()
 
-    ACCEPTED = "If this email belongs to a BoneSync account, a message with a link and a code is on its way."
+    ACCEPTED = gettext_lazy(
+        "If this email belongs to a BoneSync account, a message with a link and a code is on its way."
+    )
 
     @extend_schema(request=Input, responses={202: Output}, summary="Ask for a password reset email (any role)")
     def post(self, request: Request) -> Response:
         values = validated(self.Input, request.data)
         enqueue_after_commit(password_reset_send, normalise_email(values["email"]))
-        return Response({"detail": self.ACCEPTED}, status=status.HTTP_202_ACCEPTED)
+        return Response({"detail": str(self.ACCEPTED)}, status=status.HTTP_202_ACCEPTED)
 
 
 class PasswordResetConfirmView(APIView):
