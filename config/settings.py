@@ -216,6 +216,30 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 
+# --- Her own account (issue 17 part 6): emails, invitations, password resets (README "Accounts and enrolment") ---
+# EMAIL_URL: smtp+tls://user:password@host:587 (or smtp+ssl://, filemail:///path, consolemail://). The embedded run
+# prints emails to the console; production sends through SMTP (localhost:25 unless set). Tests use Django's locmem.
+globals().update(env.email_url("EMAIL_URL", default="smtp://localhost:25" if PRODUCTION else "consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BoneSync <no-reply@bonesync.invalid>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where the links in the emails lead: the app's (universal-link) base; the one-time token travels in the fragment,
+# which browsers and proxies do not send to any server or log.
+BONESYNC_APP_URL = env.str("BONESYNC_APP_URL", default="http://localhost:8000/app").rstrip("/")
+INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
+PASSWORD_RESET_TTL_MINUTES = env.int("PASSWORD_RESET_TTL_MINUTES", default=60)
+# Wrong short codes an invitation or reset survives: the next wrong one revokes it (a new one must be sent).
+ACCOUNT_CODE_MAX_FAILURES = env.int("ACCOUNT_CODE_MAX_FAILURES", default=5)
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
+    {
+        # Accepting an invitation or confirming a reset, per client address (each invitation also dies after
+        # ACCOUNT_CODE_MAX_FAILURES wrong codes).
+        "account_code": env.str("ACCOUNT_CODE_THROTTLE_RATE", default="20/hour"),
+        # Reset requests per client address, and per email address asked about (whether or not it has an account).
+        "password_reset": env.str("PASSWORD_RESET_THROTTLE_RATE", default="10/hour"),
+        "password_reset_email": env.str("PASSWORD_RESET_EMAIL_THROTTLE_RATE", default="3/hour"),
+    }
+)
+
 # The most records one sync push may carry (created + updated + deleted, over every table): a larger push is refused
 # with 413 before any record is read. 400 days offline (the oldest a dose, intake or session may be) on a daily
 # inhibitor, a weekly bisphosphonate, calcium twice a day, vitamin D and three sessions a week is about 1,850
@@ -304,6 +328,8 @@ CELERY_TIMEZONE = "UTC"
 # Periodic jobs: name -> task and schedule. Each also runs by hand: `python manage.py runjob NAME`.
 CELERY_BEAT_SCHEDULE = {
     "flush_expired_tokens": {"task": "accounts.flush_expired_tokens", "schedule": crontab(hour=3, minute=17)},
+    # Issue 17: invitation and reset emails still unsent (broker or mail server down when they were due).
+    "send_unsent_account_emails": {"task": "accounts.send_unsent_account_emails", "schedule": crontab(minute="*/5")},
     # Cheap when idle (an index on the next check instant); states change at patients' local midnights.
     "injection_watch": {"task": "alerts.injection_watch", "schedule": crontab(minute="*/5")},
     # Cheap when idle (an index on the next judgement instant): alerts follow dose writes within minutes, and each

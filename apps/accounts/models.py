@@ -159,3 +159,40 @@ class CareTeamAssignment(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.staff} -> {self.patient}"
+
+
+# --- her own account (issue 17 part 6): invitations and password resets ------------------------------------------
+class AccountToken(BaseModel):
+    """A one-time way to set a password, sent by email: an invitation (a patient enrolled without one) or a password
+    reset (any role). The email carries a long random token (for the link) and a short code (typed in the app with
+    her email); only their hashes are stored, written by the worker that sends the email, so the secrets never sit in
+    the database or the broker. At most one live token per account and purpose: a new one revokes the previous."""
+
+    class Purpose(models.TextChoices):
+        INVITATION = "invitation", "Invitation"
+        PASSWORD_RESET = "password_reset", "Password reset"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_tokens")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)  # SHA-256 of the link's token
+    code_hash = models.CharField(max_length=64, blank=True)  # HMAC (SECRET_KEY) of the row id and the short code
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    # Superseded by a newer one, killed by too many wrong codes, or her password set another way.
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    failed_codes = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "purpose"],
+                condition=models.Q(used_at__isnull=True, revoked_at__isnull=True),
+                name="account_token_one_live_per_purpose",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} for {self.user_id}"

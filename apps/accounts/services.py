@@ -43,7 +43,7 @@ def email_taken_error(email: str, *, actor: User | None) -> ValidationError:
 def user_create(
     *,
     email: str,
-    password: str,
+    password: str | None,
     role: Role,
     organisation: Organisation | None,
     full_name: str = "",
@@ -51,21 +51,27 @@ def user_create(
 ) -> User:
     """Create a login. Validates the password is strong enough (Django validators) and then that the email is free
     (in that order, so a weak password is refused the same way whether or not the email has an account); the
-    refusal of a taken email is worded for `actor` (email_taken_error)."""
+    refusal of a taken email is worded for `actor` (email_taken_error). With `password=None` the account has no
+    usable password until she sets one (an invitation, apps/accounts/account_tokens.py)."""
     email = normalise_email(email)
     if role != Role.ADMIN and organisation is None:
         raise ValidationError({"organisation": ["This role belongs to an organisation."]})
     user = User(email=email, role=role, organisation=organisation, full_name=full_name.strip())
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise ValidationError({"password": exc.messages}) from exc
+    if password is not None:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from exc
     if User.objects.filter(email=email).exists():
         raise email_taken_error(email, actor=actor)
-    user.set_password(password)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
     try:
         with transaction.atomic():
             user.save()
+            user.__dict__.pop("_password_removed", None)  # a new account's: no password change to announce later
     except IntegrityError as exc:  # a concurrent sign-up with the same email
         raise email_taken_error(email, actor=actor) from exc
     return user

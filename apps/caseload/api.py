@@ -75,7 +75,15 @@ class PatientListQuery(QuerySerializer):
 class PatientListCreateView(PaginatedListMixin, APIView):
     class Input(ProfileFields):
         email = serializers.EmailField(max_length=254)
-        password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+        password = serializers.CharField(
+            max_length=128,
+            write_only=True,
+            trim_whitespace=False,
+            required=False,
+            help_text="Leave out (the usual way): she is emailed an invitation to choose her own password "
+            "(a one-time link and a short code, valid INVITATION_TTL_HOURS). Given, she signs in with it and is "
+            "not invited.",
+        )
         full_name = serializers.CharField(max_length=200, required=False, default="")
         organisation = serializers.UUIDField(required=False, help_text="Admins only; staff enrol into their own.")
         mrn = mrn_field()
@@ -106,7 +114,11 @@ class PatientListCreateView(PaginatedListMixin, APIView):
         )
         return paginator.get_paginated_response(PatientOutput(page, many=True).data)
 
-    @extend_schema(request=Input, responses={201: PatientOutput}, summary="Enrol a patient (coordinator, admin)")
+    @extend_schema(
+        request=Input,
+        responses={201: PatientOutput},
+        summary="Enrol a patient and invite her to set her password (coordinator, admin)",
+    )
     def post(self, request: Request) -> Response:
         require_role(request_user(request), Role.COORDINATOR, Role.ADMIN)
         values = validated(self.Input, request.data)
@@ -125,4 +137,6 @@ class PatientListCreateView(PaginatedListMixin, APIView):
             organisation = actor.organisation  # type: ignore[assignment]
         patient = profile_services.patient_enrol(actor=actor, organisation=organisation, **values)
         audit_record(actor=actor, action="create", resource="patient", patient_ids=[patient.id], request=request)
+        if values.get("password") is None:  # issue 17: her invitation went out with the enrolment
+            audit_record(actor=actor, action="create", resource="invitation", patient_ids=[patient.id], request=request)
         return Response(PatientOutput(patient).data, status=status.HTTP_201_CREATED)

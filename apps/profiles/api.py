@@ -9,6 +9,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.account_tokens import invitation_status
+from apps.accounts.api_account import InvitationStatusOutput
 from apps.accounts.api_base import PatientDataView, request_user
 from apps.accounts.models import MRN_MAX_LENGTH, MRN_VALIDATOR
 from apps.profiles import selectors, services
@@ -199,6 +201,18 @@ class PatientOutput(serializers.Serializer[Any]):
         return dict(AiCourseOutput(selectors.ai_course_of(patient.profile)).data)
 
 
+class PatientDetailOutput(PatientOutput):
+    invitation = serializers.SerializerMethodField(
+        help_text="Her latest invitation to set her own password (issue 17), or null when she never had one (staff "
+        "set her password at enrolment)."
+    )
+
+    @extend_schema_field(InvitationStatusOutput(allow_null=True))
+    def get_invitation(self, patient: Any) -> dict[str, Any] | None:
+        found = invitation_status(patient.user)
+        return dict(InvitationStatusOutput(found).data) if found is not None else None
+
+
 class PatientDetailView(PatientDataView):
     audit_resource = "patient"
     roles_by_method = {"PATCH": (Role.PATIENT, Role.COORDINATOR, Role.ADMIN)}
@@ -210,9 +224,9 @@ class PatientDetailView(PatientDataView):
         class Meta(ProfileFields.Meta):
             fields = [*ProfileFields.Meta.fields, "full_name", "mrn"]
 
-    @extend_schema(responses=PatientOutput, summary="A patient's profile")
+    @extend_schema(responses=PatientDetailOutput, summary="A patient's profile, and the state of her invitation")
     def get(self, request: Request, patient_id: str) -> Response:
-        return Response(PatientOutput(self.get_patient(request, patient_id)).data)
+        return Response(PatientDetailOutput(self.get_patient(request, patient_id)).data)
 
     @extend_schema(request=Input, responses=PatientOutput, summary="Change profile fields")
     def patch(self, request: Request, patient_id: str) -> Response:

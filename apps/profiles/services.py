@@ -7,8 +7,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from apps.accounts.account_tokens import invitation_create
 from apps.accounts.models import Organisation, Patient, User
 from apps.accounts.services import care_team_assign, user_create
+from apps.accounts.tasks import enqueue_after_commit, send_account_email
 from apps.profiles.lab_ranges import lab_value_errors
 from apps.profiles.models import AiStopReason, BoneDensityResult, LabResult, PatientProfile
 from apps.profiles.rules import add_months
@@ -127,16 +129,17 @@ def patient_enrol(
     *,
     actor: User,
     email: str,
-    password: str,
     organisation: Organisation,
     birth_date: date,
     timezone: str,
+    password: str | None = None,
     full_name: str = "",
     mrn: str = "",
     **profile_fields: Any,
 ) -> Patient:
     """Create a patient's login, her membership and profile; the enrolling coordinator joins her care team. `mrn`:
-    her clinic's medical record number, unique in the organisation (a duplicate: ValidationError on `mrn`)."""
+    her clinic's medical record number, unique in the organisation (a duplicate: ValidationError on `mrn`). Without
+    a password she is invited to choose her own: the invitation is emailed once this transaction commits."""
     unknown = set(profile_fields) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
@@ -148,6 +151,9 @@ def patient_enrol(
     _save_profile(PatientProfile(patient=patient, birth_date=birth_date, timezone=timezone, **profile_fields))
     if actor.role == Role.COORDINATOR:
         care_team_assign(actor=actor, patient=patient, staff=actor)
+    if password is None:
+        invitation = invitation_create(user=user, actor=actor)
+        enqueue_after_commit(send_account_email, str(invitation.pk))
     return patient
 
 

@@ -12,14 +12,15 @@ def test_seed_demo_is_idempotent_and_its_logins_work(db: None, capsys) -> None:
     call_command("seed_demo")
     first = capsys.readouterr().out
     counts = [m.objects.count() for m in (User, Patient, CareTeamAssignment, BoneDensityResult, LabResult)]
-    assert counts[:2] == [6, 3]  # admin, coordinator, pharmacist, three patients
+    assert counts[:2] == [7, 4]  # admin, coordinator, pharmacist, three patients, and Lena (invited, issue 17)
     assert all(counts)
     call_command("seed_demo")
     assert capsys.readouterr().out == first
     assert [m.objects.count() for m in (User, Patient, CareTeamAssignment, BoneDensityResult, LabResult)] == counts
 
     client = APIClient()
-    emails = [line.split()[1] for line in first.splitlines() if "@demo.bonesync.test" in line]
+    logins = [line for line in first.splitlines() if "@demo.bonesync.test" in line and not line.startswith("Invited")]
+    emails = [line.split()[1] for line in logins]
     assert len(emails) == 6
     for email in emails:
         response = client.post("/api/v1/auth/token/", {"email": email, "password": DEMO_PASSWORD}, format="json")
@@ -28,7 +29,10 @@ def test_seed_demo_is_idempotent_and_its_logins_work(db: None, capsys) -> None:
     coordinator = User.objects.get(role="coordinator")
     client.force_authenticate(coordinator)
     patients = client.get("/api/v1/patients/").json()["results"]
-    assert len(patients) == 3
+    assert len(patients) == 4
+    [lena] = [p for p in patients if p["email"] == "lena@demo.bonesync.test"]
+    assert client.get(f"/api/v1/patients/{lena['id']}/").json()["invitation"]["state"] == "pending"
+    patients = [p for p in patients if p is not lena]
     assessments = {p["full_name"]: client.get(f"/api/v1/patients/{p['id']}/bone-health/").json() for p in patients}
     # All three are on bone-directed therapy (denosumab, alendronate, zoledronic acid): none is told to start it.
     # Margaret's H2 reasons (T -2.3, fracture) still show why she needs it.
@@ -60,6 +64,26 @@ def test_seed_demo_is_idempotent_and_its_logins_work(db: None, capsys) -> None:
     [request] = [a for a in alerts if a["kind"] == "review_changes_requested"]
     history = client.get(f"/api/v1/reviews/{request['schedule']}/history/").json()
     assert [(d["decision"], d["reviewer_name"]) for d in history] == [("request_changes", "Paul Lindqvist")]
+
+
+def test_the_demo_invites_lena_once_with_a_working_code(db: None, capsys) -> None:
+    """Issue 17: she has no password; the first seed emails her invitation (link and code), a second run does not."""
+    from django.core import mail
+
+    from tests.accounts.test_own_account import secrets_of
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert [m.to for m in mail.outbox] == [["lena@demo.bonesync.test"]]
+    lena = User.objects.get(email="lena@demo.bonesync.test")
+    assert not lena.has_usable_password()
+    _, code = secrets_of(mail.outbox[0])
+    response = APIClient().post(
+        "/api/v1/auth/invitation/accept/",
+        {"email": lena.email, "code": code, "new_password": "Lena-chooses-2026"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
 
 
 def test_the_demo_has_a_booked_injection_on_margarets_timeline(db: None, capsys) -> None:

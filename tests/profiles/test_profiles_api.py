@@ -160,7 +160,8 @@ def test_enrol_required_fields_are_required(world: World, client_for) -> None:
     response = client_for(world.cora).post(PATIENTS, {"email": "x@example.org"}, format="json")
     assert response.status_code == 400
     fields = response.json()["error"]["fields"]
-    assert {"password", "birth_date", "timezone"} <= set(fields)
+    assert {"birth_date", "timezone"} <= set(fields)
+    assert "password" not in fields  # optional since issue 17: without one she is invited to choose her own
     assert row_counts() == before
 
 

@@ -1,6 +1,8 @@
-"""Loads a demo organisation (a coordinator, a pharmacist, three patients with DXA results and labs) and prints
-the logins. Idempotent: running it again changes nothing and prints the same logins."""
+"""Loads a demo organisation (a coordinator, a pharmacist, three patients with DXA results and labs, and a fourth
+patient invited to choose her password) and prints the logins. Idempotent: running it again changes nothing and
+prints the same logins."""
 
+import smtplib
 import uuid
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -9,8 +11,9 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from apps.accounts.models import Organisation, Patient, User
+from apps.accounts.models import AccountToken, Organisation, Patient, User
 from apps.accounts.services import care_team_assign, organisation_create, staff_create, user_create
+from apps.accounts.tasks import send_account_email
 from apps.demo.review_request import seed_review_request
 from apps.profiles.services import bone_density_record, lab_record, patient_enrol
 from backend.roles import Role
@@ -294,6 +297,38 @@ def _seed_contacts(coordinator: User) -> None:
     )
 
 
+# Issue 17: a patient enrolled the usual way, without a password: she has an invitation to choose her own, pending.
+INVITED: dict[str, Any] = {
+    "email": "lena@demo.bonesync.test",
+    "full_name": "Lena Fischer",
+    "birth_date": date(1962, 5, 30),
+    "timezone": "Europe/Berlin",
+    "aromatase_inhibitor": "anastrozole",
+    "ai_started_on": date(2025, 10, 6),
+    "ai_planned_years": 5,
+}
+
+
+def _seed_invitation(coordinator: User, organisation: Organisation) -> str | None:
+    """Enrol Lena without a password (her invitation is emailed once the seed commits); her invitation's id, or None
+    when she is there already."""
+    if User.objects.filter(email=INVITED["email"]).exists():
+        return None
+    patient = patient_enrol(actor=coordinator, organisation=organisation, **INVITED)
+    row = AccountToken.objects.get(user=patient.user, purpose=AccountToken.Purpose.INVITATION)
+    return str(row.pk)
+
+
+def _send_invitation_now(row_id: str) -> bool:
+    """The first seed sends Lena's invitation itself, so the demo shows her email (the console backend prints it,
+    link and code) before the worker starts; the worker's queued copy then finds it sent. A mail server that is not
+    there leaves it to the worker."""
+    try:
+        return send_account_email(row_id)
+    except (OSError, smtplib.SMTPException):
+        return False
+
+
 class Command(BaseCommand):
     help = "Load the demo organisation and print its logins (idempotent)."
 
@@ -307,6 +342,9 @@ class Command(BaseCommand):
             _seed_appointments(coordinator)
             _seed_contacts(coordinator)
             _seed_joint_pain()
+            invitation = _seed_invitation(coordinator, coordinator.organisation)  # type: ignore[arg-type]
+        if invitation is not None:
+            _send_invitation_now(invitation)
         self.stdout.write(self.style.SUCCESS(f"Demo organisation: {ORGANISATION}"))
         self.stdout.write(f"All demo logins use the password: {DEMO_PASSWORD}")
         for email, name, role in STAFF:
@@ -314,6 +352,11 @@ class Command(BaseCommand):
         for spec in PATIENTS:
             self.stdout.write(f"  {'patient':<12} {spec['email']:<42} {spec['full_name']}")
         self.stdout.write(f"  {'admin':<12} {'admin@demo.bonesync.test':<42} (Django admin at /admin/)")
+        self.stdout.write(
+            f"Invited, no password yet: {INVITED['email']} ({INVITED['full_name']}): her invitation email (link and "
+            "code) goes through EMAIL_URL, printed by the first seed or the worker (var/celery.log); accept it with "
+            "POST /api/v1/auth/invitation/accept/, or resend it with POST /api/v1/patients/{id}/invitation/resend/."
+        )
 
     def _seed(self) -> None:
         if not User.objects.filter(email="admin@demo.bonesync.test").exists():
