@@ -225,6 +225,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where the links in the emails lead: the app's (universal-link) base; the one-time token travels in the fragment,
 # which browsers and proxies do not send to any server or log.
 BONESYNC_APP_URL = env.str("BONESYNC_APP_URL", default="http://localhost:8000/app").rstrip("/")
+# The console's public URL: staff's password-reset links open it.
+BONESYNC_CONSOLE_URL = env.str("BONESYNC_CONSOLE_URL", default="http://localhost:8000/console").rstrip("/")
 INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
 PASSWORD_RESET_TTL_MINUTES = env.int("PASSWORD_RESET_TTL_MINUTES", default=60)
 # Wrong short codes an invitation or reset survives: the next wrong one revokes it (a new one must be sent).

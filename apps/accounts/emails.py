@@ -1,7 +1,8 @@
 """The account emails (invitation, password reset): plain text, through Django's email backend (EMAIL_URL).
 
 They say nothing about her health: no diagnosis, no medicine, only BoneSync and her organisation's name. The texts
-are marked for translation; the link carries the one-time token in its fragment (never sent to a server)."""
+are marked for translation. A patient's link carries the one-time token in its fragment (never sent to a server);
+staff's reset links open the console."""
 
 from urllib.parse import quote
 
@@ -12,11 +13,16 @@ from django.utils import translation
 
 from apps.accounts.account_tokens import Purpose, Secrets
 from apps.accounts.models import AccountToken
+from backend.roles import Role
 
 LINK_PATHS = {Purpose.INVITATION: "invitation", Purpose.PASSWORD_RESET: "reset-password"}
 
 
-def account_link(purpose: str, token: str) -> str:
+def account_link(purpose: str, token: str, role: str = Role.PATIENT) -> str:
+    """Patients open the app (the token in the fragment); staff reset in the console, whose link page keeps the
+    token in the session and redirects to a URL without it (apps/console/password_views.py)."""
+    if purpose == Purpose.PASSWORD_RESET and role != Role.PATIENT:
+        return f"{settings.BONESYNC_CONSOLE_URL}/password-reset/{quote(token, safe='')}/"
     return f"{settings.BONESYNC_APP_URL}/{LINK_PATHS[Purpose(purpose)]}#token={quote(token)}"
 
 
@@ -30,7 +36,7 @@ def account_email(row: AccountToken, found: Secrets) -> EmailMessage:
     context = {
         "name": user.full_name,
         "organisation": user.organisation.name if user.organisation else "BoneSync",
-        "link": account_link(row.purpose, found.token),
+        "link": account_link(row.purpose, found.token, user.role),
         "code": display_code(found.code),
         "hours": settings.INVITATION_TTL_HOURS,
         "minutes": settings.PASSWORD_RESET_TTL_MINUTES,

@@ -9,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from apps.accounts.signin_limits import sign_in_limited
-from apps.console import booking_views, contact_views, review_views, summary_views, views
+from apps.console import booking_views, contact_views, password_views, review_views, summary_views, views
 from apps.console.forms import StaffAuthenticationForm
 
 app_name = "console"
@@ -30,6 +30,10 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", views.console_headers(auth_views.LogoutView.as_view()), name="logout"),  # POST only (Django 5)
+    # Forgot your password? (issue 17): apps/console/password_views.py.
+    path("password-reset/", password_views.password_reset_request, name="password_reset"),
+    path("password-reset/set/", password_views.password_reset_set, name="password_reset_set"),
+    path("password-reset/<str:token>/", password_views.password_reset_link, name="password_reset_link"),
     # The second factor (STAFF_MFA_REQUIRED): set up an authenticator app once, then a code at each sign-in.
     path("second-factor/enrol/", views.mfa_enrol, name="mfa_enrol"),
     path("second-factor/", views.mfa_verify, name="mfa_verify"),
