@@ -57,6 +57,27 @@ class Medication(BaseModel):
         return f"{self.name} {self.dose}"
 
 
+class StockTracked(models.Model):
+    """Units on hand of a self-taken medicine or a supplement (issue 17, apps.medications.stock). Null stock: not
+    tracked. Written only by apps.medications.stock (decremented with each dose taken, topped up by a refill, set by a
+    count), under the item's row lock; read-only in sync (the server owns the count, the app reads it)."""
+
+    stock_on_hand = models.PositiveIntegerField(null=True, blank=True, help_text="Units on hand; null: not tracked.")
+    pack_size = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Units in one pack.")
+    units_per_dose = models.PositiveSmallIntegerField(default=1, help_text="Units taken at each dose or intake.")
+    refill_warning_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Remind to refill when the supply left covers fewer than this many days."
+    )
+    stock_counted_at = models.DateTimeField(null=True, blank=True, help_text="Last refill, count or set-up.")
+    # Computed on every stock write (rules.stock): the local date of the last dose the units on hand cover, and the
+    # date the current refill need opened (the refill reminders' anchor; null: none expected before the plan ends).
+    supply_last_on = models.DateField(null=True, blank=True)
+    refill_due_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
 class ScheduleStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     PAUSED = "paused", "Paused"
@@ -78,7 +99,7 @@ class InjectionStateField(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
-class Schedule(SyncVersioned, BaseModel):
+class Schedule(StockTracked, SyncVersioned, BaseModel):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="schedules")
     medication = models.ForeignKey(Medication, on_delete=models.PROTECT, related_name="schedules")
     dose = models.CharField(max_length=40)

@@ -323,6 +323,19 @@ def _profile_update(*, actor: User, patient: Patient, row: Any, changes: Values)
     reminder_settings_update(actor=actor, patient=patient, **changes)
 
 
+# Issue 17: a schedule's or a supplement plan's stock, read-only to the app. The server owns the count: doses pushed
+# take their units off on the server, so two phones offline never lose each other's doses; refills and counts go
+# through the REST API.
+STOCK_COLUMNS: tuple[tuple[Any, ...], ...] = (
+    ("stock_on_hand", INT_N),
+    ("pack_size", INT_N),
+    ("units_per_dose", INT),
+    ("refill_warning_days", INT),
+    ("supply_last_on", D_N),
+    ("refill_due_on", D_N),
+)
+
+
 # --- the tables ---------------------------------------------------------------------------------------------------
 TABLES: tuple[Table, ...] = (
     Table(
@@ -379,6 +392,7 @@ TABLES: tuple[Table, ...] = (
             ("review_status", T),
             ("next_due_on", D_N),
             ("injection_state", T),
+            *STOCK_COLUMNS,
             ("created_at", MS),
             ("updated_at", MS),
         ),
@@ -436,6 +450,7 @@ TABLES: tuple[Table, ...] = (
             ("starts_on", D),
             ("ends_on", D_N),
             ("stopped_on", D_N),
+            *STOCK_COLUMNS,
             ("created_at", MS),
             ("updated_at", MS),
         ),
