@@ -83,8 +83,9 @@ class RefillReminderSource(ReminderSource):
         if not reminders:
             return set()
         ids = {r.source_id for r in reminders}
-        open_needs: dict[UUID, date] = {}
+        open_needs: dict[UUID, date | None] = {}
         for kind in stock_kinds():
             rows = kind.model._default_manager.filter(among("pk", ids), stock_on_hand__isnull=False)
-            open_needs.update(rows.exclude(refill_due_on=None).values_list("pk", "refill_due_on"))
+            for pk, due in rows.exclude(refill_due_on=None).values_list("pk", "refill_due_on"):
+                open_needs[pk] = due
         return {r.pk for r in reminders if open_needs.get(r.source_id) != r.dose_date}

@@ -138,7 +138,7 @@ def _project(item: StockTracked, *, recount: bool) -> None:
 def _store(item: StockTracked, previous_due: date | None, *, updated_at: bool = False) -> None:
     fields = [*STORED, *(STOCK_FIELDS if updated_at else ()), *(("updated_at",) if updated_at else ())]
     if updated_at:
-        item.updated_at = clock.now()
+        setattr(item, "updated_at", clock.now())  # noqa: B010 - every stocked model has it (BaseModel)
     type(item)._default_manager.filter(pk=item.pk).update(**{name: getattr(item, name) for name in fields})
     if item.refill_due_on != previous_due:
         publish(StockChanged(patient_id=item.patient_id, item_id=item.pk))  # type: ignore[attr-defined]
@@ -166,7 +166,7 @@ def stock_project(item: StockTracked) -> None:
 
 
 def _locked(item: S) -> S:
-    return type(item)._default_manager.select_for_update(of=("self",)).get(pk=item.pk)  # type: ignore[no-any-return]
+    return type(item)._default_manager.select_for_update(of=("self",)).get(pk=item.pk)
 
 
 def _check(item: StockTracked) -> None:
