@@ -11,7 +11,7 @@ from apps.medications.rules.stock import days_left, refill_anchor, supply
 from backend.recurrence import Recurrence, local_dates
 
 TODAY = date(2026, 3, 2)  # a Monday
-FAR = TODAY + timedelta(days=5000)
+FAR = TODAY + timedelta(days=100 * 366)  # as the service reads ahead
 
 
 def doses(recurrence: Recurrence, *, starts_on: date = date(2026, 1, 5), ends_on: date | None = None, first=TODAY):
