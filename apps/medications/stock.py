@@ -12,10 +12,11 @@ closes, StockChanged is published and her refill reminders follow (apps.medicati
 The stocked kinds are registered (`register_stock_kind`): schedules here, supplement plans by their app.
 """
 
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any, TypeVar
+from datetime import date, datetime, timedelta
+from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -23,10 +24,20 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext
 
 from apps.accounts.models import User
-from apps.medications.models import AdministeredBy, DoseRecord, DoseStatus, Schedule, ScheduleStatus, StockTracked
+from apps.medications.models import (
+    AdministeredBy,
+    DoseRecord,
+    DoseStatus,
+    Schedule,
+    ScheduleStatus,
+    StockItemKind,
+    StockRefill,
+    StockTracked,
+)
 from apps.medications.rules import stock as rules
 from apps.medications.selectors import recurrence_of
 from backend import clock
+from backend.client_ids import insert_or_replay, replayed, stated_body
 from backend.events import StockChanged, publish
 from backend.recurrence import local_dates
 from backend.updates import refuse_unknown
@@ -43,6 +54,7 @@ class StockKind:
     is in force (no refill is needed for a paused or stopped one), and why it cannot hold stock ("" when it can)."""
 
     model: type[StockTracked]
+    item_kind: str  # StockItemKind: how a refill names it
     doses_ahead: Callable[[Any, date], Iterator[date]]
     in_force: Callable[[Any], bool]
     refused: Callable[[Any], str]
@@ -95,6 +107,7 @@ def _schedule_refused(schedule: Schedule) -> str:
 register_stock_kind(
     StockKind(
         model=Schedule,
+        item_kind=StockItemKind.SCHEDULE,
         doses_ahead=_schedule_doses_ahead,
         in_force=lambda s: s.status == ScheduleStatus.ACTIVE,
         refused=_schedule_refused,
@@ -213,14 +226,66 @@ def stock_update(*, actor: User, item: S, **changes: Any) -> S:
     return item
 
 
+def stock_kind_named(item_kind: str) -> StockKind | None:
+    return next((kind for kind in _kinds.values() if kind.item_kind == item_kind), None)
+
+
+@dataclass(frozen=True)
+class RefillOutcome(Generic[S]):
+    item: S
+    refill: StockRefill
+    created: bool  # False: this refill's id was recorded before (a retry), nothing added again
+
+
+CLOCK_SKEW = timedelta(minutes=5)  # as for doses: a phone clock a little ahead is not "the future"
+MAX_REFILL_AGE = timedelta(days=400)
+
+
 @transaction.atomic
-def stock_refill(*, actor: User, item: S, packs: int | None = None, units: int | None = None) -> S:
-    """She picked up a refill: `packs` full packs (of `pack_size` units) or `units` units are added. An untracked
-    item starts being tracked from 0. Over the limit or without a pack size: ValidationError, nothing changed."""
+def stock_refill(
+    *,
+    actor: User,
+    item: S,
+    packs: int | None = None,
+    units: int | None = None,
+    id: uuid.UUID | None = None,
+    refilled_at: datetime | None = None,
+    stated: Collection[str] | None = None,
+) -> RefillOutcome[S]:
+    """She picked up a refill: `packs` full packs (of `pack_size` units) or `units` units are added, and the refill
+    is recorded (`id`: the client's, so a retry, or a refill recorded offline and pushed twice, adds nothing again;
+    the same id with other values is a ConflictError). An untracked item starts being tracked from 0. Over the limit,
+    without a pack size, in the future: ValidationError, nothing changed."""
     if (packs is None) == (units is None):
         raise ValidationError({"packs": ["Give either packs or units."]})
     item = _locked(item)
+    kind = _kind(item)
+    now = clock.now()
+    # What the client gave is compared on a retry (`stated` narrows it further): not a default filled in here.
+    given = {"item_kind", "item_id", *(name for name, v in (("packs", packs), ("units", units)) if v is not None)}
+    if refilled_at is not None:
+        given.add("refilled_at")
+    refilled_at = refilled_at or now
+    body = stated_body(
+        {
+            "item_kind": ("item_kind", kind.item_kind),
+            "item_id": ("item_id", item.pk),
+            "packs": ("packs", packs),
+            "units": ("units", units),
+            "refilled_at": ("refilled_at", refilled_at),
+        },
+        given if stated is None else given & set(stated),
+    )
+    refill_id = id or uuid.uuid4()
+    patient_id = item.patient_id  # type: ignore[attr-defined]
+    existing = replayed(StockRefill, refill_id, body=body, patient_id=patient_id)
+    if existing is not None:
+        return RefillOutcome(item, existing, created=False)
     _check(item)
+    if refilled_at > now + CLOCK_SKEW:
+        raise ValidationError({"refilled_at": ["Cannot be in the future."]})
+    if refilled_at < now - MAX_REFILL_AGE:
+        raise ValidationError({"refilled_at": ["More than 400 days ago."]})
     errors: dict[str, list[str]] = {}
     if packs is not None:
         if not 1 <= packs <= rules.MAX_REFILL_PACKS:
@@ -238,9 +303,22 @@ def stock_refill(*, actor: User, item: S, packs: int | None = None, units: int |
     if errors:
         raise ValidationError(errors)
     assert units is not None
+    refill = StockRefill(
+        id=refill_id,
+        patient_id=patient_id,
+        item_kind=kind.item_kind,
+        item_id=item.pk,
+        packs=packs,
+        units=units,
+        refilled_at=refilled_at,
+        recorded_by=actor,
+    )
+    stored, created = insert_or_replay(refill, body=body, patient_id=patient_id)
+    if not created:
+        return RefillOutcome(item, stored, created=False)
     previous_due = item.refill_due_on
     item.stock_on_hand = (item.stock_on_hand or 0) + units
-    item.stock_counted_at = clock.now()
+    item.stock_counted_at = now
     _project(item, recount=True)
     _store(item, previous_due, updated_at=True)
-    return item
+    return RefillOutcome(item, refill, created=True)

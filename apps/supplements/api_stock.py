@@ -20,6 +20,7 @@ from apps.medications.api_stock import (
     StockView,
 )
 from apps.supplements import selectors
+from backend.schema import CLIENT_ID_REUSED
 
 
 class SupplementPlanStockView(StockView):
@@ -45,6 +46,10 @@ class SupplementPlanRefillView(RefillView):
     def records(self, patient: Patient) -> QuerySet[Any]:
         return selectors.plan_list(patient=patient)
 
-    @extend_schema(request=RefillInput, responses=StockOutput, summary=REFILL_POST)
+    @extend_schema(
+        request=RefillInput,
+        responses={201: StockOutput, 200: StockOutput, 409: CLIENT_ID_REUSED},
+        summary=REFILL_POST,
+    )
     def post(self, request: Request, patient_id: str, **kwargs: str) -> Response:
         return super().post(request, patient_id, **kwargs)

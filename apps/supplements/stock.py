@@ -8,6 +8,7 @@ from itertools import repeat
 
 from django.utils.translation import gettext
 
+from apps.medications.models import StockItemKind
 from apps.medications.stock import FAR_DAYS, StockKind, register_stock_kind
 from apps.supplements.models import PlanStatus, SupplementIntake, SupplementPlan
 from apps.supplements.reminders import DETAILED_NAMES
@@ -30,6 +31,7 @@ def register() -> None:
     register_stock_kind(
         StockKind(
             model=SupplementPlan,
+            item_kind=StockItemKind.SUPPLEMENT_PLAN,
             doses_ahead=_doses_ahead,
             in_force=lambda plan: plan.status == PlanStatus.ACTIVE,
             refused=lambda plan: "",

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 
 from apps.accounts.models import Patient
-from apps.medications.models import Schedule
+from apps.medications.models import Schedule, StockRefill
 from apps.supplements.models import SupplementPlan
 from backend.models import AuditEvent
 from tests.conftest import World
@@ -153,7 +153,7 @@ def test_a_refill_adds_packs_or_units(world: World, client_for) -> None:
     schedule = weekly(world.ann)
     set_stock(ann, world.ann, schedule, stock_on_hand=1, pack_size=4)
     response = ann.post(url(world.ann, schedule, "refill"), {"packs": 3}, format="json")
-    assert response.status_code == 200, response.content
+    assert response.status_code == 201, response.content
     assert response.json()["stock_on_hand"] == 13
     response = ann.post(url(world.ann, schedule, "refill"), {"units": 2}, format="json")
     assert response.json()["stock_on_hand"] == 15
@@ -224,6 +224,58 @@ def test_a_clinic_given_injection_has_no_stock(world: World, client_for) -> None
     assert stock_of(injection) is None
 
 
+def test_a_refill_posted_again_adds_nothing_and_its_id_reused_is_a_409(world: World, client_for) -> None:
+    ann = client_for(world.ann.user)
+    schedule = weekly(world.ann)
+    set_stock(ann, world.ann, schedule, stock_on_hand=1, pack_size=4)
+    refill: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "packs": 2,
+        "refilled_at": (NOON - timedelta(hours=2)).isoformat(),
+    }
+    assert ann.post(url(world.ann, schedule, "refill"), refill, format="json").status_code == 201
+    again = ann.post(url(world.ann, schedule, "refill"), refill, format="json")
+    assert (again.status_code, again.json()["stock_on_hand"]) == (200, 9)
+    other = ann.post(url(world.ann, schedule, "refill"), {**refill, "packs": 3}, format="json")
+    assert other.status_code == 409
+    assert other.json()["error"]["fields"] == {"packs": ["Differs from the record already stored under this id."]}
+    assert stock_of(schedule) == 9
+    assert StockRefill.objects.get(pk=refill["id"]).units == 8
+
+
+@pytest.mark.django_db(transaction=True)  # a pull reads committed versions
+def test_a_refill_recorded_offline_is_added_once_however_often_pushed(world: World, client_for) -> None:
+    schedule = weekly(world.ann)
+    plan = make_plan(world.ann)
+    ann = client_for(world.ann.user)
+    set_stock(ann, world.ann, schedule, stock_on_hand=1, pack_size=4)
+    app = App(client_for(world.ann.user), world.ann)
+    app.pull()
+    at = int((NOON - timedelta(hours=1)).timestamp() * 1000)
+    refill = {"id": str(uuid.uuid4()), "item_kind": "schedule", "item_id": str(schedule.id), "packs": 1}
+    plan_refill = {"id": str(uuid.uuid4()), "item_kind": "supplement_plan", "item_id": str(plan.id), "units": 60}
+    created = [{**r, "refilled_at": at, "_status": "created", "_changed": ""} for r in (refill, plan_refill)]
+    assert app.push(table_changes(stock_refills={"created": created})) == {}
+    app.push(table_changes(stock_refills={"created": created}))  # the answer was lost
+    assert (stock_of(schedule), stock_of(plan)) == (5, 60)
+    pulled = app.pull()
+    assert {r["id"]: r["units"] for r in pulled["changes"]["stock_refills"]["updated"]} == {
+        refill["id"]: 4,
+        plan_refill["id"]: 60,
+    }
+    row = next(r for r in pulled["changes"]["schedules"]["updated"] if r["id"] == str(schedule.id))
+    assert row["stock_on_hand"] == 5
+    # Someone else's item, a clinic-given injection: rejected per record, nothing added.
+    injection = make_schedule(world.ann, "denosumab", starts_on=TODAY + timedelta(days=30))
+    bad: list[dict[str, Any]] = [
+        {**refill, "id": str(uuid.uuid4()), "item_id": str(daily(world.bea).id), "refilled_at": at},
+        {**refill, "id": str(uuid.uuid4()), "item_id": str(injection.id), "refilled_at": at},
+    ]
+    body = app.push(table_changes(stock_refills={"created": bad}))
+    assert sorted(body["experimentalRejectedIds"]["stock_refills"]) == sorted(r["id"] for r in bad)
+    assert stock_of(schedule) == 5
+
+
 # --- who may --------------------------------------------------------------------------------------------------------
 def test_her_coordinator_writes_audited_the_pharmacist_reads_other_organisations_get_404(
     world: World, client_for
@@ -236,7 +288,7 @@ def test_her_coordinator_writes_audited_the_pharmacist_reads_other_organisations
         == 200
     )
     assert (
-        client_for(world.cora).post(url(world.ann, schedule, "refill"), {"units": 5}, format="json").status_code == 200
+        client_for(world.cora).post(url(world.ann, schedule, "refill"), {"units": 5}, format="json").status_code == 201
     )
     audited = AuditEvent.objects.filter(actor=world.cora, resource="schedule_stock", patient_id=world.ann.id)
     assert sorted(audited.values_list("action", flat=True)) == ["create", "update"]
