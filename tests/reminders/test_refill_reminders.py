@@ -1,7 +1,7 @@
 """The refill reminder (apps/medications/refill_reminders.py, issue 17), end to end through materialise and the real
 dispatch with the push provider faked at its library: at 10:00 her time on the day the need opens and once more 3
 days later, pushed exactly once each; none once refilled, none while paused or stopped; the 10:00 stays 10:00
-across the DST change; the drug named only with her opt-in."""
+across the DST change; quiet hours defer it; the drug named only with her opt-in."""
 
 import uuid
 from collections.abc import Iterator
@@ -151,3 +151,17 @@ def test_a_supplement_plan_running_low_is_reminded_in_generic_words(
     dispatch()
     assert [r.state for r in refills(world.ann)] == [OccurrenceState.SENT, OccurrenceState.PENDING]
     assert "Time to refill your supplement" in [m.body for m in fake_fcm.delivered]
+
+
+def test_quiet_hours_defer_it_like_any_reminder(
+    world: World, make_device: Any, fake_fcm: Any, tm: time_machine.Traveller
+) -> None:
+    PatientProfile.objects.filter(pk=world.ann.pk).update(quiet_hours_start=time(9, 30), quiet_hours_end=time(10, 30))
+    make_device(world.ann.user, "fcm", token="ann-phone")
+    weekly_with_two_tablets(world.ann)
+    materialise(patient_ids=[world.ann.id])
+    tm.move_to(TUESDAY_10)
+    report = dispatch()
+    assert (report.sent, report.deferred) == (0, 1)
+    tm.move_to(TUESDAY_10 + timedelta(minutes=30))
+    assert dispatch().sent == 1
