@@ -247,3 +247,13 @@ class AiCourseResumed(Event):
     receivers_in_transaction: ClassVar[bool] = True
     patient_id: UUID
     stopped_on: date = field(repr=False)  # the stop that ended
+
+
+@dataclass(frozen=True)
+class StockChanged(Event):
+    """The refill need of a tracked medicine or supplement opened, moved or closed (apps.medications.stock: a dose
+    taken or undone, a refill, a count). After commit: her refill reminders follow at once (the materialise job
+    would catch them up within minutes)."""
+
+    patient_id: UUID
+    item_id: UUID

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from apps.accounts.api_base import PatientDataView, PatientRecordView, request_user
 from apps.accounts.models import Patient, User
 from apps.medications import selectors, services
+from apps.medications.api_stock import StockOutput
 from apps.medications.models import (
     DoseRecord,
     DoseSource,
@@ -114,6 +115,9 @@ class ScheduleOutput(serializers.Serializer[Any]):
     next_due_at = serializers.SerializerMethodField(help_text="Instant of the next dose.")
     injection_state = serializers.SerializerMethodField(help_text="DOMAIN D5, 6-monthly injectables only.")
     days_overdue = serializers.SerializerMethodField()
+    stock = StockOutput(
+        source="*", help_text="Stock and refills (issue 17); written through .../stock/ and .../refill/."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

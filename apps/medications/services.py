@@ -35,6 +35,7 @@ from apps.medications.rules.injection import (
     next_due_date,
 )
 from apps.medications.selectors import injection_status_now, recurrence_of
+from apps.medications.stock import stock_doses_taken, stock_project
 from backend import clock
 from backend.client_ids import insert_or_replay, replayed, stated_body
 from backend.events import DoseRecorded, PlanChanged, ReviewDecided, publish
@@ -191,6 +192,7 @@ def _save_and_announce(schedule: Schedule, now: datetime) -> Schedule:
     review rechecks her other verified ones, her stored adherence is refreshed, PlanChanged is published."""
     _refresh_injection_due(schedule, now)
     schedule.save()
+    stock_project(schedule)  # issue 17: paused, resumed or moved, its supply lasts to another date
     review_recheck(patient_id=schedule.patient_id, exclude=schedule.pk)
     adherence_refresh([schedule])
     publish(PlanChanged(patient_id=schedule.patient_id, plan_id=schedule.pk, plan_kind="medication"))
@@ -326,6 +328,7 @@ def dose_record(
     if not created:  # the same id raced in through another schedule's lock, with the same values
         return DoseOutcome(stored, created=False)
     _after_dose_change(schedule, dose)
+    stock_doses_taken(schedule, 1 if dose.status == DoseStatus.TAKEN else 0)  # issue 17; a replay returned above
     return DoseOutcome(dose, created=True)
 
 
@@ -420,6 +423,7 @@ def doses_record_new(
         for schedule_id, written in by_schedule.items():
             schedule = schedules[schedule_id]
             _after_doses_recorded(schedule, _move_injection_due(schedule, written, last_given.get(schedule_id), now))
+            stock_doses_taken(schedule, sum(dose.status == DoseStatus.TAKEN for dose in written))  # issue 17
     return {dose.pk for dose in rows}, refused
 
 
@@ -482,11 +486,14 @@ def dose_correct(*, actor: User, dose: DoseRecord, **changes: Any) -> DoseRecord
         .get(pk=dose.schedule_id)
     )
     dose = DoseRecord.objects.select_for_update().get(pk=dose.pk)
+    was_taken = dose.status == DoseStatus.TAKEN
     apply_changes(dose, changes)
     dose.taken_on = _check_dose(schedule, taken_at=dose.taken_at, status=dose.status, exclude=dose.pk)
     dose.full_clean(exclude=["patient", "schedule", "recorded_by"], validate_unique=False)
     dose.save()
     _after_dose_change(schedule, dose)
+    # issue 17: taken -> skipped (an undo) puts its units back; skipped -> taken takes them off.
+    stock_doses_taken(schedule, int(dose.status == DoseStatus.TAKEN) - int(was_taken))
     return dose
 
 

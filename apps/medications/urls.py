@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.medications import api, api_off_ramp, api_review
+from apps.medications import api, api_off_ramp, api_review, api_stock
 
 P = "patients/<uuid:patient_id>/"
 urlpatterns = [
@@ -8,6 +8,8 @@ urlpatterns = [
     path(f"{P}schedules/", api.ScheduleListCreateView.as_view(), name="schedules"),
     path(f"{P}schedules/<uuid:schedule_id>/", api.ScheduleDetailView.as_view(), name="schedule-detail"),
     path(f"{P}schedules/<uuid:schedule_id>/occurrences/", api.OccurrenceListView.as_view(), name="occurrences"),
+    path(f"{P}schedules/<uuid:schedule_id>/stock/", api_stock.ScheduleStockView.as_view(), name="schedule-stock"),
+    path(f"{P}schedules/<uuid:schedule_id>/refill/", api_stock.ScheduleRefillView.as_view(), name="schedule-refill"),
     path(f"{P}doses/", api.DoseListCreateView.as_view(), name="doses"),
     path(f"{P}doses/<uuid:dose_id>/", api.DoseDetailView.as_view(), name="dose-detail"),
     path(f"{P}adherence/", api_review.AdherenceView.as_view(), name="adherence"),

@@ -15,6 +15,7 @@ from backend.events import (
     PlanChanged,
     ProfileChanged,
     SignedOut,
+    StockChanged,
     subscribe,
 )
 
@@ -30,13 +31,14 @@ def connect() -> None:
     # She stopped or restarted her AI: the weekly check-in asks only while she is on it.
     subscribe(AiCourseStopped, refresh_patient_reminders)
     subscribe(AiCourseResumed, refresh_patient_reminders)
+    subscribe(StockChanged, refresh_patient_reminders)  # issue 17: a refill need opened or closed
     subscribe(AlertRaised, push_alert_to_staff)
     subscribe(AlertEscalated, push_alert_to_staff)
     subscribe(SignedOut, remove_signed_out_devices, in_transaction=True)
 
 
 def refresh_patient_reminders(
-    event: PlanChanged | ProfileChanged | CheckInRecorded | AiCourseStopped | AiCourseResumed,
+    event: PlanChanged | ProfileChanged | CheckInRecorded | AiCourseStopped | AiCourseResumed | StockChanged,
 ) -> None:
     """After commit: her occurrences follow a plan created, moved, paused or stopped at once, not at the next
     materialise run (which would catch them up if this failed)."""

@@ -14,6 +14,11 @@ class SupplementPlanAdmin(PatientFixedAdmin, admin.ModelAdmin[SupplementPlan]):
     list_display = ["patient", "supplement", "amount", "unit", "daily_target", "status", "starts_on", "ends_on"]
     list_filter = ["supplement", "status"]
     raw_id_fields = ["patient", "created_by"]
+    # Issue 17: the stock has one writer (apps.medications.stock: doses, refills, counts through the API).
+    readonly_fields = [
+        *("stock_on_hand", "pack_size", "units_per_dose", "refill_warning_days", "stock_counted_at"),
+        *("supply_last_on", "refill_due_on"),
+    ]
 
     # A plan's times and nutrients feed the pharmacist's checks (DOMAIN A2, D6): after an edit here, the patient's
     # verified schedules are rechecked as after an edit through the API.

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.api_base import PatientDataView, PatientRecordView, request_user
 from apps.accounts.models import Patient, User
+from apps.medications.api_stock import StockOutput
 from apps.supplements import rules, selectors, services
 from apps.supplements.foods import FOOD_CHOICES, FOODS
 from apps.supplements.models import (
@@ -54,6 +55,10 @@ class SupplementPlanOutput(serializers.ModelSerializer[SupplementPlan]):
         "null for magnesium and vitamin K2, C4)."
     )
 
+    stock = StockOutput(
+        source="*", help_text="Stock and refills (issue 17); written through .../stock/ and .../refill/."
+    )
+
     class Meta:
         model = SupplementPlan
         fields = [
@@ -69,6 +74,7 @@ class SupplementPlanOutput(serializers.ModelSerializer[SupplementPlan]):
             "starts_on",
             "ends_on",
             "stopped_on",
+            "stock",
             "created_by",
             "created_at",
             "updated_at",

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.accounts.models import Patient
+from apps.medications.models import StockTracked
 from apps.supplements.foods import FOOD_CHOICES
 from backend.models import BaseModel, SyncVersioned
 
@@ -27,7 +28,7 @@ class PlanStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
-class SupplementPlan(SyncVersioned, BaseModel):
+class SupplementPlan(StockTracked, SyncVersioned, BaseModel):
     """What a patient should take and when. `daily_target` is clinician-set; empty means the DOMAIN default."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="supplement_plans")

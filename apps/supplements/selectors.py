@@ -22,7 +22,8 @@ CALCIUM_WINDOW_DAYS = 7  # design: the patient list's calcium_below filter avera
 
 
 def plan_list(*, patient: Patient) -> QuerySet[SupplementPlan]:
-    return SupplementPlan.objects.filter(patient=patient)
+    # Her zone comes along: a plan's stock says how many days it covers from her today (issue 17).
+    return SupplementPlan.objects.filter(patient=patient).select_related("patient__profile")
 
 
 def intake_list(*, patient: Patient, on: date | None = None) -> QuerySet[SupplementIntake]:

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from apps.accounts.models import Patient, User
 from apps.medications.services import review_recheck
+from apps.medications.stock import stock_doses_taken, stock_project
 from apps.supplements import rules
 from apps.supplements.foods import FOODS, calcium_estimate
 from apps.supplements.models import DietaryCalciumEntry, PlanStatus, SupplementIntake, SupplementPlan
@@ -140,6 +141,7 @@ def supplement_plan_update(*, actor: User, plan: SupplementPlan, **changes: Any)
         plan.stopped_on = _local_today(plan.patient)
     _validate_plan(plan, errors)
     plan.save()
+    stock_project(plan)  # issue 17: stopped, or taken at other times: its supply lasts to another date
     # DOMAIN A2/D6: a plan's times and nutrients are part of her verified schedules' findings.
     review_recheck(patient_id=plan.patient_id)
     publish(PlanChanged(patient_id=plan.patient_id, plan_id=plan.pk, plan_kind="supplement"))
@@ -213,7 +215,17 @@ def supplement_intake_record(
         note=note,
     )
     row, created = insert_or_replay(intake, body=body, patient_id=patient.pk)
+    if created and plan is not None:
+        _take_from_stock({plan.pk: 1})
     return IntakeOutcome(row, created=created)
+
+
+def _take_from_stock(intakes_by_plan: dict[uuid.UUID, int]) -> None:
+    """Issue 17: each intake recorded with a plan takes its units off the plan's stock, in the intake's transaction
+    (a replayed intake writes nothing and takes nothing). The plans are locked in id order: never a deadlock."""
+    tracked = SupplementPlan.objects.filter(pk__in=intakes_by_plan, stock_on_hand__isnull=False)
+    for plan in tracked.select_for_update(of=("self",)).select_related("patient__profile").order_by("pk"):
+        stock_doses_taken(plan, intakes_by_plan[plan.pk])
 
 
 def _new_intake(
@@ -295,7 +307,7 @@ def supplement_intakes_record_new(
     another request inserts one meanwhile, are neither: the caller records those one by one with
     supplement_intake_record (replay, conflict or refusal as usual)."""
     patient = _lock_patient(patient)
-    return insert_new_in_bulk(
+    inserted, refused = insert_new_in_bulk(
         SupplementIntake,
         intakes,
         lambda item: _new_intake(
@@ -310,6 +322,13 @@ def supplement_intakes_record_new(
             note=item.note,
         ),
     )
+    by_plan: dict[uuid.UUID, int] = {}
+    for item in intakes:
+        if item.id in inserted and item.plan is not None:
+            by_plan[item.plan.pk] = by_plan.get(item.plan.pk, 0) + 1
+    if by_plan:
+        _take_from_stock(by_plan)
+    return inserted, refused
 
 
 @dataclass(frozen=True)

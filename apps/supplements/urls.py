@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from apps.supplements import api
+from apps.supplements import api, api_stock
 
 P = "patients/<uuid:patient_id>/"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -10,6 +10,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
         f"{P}supplement-plans/<uuid:supplement_plan_id>/",
         api.SupplementPlanDetailView.as_view(),
         name="supplement-plan-detail",
+    ),
+    path(
+        f"{P}supplement-plans/<uuid:supplement_plan_id>/stock/",
+        api_stock.SupplementPlanStockView.as_view(),
+        name="supplement-plan-stock",
+    ),
+    path(
+        f"{P}supplement-plans/<uuid:supplement_plan_id>/refill/",
+        api_stock.SupplementPlanRefillView.as_view(),
+        name="supplement-plan-refill",
     ),
     path(f"{P}supplement-intakes/", api.SupplementIntakeListCreateView.as_view(), name="supplement-intakes"),
     path(f"{P}dietary-calcium/", api.DietaryCalciumListCreateView.as_view(), name="dietary-calcium"),

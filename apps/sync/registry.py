@@ -23,7 +23,8 @@ from apps.joint_pain import services as joint_pain_services
 from apps.joint_pain.models import JointPainCheckIn
 from apps.medications import selectors as medication_selectors
 from apps.medications import services as medication_services
-from apps.medications.models import DoseRecord, Schedule
+from apps.medications import stock as medication_stock
+from apps.medications.models import DoseRecord, Schedule, StockItemKind, StockRefill
 from apps.profiles.models import BoneDensityResult, PatientProfile
 from apps.profiles.services import REMINDER_SETTINGS
 from apps.reminders.models import ON_DEVICE_REASON, OccurrenceState, ReminderOccurrence
@@ -319,8 +320,46 @@ def _check_in_create(*, actor: User, patient: Patient, record_id: uuid.UUID, val
     ).created
 
 
+REFILL_COLUMNS = ("item_kind", "item_id", "packs", "units", "refilled_at")
+
+
+def _refill_create(*, actor: User, patient: Patient, record_id: uuid.UUID, values: Values) -> bool:
+    """A refill she recorded offline (issue 17), as the REST refill records it: its units added to the item's stock
+    once, whatever the number of pushes."""
+    _required(values, "item_kind", "item_id")
+    rows: Any = {
+        StockItemKind.SCHEDULE: medication_selectors.schedule_list(patient=patient),
+        StockItemKind.SUPPLEMENT_PLAN: supplement_selectors.plan_list(patient=patient),
+    }.get(values["item_kind"])
+    item = rows.filter(pk=values["item_id"]).first() if rows is not None else None
+    if item is None:
+        raise ValidationError({"item_id": ["No such schedule or supplement plan for this patient."]})
+    return medication_stock.stock_refill(
+        actor=actor,
+        item=item,
+        id=record_id,
+        packs=values.get("packs"),
+        units=values.get("units"),
+        refilled_at=values.get("refilled_at"),
+        stated={name for name in REFILL_COLUMNS if values.get(name) is not None},
+    ).created
+
+
 def _profile_update(*, actor: User, patient: Patient, row: Any, changes: Values) -> None:
     reminder_settings_update(actor=actor, patient=patient, **changes)
+
+
+# Issue 17: a schedule's or a supplement plan's stock, read-only to the app. The server owns the count: doses pushed
+# take their units off on the server, so two phones offline never lose each other's doses; refills and counts go
+# through the REST API.
+STOCK_COLUMNS: tuple[tuple[Any, ...], ...] = (
+    ("stock_on_hand", INT_N),
+    ("pack_size", INT_N),
+    ("units_per_dose", INT),
+    ("refill_warning_days", INT),
+    ("supply_last_on", D_N),
+    ("refill_due_on", D_N),
+)
 
 
 # --- the tables ---------------------------------------------------------------------------------------------------
@@ -379,6 +418,7 @@ TABLES: tuple[Table, ...] = (
             ("review_status", T),
             ("next_due_on", D_N),
             ("injection_state", T),
+            *STOCK_COLUMNS,
             ("created_at", MS),
             ("updated_at", MS),
         ),
@@ -436,6 +476,7 @@ TABLES: tuple[Table, ...] = (
             ("starts_on", D),
             ("ends_on", D_N),
             ("stopped_on", D_N),
+            *STOCK_COLUMNS,
             ("created_at", MS),
             ("updated_at", MS),
         ),
@@ -459,6 +500,22 @@ TABLES: tuple[Table, ...] = (
         unstated_when_empty=frozenset({"supplement", "amount", "unit"}),
         create=_intake_create,
         create_many=_intakes_create,
+    ),
+    Table(
+        "stock_refills",
+        StockRefill,
+        _cols(
+            ("item_kind", T),
+            ("item_id", ID),
+            ("packs", INT_N),
+            ("units", INT_N),  # always set on the server; the app may leave it empty when it gives packs
+            ("refilled_at", MS),
+            ("created_at", MS),
+        ),
+        # Issue 17: a refill recorded offline. Create-only: a wrong one is put right by a count (PATCH .../stock/).
+        creatable=frozenset(REFILL_COLUMNS),
+        unstated_when_empty=frozenset({"packs", "units"}),
+        create=_refill_create,
     ),
     Table(
         "exercise_plans",

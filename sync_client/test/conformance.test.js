@@ -183,6 +183,29 @@ test('offline create, then push: recorded on the server through the REST service
   assert.match((await ann.find('dose_records', dose.id))._raw.taken_on, /^\d{4}-\d{2}-\d{2}$/);
 });
 
+test('a refill recorded offline is added to the stock once, and the new count comes back read-only', async () => {
+  const ann = device(world.ann);
+  const stockUrl = `/api/v1/patients/${world.ann.patient_id}/schedules/${world.ann.schedule_id}/stock/`;
+  const counted = await ann.call(stockUrl, { method: 'PATCH', body: JSON.stringify({ stock_on_hand: 3, pack_size: 28 }) });
+  assert.equal(counted.status, 200);
+  await ann.sync();
+  let refill;
+  await ann.database.write(async () => {
+    refill = await ann.database.get('stock_refills').create((rec) => {
+      rec._raw.item_kind = 'schedule';
+      rec._raw.item_id = world.ann.schedule_id;
+      rec._raw.packs = 1;
+      rec._raw.refilled_at = Date.now() - 3600 * 1000;
+    });
+  });
+  await ann.sync();
+  assert.deepEqual(ann.log.pushes.at(-1).body, {});
+  assert.equal((await ann.call(stockUrl)).body.stock_on_hand, 31);
+  await ann.sync(); // the server's copies come back: the units it computed, the schedule's new count
+  assert.equal((await ann.find('stock_refills', refill.id))._raw.units, 28);
+  assert.equal((await ann.find('schedules', world.ann.schedule_id))._raw.stock_on_hand, 31);
+});
+
 test('a change on the server reaches the device on its next pull', async () => {
   const ann = device(world.ann);
   await ann.sync();

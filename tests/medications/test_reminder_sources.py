@@ -63,5 +63,6 @@ def test_every_source_is_registered() -> None:
     kinds = {source.kind for source in reminder_sources()}
     assert kinds == {
         *("medication", "injection_booking", "supplement", "exercise", "appointment"),
+        "refill",  # issue 17
         *("joint_pain_check_in", "joint_pain_nudge"),  # issue 15
     }

@@ -16,6 +16,7 @@ TABLES = (
     "reminders",
     "supplement_plans",
     "supplement_intakes",
+    "stock_refills",  # issue 17
     "exercise_plans",
     "exercise_sessions",
     "joint_pain_check_ins",

@@ -186,6 +186,31 @@ def _seed_treatment(coordinator: User, pharmacist: User) -> None:
     injection_watch()
 
 
+def _seed_stock() -> None:
+    """Issue 17: the patients' tablets on hand. Rosa has one alendronate tablet left of her pack of 4 (her weekly dose
+    is due today), so a refill is due and its reminder is pending; her anastrozole and calcium are well stocked.
+    Runs only for schedules and plans whose stock is not tracked yet."""
+    from apps.medications.models import Schedule
+    from apps.medications.stock import stock_update
+    from apps.supplements.models import SupplementPlan
+
+    for spec in PATIENTS:
+        patient = Patient.objects.select_related("user").get(user__email=spec["email"])
+        untracked = Schedule.objects.filter(patient=patient, status="active", stock_on_hand=None).exclude(
+            medication__administered_by="clinic"
+        )
+        for schedule in untracked.select_related("medication"):
+            low = schedule.medication.code == "alendronate"
+            stock_update(
+                actor=patient.user,
+                item=schedule,
+                stock_on_hand=1 if low else 40,
+                pack_size=4 if low else 30,
+            )
+        for plan in SupplementPlan.objects.filter(patient=patient, status="active", stock_on_hand=None):
+            stock_update(actor=patient.user, item=plan, stock_on_hand=120, pack_size=120)
+
+
 def _seed_appointments(coordinator: User) -> None:
     """The booking loop (issue 14): Margaret's late denosumab is booked two days from now at 10:30 her time, so the
     newcomer sees it on her timeline with its readiness (not ready: her serum calcium is old) and can record it as
@@ -338,6 +363,7 @@ class Command(BaseCommand):
             coordinator = User.objects.get(email=STAFF[0][0])
             pharmacist = User.objects.get(email=STAFF[1][0])
             _seed_treatment(coordinator, pharmacist)
+            _seed_stock()  # issue 17: a refill due, its reminder pending
             seed_review_request(pharmacist)  # issue 14: a pending request for changes on the worklist
             _seed_appointments(coordinator)
             _seed_contacts(coordinator)
