@@ -96,8 +96,8 @@ def password_reset_link(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def password_reset_set(request: HttpRequest) -> HttpResponse:
     token = request.session.get(SESSION_KEY, "")
-    if not token:
-        return page(request, "password_reset_invalid.html", {}, status=400)
+    if not token:  # opened without a link (or after using it): a page saying so; a post of a form without one is a 400
+        return page(request, "password_reset_invalid.html", {}, status=400 if request.method == "POST" else 200)
     form = NewPasswordForm(request.POST or None)
     context = {"form": form, "help": password_validators_help_text_html()}
     if request.method == "POST" and form.is_valid():

@@ -91,7 +91,10 @@ def test_an_unknown_email_gets_the_same_answer_and_no_email(
 
 def test_the_set_page_without_a_link_or_with_a_made_up_one_changes_nothing(world: World) -> None:
     browser = Client()
-    assert browser.get("/console/password-reset/set/").status_code == 400
+    alone = browser.get("/console/password-reset/set/")
+    assert alone.status_code == 200 and b"not valid any more" in alone.content
+    posted = browser.post("/console/password-reset/set/", {"new_password": NEW_PASSWORD, "repeat": NEW_PASSWORD})
+    assert posted.status_code == 400
     browser.get("/console/password-reset/" + "x" * 43 + "/")
     made_up = browser.post("/console/password-reset/set/", {"new_password": NEW_PASSWORD, "repeat": NEW_PASSWORD})
     assert made_up.status_code == 400 and b"not valid any more" in made_up.content

@@ -126,6 +126,7 @@ def sample_ids(crowd: Crowd) -> dict[str, str]:
         "alert_id": str(crowd.alert.pk),
         "appointment_pk": str(crowd.appointment.pk),
         "rest": "no-such-page/",
+        "token": "a-made-up-reset-token",  # the reset link page (it redirects to the set page, which says so)
     }
 
 
