@@ -11,8 +11,8 @@ The flow, for both purposes (AccountToken.Purpose):
    (`account_token_redeem`): the row is used, every other live row of hers revoked, her refresh tokens revoked
    (User.save publishes PasswordChanged), and her console sessions end (Django's session hash follows the password).
 
-Wrong short codes count on the row: the ACCOUNT_CODE_MAX_FAILURES-th revokes it. Every refusal (unknown email, no
-live row, expired, used, revoked, wrong token or code) is one and the same answer.
+Wrong short codes count on the row: the ACCOUNT_CODE_MAX_FAILURES-th disables its code (its link still works).
+Every refusal (unknown email, no live row, expired, used, revoked, wrong token or code) is one and the same answer.
 """
 
 import hashlib
@@ -190,6 +190,13 @@ def account_token_unsend(row_id: UUID | str) -> None:
 
 
 # --- redeeming -------------------------------------------------------------------------------------------------
+def account_tokens_revoke(*, user_id: UUID) -> int:
+    """Revoke every live invitation and reset of the account (her password was set): returns how many."""
+    return AccountToken.objects.filter(user_id=user_id, used_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=clock.now()
+    )
+
+
 class NotRedeemableError(Exception):
     """The one refusal of a token or code: nothing says which part was wrong."""
 
@@ -207,7 +214,8 @@ def _find_by_token(purpose: str, token: str) -> AccountToken | None:
 
 def _find_by_code(purpose: str, email: str, code: str) -> AccountToken | None:
     """The live row of this email's account if `code` is its code. A wrong code counts against the row, and the
-    ACCOUNT_CODE_MAX_FAILURES-th revokes it; that count is committed although the request is refused."""
+    ACCOUNT_CODE_MAX_FAILURES-th disables its code (the link still works); committed although the request is
+    refused."""
     row = (
         AccountToken.objects.select_for_update()
         .filter(
@@ -225,8 +233,10 @@ def _find_by_code(purpose: str, email: str, code: str) -> AccountToken | None:
         return row
     row.failed_codes += 1
     if row.failed_codes >= settings.ACCOUNT_CODE_MAX_FAILURES:
-        row.revoked_at = clock.now()
-    row.save(update_fields=["failed_codes", "revoked_at", "updated_at"])
+        # The code dies, not the row: anyone who knows her email can type wrong codes, and must not be able to kill
+        # the link in her mailbox (review). A resend gives her a new code.
+        row.code_hash = ""
+    row.save(update_fields=["failed_codes", "code_hash", "updated_at"])
     return None
 
 

@@ -88,7 +88,8 @@ class InvitationAcceptView(APIView):
     """She chooses her first password with her invitation's link token, or her email and its short code, and is
     signed in (the same token pair as sign-in). A token or code that is wrong, used, expired or revoked, or an email
     without a live invitation, all get one and the same 400; a password the rules refuse is a 400 on `new_password`
-    (the invitation stays usable). Five wrong codes revoke the invitation (ACCOUNT_CODE_MAX_FAILURES)."""
+    (the invitation stays usable). Five wrong codes disable its code; the link keeps working
+    (ACCOUNT_CODE_MAX_FAILURES)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -168,7 +169,7 @@ class InvitationStatusOutput(serializers.Serializer[Any]):
     state = serializers.ChoiceField(
         choices=["pending", "expired", "accepted", "revoked"],
         help_text="pending: sent (or about to be) and not used; expired: past expires_at unused; accepted: she set "
-        "her password with it; revoked: killed by too many wrong codes, or her password was set another way.",
+        "her password with it; revoked: replaced by a newer one, or her password was set another way.",
     )
     sent_at = serializers.DateTimeField(allow_null=True, help_text="When the email went out; null until it has.")
     expires_at = serializers.DateTimeField()

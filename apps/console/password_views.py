@@ -115,6 +115,8 @@ def password_reset_set(request: HttpRequest) -> HttpResponse:
             form.add_error("new_password", exc.message_dict.get("password", exc.messages))
         else:
             request.session.pop(SESSION_KEY, None)
-            audit_record(actor=user, action="update", resource="password", patient_ids=[None], object_id=user.pk)
+            audit_record(
+                actor=user, action="update", resource="password", patient_ids=[None], object_id=user.pk, request=request
+            )
             return page(request, "password_reset_done.html", {})
     return page(request, "password_reset_set.html", context, status=400 if form.errors else 200)

@@ -47,7 +47,10 @@ class StockOutput(serializers.Serializer[Any]):
         allow_null=True,
         help_text="The local date the current refill need opened (or will open); null: none before the plan ends.",
     )
-    refill_due = serializers.SerializerMethodField(help_text="True when a refill is due today (days_of_supply < N).")
+    refill_due = serializers.SerializerMethodField(
+        help_text="True once her today reaches refill_due_on (opened when the supply covered fewer than N days; open "
+        "until a refill, a count or a change of settings).",
+    )
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_days_of_supply(self, item: StockTracked) -> int | None:

@@ -35,7 +35,7 @@ from apps.medications.rules.injection import (
     next_due_date,
 )
 from apps.medications.selectors import injection_status_now, recurrence_of
-from apps.medications.stock import stock_doses_taken, stock_project
+from apps.medications.stock import counts_against, stock_doses_taken, stock_project
 from backend import clock
 from backend.client_ids import insert_or_replay, replayed, stated_body
 from backend.events import DoseRecorded, PlanChanged, ReviewDecided, publish
@@ -328,7 +328,8 @@ def dose_record(
     if not created:  # the same id raced in through another schedule's lock, with the same values
         return DoseOutcome(stored, created=False)
     _after_dose_change(schedule, dose)
-    stock_doses_taken(schedule, 1 if dose.status == DoseStatus.TAKEN else 0)  # issue 17; a replay returned above
+    taken = dose.status == DoseStatus.TAKEN and counts_against(schedule, dose.taken_at)
+    stock_doses_taken(schedule, int(taken))  # issue 17; a replay returned above
     return DoseOutcome(dose, created=True)
 
 
@@ -423,7 +424,10 @@ def doses_record_new(
         for schedule_id, written in by_schedule.items():
             schedule = schedules[schedule_id]
             _after_doses_recorded(schedule, _move_injection_due(schedule, written, last_given.get(schedule_id), now))
-            stock_doses_taken(schedule, sum(dose.status == DoseStatus.TAKEN for dose in written))  # issue 17
+            stock_doses_taken(  # issue 17
+                schedule,
+                sum(dose.status == DoseStatus.TAKEN and counts_against(schedule, dose.taken_at) for dose in written),
+            )
     return {dose.pk for dose in rows}, refused
 
 
@@ -486,14 +490,17 @@ def dose_correct(*, actor: User, dose: DoseRecord, **changes: Any) -> DoseRecord
         .get(pk=dose.schedule_id)
     )
     dose = DoseRecord.objects.select_for_update().get(pk=dose.pk)
-    was_taken = dose.status == DoseStatus.TAKEN
+    was_taken = dose.status == DoseStatus.TAKEN and counts_against(schedule, dose.taken_at)
     apply_changes(dose, changes)
     dose.taken_on = _check_dose(schedule, taken_at=dose.taken_at, status=dose.status, exclude=dose.pk)
     dose.full_clean(exclude=["patient", "schedule", "recorded_by"], validate_unique=False)
     dose.save()
     _after_dose_change(schedule, dose)
     # issue 17: taken -> skipped (an undo) puts its units back; skipped -> taken takes them off.
-    stock_doses_taken(schedule, int(dose.status == DoseStatus.TAKEN) - int(was_taken))
+    # A dose taken before her last count is in the count either way: it neither comes off nor goes back.
+    stock_doses_taken(
+        schedule, int(dose.status == DoseStatus.TAKEN and counts_against(schedule, dose.taken_at)) - int(was_taken)
+    )
     return dose
 
 

@@ -157,6 +157,12 @@ def _store(item: StockTracked, previous_due: date | None, *, updated_at: bool = 
         publish(StockChanged(patient_id=item.patient_id, item_id=item.pk))  # type: ignore[attr-defined]
 
 
+def counts_against(item: StockTracked, taken_at: datetime) -> bool:
+    """Does a dose taken at `taken_at` come off the stock on record? Not when she counted after taking it: the count
+    already left it out (an offline phone pushes the morning's doses after her count; review)."""
+    return item.stock_counted_at is None or taken_at >= item.stock_counted_at
+
+
 def stock_doses_taken(item: StockTracked, count: int) -> None:
     """`count` doses were taken on this item (negative: undone). Call inside the transaction that wrote them, with
     the item's row locked and read in it. Untracked stock: nothing to do."""

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from apps.accounts.models import Patient, User
 from apps.medications.services import review_recheck
-from apps.medications.stock import stock_doses_taken, stock_project
+from apps.medications.stock import counts_against, stock_doses_taken, stock_project
 from apps.supplements import rules
 from apps.supplements.foods import FOODS, calcium_estimate
 from apps.supplements.models import DietaryCalciumEntry, PlanStatus, SupplementIntake, SupplementPlan
@@ -216,16 +216,17 @@ def supplement_intake_record(
     )
     row, created = insert_or_replay(intake, body=body, patient_id=patient.pk)
     if created and plan is not None:
-        _take_from_stock({plan.pk: 1})
+        _take_from_stock({plan.pk: [row.taken_at]})
     return IntakeOutcome(row, created=created)
 
 
-def _take_from_stock(intakes_by_plan: dict[uuid.UUID, int]) -> None:
-    """Issue 17: each intake recorded with a plan takes its units off the plan's stock, in the intake's transaction
-    (a replayed intake writes nothing and takes nothing). The plans are locked in id order: never a deadlock."""
+def _take_from_stock(intakes_by_plan: dict[uuid.UUID, list[datetime]]) -> None:
+    """Issue 17: each intake recorded with a plan (its taken_at listed) takes its units off the plan's stock, in the
+    intake's transaction (a replayed intake writes nothing and takes nothing), unless she counted after taking it.
+    The plans are locked in id order: never a deadlock."""
     tracked = SupplementPlan.objects.filter(pk__in=intakes_by_plan, stock_on_hand__isnull=False)
     for plan in tracked.select_for_update(of=("self",)).select_related("patient__profile").order_by("pk"):
-        stock_doses_taken(plan, intakes_by_plan[plan.pk])
+        stock_doses_taken(plan, sum(counts_against(plan, at) for at in intakes_by_plan[plan.pk]))
 
 
 def _new_intake(
@@ -322,10 +323,10 @@ def supplement_intakes_record_new(
             note=item.note,
         ),
     )
-    by_plan: dict[uuid.UUID, int] = {}
+    by_plan: dict[uuid.UUID, list[datetime]] = {}
     for item in intakes:
         if item.id in inserted and item.plan is not None:
-            by_plan[item.plan.pk] = by_plan.get(item.plan.pk, 0) + 1
+            by_plan.setdefault(item.plan.pk, []).append(item.taken_at)
     if by_plan:
         _take_from_stock(by_plan)
     return inserted, refused

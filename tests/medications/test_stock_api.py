@@ -63,7 +63,7 @@ def record_dose(client: Any, patient: Patient, schedule: Any, *, dose_id: uuid.U
     body = {
         "id": str(dose_id or uuid.uuid4()),
         "schedule": str(schedule.id),
-        "taken_at": (NOON - timedelta(hours=3)).isoformat(),
+        "taken_at": NOON.isoformat(),  # at her count or after it (a dose before her count is in it: below)
         **extra,
     }
     return client.post(f"/api/v1/patients/{patient.id}/doses/", body, format="json")
@@ -109,6 +109,28 @@ def test_she_sets_up_her_stock_and_each_dose_takes_one_off_once_and_an_undo_puts
     assert stock_of(schedule) == 29
 
 
+def test_a_dose_taken_before_her_count_and_synced_after_it_is_not_taken_off_again(
+    world: World, client_for, _today: time_machine.Traveller
+) -> None:
+    """Review: she counts 30 at noon; her phone then pushes this morning's dose. The count left it out already."""
+    ann = client_for(world.ann.user)
+    schedule = daily(world.ann)
+    set_stock(ann, world.ann, schedule, stock_on_hand=30)
+    morning = uuid.uuid4()
+    assert record_dose(ann, world.ann, schedule, dose_id=morning, taken_at=(NOON - timedelta(hours=4)).isoformat())
+    assert stock_of(schedule) == 30
+    # Undoing it puts nothing back either: it was never taken off.
+    dose_url = f"/api/v1/patients/{world.ann.id}/doses/{morning}/"
+    assert ann.patch(dose_url, {"status": "skipped"}, format="json").status_code == 200
+    assert stock_of(schedule) == 30
+    # A supplement intake taken before the plan's count: the same.
+    plan = make_plan(world.ann)
+    assert ann.patch(plan_url(world.ann, plan, "stock"), {"stock_on_hand": 20}, format="json").status_code == 200
+    early = {"id": str(uuid.uuid4()), "plan": str(plan.id), "taken_at": (NOON - timedelta(hours=4)).isoformat()}
+    assert ann.post(f"/api/v1/patients/{world.ann.id}/supplement-intakes/", early, format="json").status_code == 201
+    assert stock_of(plan) == 20
+
+
 def test_untracked_stock_stays_untracked_and_zero_stays_zero(world: World, client_for) -> None:
     ann = client_for(world.ann.user)
     schedule = daily(world.ann)
@@ -124,9 +146,13 @@ def test_untracked_stock_stays_untracked_and_zero_stays_zero(world: World, clien
 @pytest.mark.django_db(transaction=True)  # a pull reads committed versions
 def test_a_dose_pushed_by_sync_takes_one_off_once_even_pushed_twice(world: World, client_for) -> None:
     schedule = daily(world.ann)
-    set_stock(client_for(world.ann.user), world.ann, schedule, stock_on_hand=10)
+    with time_machine.travel(NOON - timedelta(days=4), tick=False):  # she counted four days ago
+        set_stock(client_for(world.ann.user), world.ann, schedule, stock_on_hand=10)
     app = App(client_for(world.ann.user), world.ann)
     app.pull()
+    # A dose taken before her count, pushed late by an offline phone: in the count already (review).
+    app.push(table_changes(dose_records={"created": [pushed_dose(schedule, at=NOON - timedelta(days=5))]}))
+    assert stock_of(schedule) == 10
     one = pushed_dose(schedule)
     app.push(table_changes(dose_records={"created": [one]}))
     assert stock_of(schedule) == 9
@@ -340,7 +366,7 @@ def test_a_supplement_plan_counts_its_intakes_and_refills(world: World, client_f
     plan = make_plan(world.ann)  # 08:00 and 20:00
     response = ann.patch(plan_url(world.ann, plan, "stock"), {"stock_on_hand": 20, "units_per_dose": 2}, format="json")
     assert response.status_code == 200, response.content
-    intake = {"id": str(uuid.uuid4()), "plan": str(plan.id), "taken_at": (NOON - timedelta(hours=4)).isoformat()}
+    intake = {"id": str(uuid.uuid4()), "plan": str(plan.id), "taken_at": NOON.isoformat()}
     for _ in range(2):  # the second is the phone's retry
         assert ann.post(f"/api/v1/patients/{world.ann.id}/supplement-intakes/", intake, format="json").status_code in (
             200,

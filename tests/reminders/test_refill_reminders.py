@@ -43,7 +43,8 @@ def refills(patient: Patient) -> list[ReminderOccurrence]:
 def weekly_with_two_tablets(patient: Patient) -> Schedule:
     """Her Monday alendronate at 07:00, today's taken: 1 tablet left, the last taken next Monday."""
     schedule = make_schedule(patient, "alendronate", local_time=time(7, 0), weekday=0)
-    stock_update(actor=patient.user, item=schedule, stock_on_hand=2, pack_size=4)
+    with time_machine.travel(datetime(2026, 3, 2, 6, 30, tzinfo=LONDON), tick=False):  # counted before the dose
+        stock_update(actor=patient.user, item=schedule, stock_on_hand=2, pack_size=4)
     taken = datetime(2026, 3, 2, 7, 5, tzinfo=LONDON)
     dose_record(actor=patient.user, patient=patient, schedule=schedule, id=uuid.uuid4(), taken_at=taken)
     return Schedule.objects.get(pk=schedule.pk)
