@@ -260,10 +260,10 @@ def account_token_redeem(*, purpose: str, password: str, token: str = "", email:
             validate_password(password, user)
         except ValidationError as exc:
             raise ValidationError({"password": exc.messages}) from exc
-        now = clock.now()
-        row.used_at = now
+        row.used_at = clock.now()
         row.save(update_fields=["used_at", "updated_at"])
-        AccountToken.objects.filter(user=user, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
         user.set_password(password)
-        user.save(update_fields=["password"])  # publishes PasswordChanged: her refresh tokens are revoked
+        # Publishes PasswordChanged: her refresh tokens and every other live invitation or reset are revoked
+        # (apps.accounts.receivers), as for a password set any other way.
+        user.save(update_fields=["password"])
     return user

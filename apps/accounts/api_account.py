@@ -29,6 +29,12 @@ from backend.serializers import StrictSerializer, validated
 from backend.throttles import ResilientScopedRateThrottle
 
 
+def email_throttle_ident(email: str) -> str:
+    """The count's key for an email asked about (hashed: no addresses in the cache), shared with the console's reset
+    page (apps/console/password_views.py)."""
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+
+
 class EmailAddressThrottle(ResilientScopedRateThrottle):
     """Counts per email address asked about (hashed; whether or not it has an account), under the view's
     `email_throttle_scope`: someone cannot flood one person's inbox from many addresses."""
@@ -39,7 +45,7 @@ class EmailAddressThrottle(ResilientScopedRateThrottle):
         raw = request.data.get("email") if isinstance(request.data, dict) else None
         if not isinstance(raw, str) or not raw.strip():
             return None  # nothing to count: the input is refused anyway
-        ident = hashlib.sha256(normalise_email(raw).encode()).hexdigest()
+        ident = email_throttle_ident(raw)
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

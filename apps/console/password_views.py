@@ -7,7 +7,6 @@ redirects to a page without it, so the token never stays in the address bar, the
 PasswordResetConfirmView does the same). A reset never turns the second factor off.
 """
 
-import hashlib
 import math
 from types import SimpleNamespace
 from typing import Any
@@ -21,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from apps.accounts.account_tokens import NotRedeemableError, Purpose, account_token_redeem
+from apps.accounts.api_account import email_throttle_ident
 from apps.accounts.models import normalise_email
 from apps.accounts.tasks import enqueue_after_commit, password_reset_send
 from apps.console.views import page
@@ -78,8 +78,7 @@ def password_reset_request(request: HttpRequest) -> HttpResponse:
     form = ResetRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = normalise_email(form.cleaned_data["email"])
-        email_key = hashlib.sha256(email.encode()).hexdigest()
-        wait = _wait(request, "password_reset") or _wait(request, "password_reset_email", email_key)
+        wait = _wait(request, "password_reset") or _wait(request, "password_reset_email", email_throttle_ident(email))
         if wait:
             return _throttled(request, wait)
         enqueue_after_commit(password_reset_send, email)  # the lookup and the email happen in the worker
