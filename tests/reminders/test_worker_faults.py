@@ -99,6 +99,12 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_its_duplicates_are_bounded(
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_gone_the_api_serves_and_records_then_the_backlog_is_caught_up(world: World, fake_fcm) -> None:
     (ann_schedule, _) = due_now([world.ann, world.bea])
+    ann_due_on = (
+        ReminderOccurrence.objects.filter(source_id=ann_schedule.id, kind="reminder", due_at__lte=timezone.now())
+        .latest("due_at")
+        .dose_date
+    )
+    assert ann_due_on is not None
     GCMDevice.objects.create(user=world.ann.user, registration_id="ann-phone", cloud_message_type="FCM")
     GCMDevice.objects.create(user=world.bea.user, registration_id="bea-phone", cloud_message_type="FCM")
     port = free_port()
@@ -116,7 +122,14 @@ def test_with_redis_gone_the_api_serves_and_records_then_the_backlog_is_caught_u
         started = time.monotonic()
         recorded = requests.post(
             f"{base}/api/v1/patients/{world.ann.id}/doses/",
-            json={"id": dose_id, "schedule": str(ann_schedule.id), "taken_at": timezone.now().isoformat()},
+            json={
+                "id": dose_id,
+                "schedule": str(ann_schedule.id),
+                "taken_at": timezone.now().isoformat(),
+                # The reminder she answers, as her app says: due at 23:51 and answered at 00:01, it is still
+                # yesterday's dose (without it, a run just after midnight read it as today's).
+                "occurrence_on": ann_due_on.isoformat(),
+            },
             headers=auth,
             timeout=10,
         )
